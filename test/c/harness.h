@@ -161,10 +161,13 @@ static inline mcx_global_stats th_global(void) {
     return g;
 }
 
+/* The function that fills a mcx_context_stats (the header's name for it, in one place). */
+#define TH_CONTEXT_STATS_FN mcx_context_stats_get
+
 static inline mcx_context_stats th_ctx_stats(const mcx_context *ctx) {
     mcx_context_stats s;
     memset(&s, 0, sizeof s);
-    if (mcx_context_stats_get(ctx, &s) != MCX_OK) memset(&s, 0, sizeof s);
+    if (TH_CONTEXT_STATS_FN(ctx, &s) != MCX_OK) memset(&s, 0, sizeof s);
     return s;
 }
 
