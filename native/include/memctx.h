@@ -111,7 +111,7 @@ MCX_API void *mcx_alloc_aligned(mcx_context *ctx, size_t size, size_t align);
 MCX_API int mcx_free(void *ptr);
 /* Resize, keeping min(old, new) bytes. NULL + mcx_errno() on failure; ptr stays valid then. */
 MCX_API void *mcx_realloc(void *ptr, size_t size);
-/* Usable size of an allocation (>= the requested size); 0 for a bad pointer. */
+/* Size of an allocation as requested (the last mcx_realloc size); 0 for a bad pointer. */
 MCX_API size_t mcx_alloc_size(const void *ptr);
 /* Context owning an allocation; NULL for a bad pointer. */
 MCX_API mcx_context *mcx_context_of(const void *ptr);
@@ -151,9 +151,12 @@ typedef struct mcx_span {
 /* Make sure the current process chunk has min_bytes free from its offset (forwarding to a new
  * chunk of the doubled size, or larger, when it does not) and describe it. */
 MCX_API int mcx_span_reserve(mcx_context *ctx, size_t min_bytes, mcx_span *out);
-/* Record that the caller has used the current chunk up to offset, and that freed_bytes of what
- * it handed out have since been freed by it (for statistics; may be 0). */
-MCX_API int mcx_span_commit(mcx_context *ctx, size_t offset, size_t freed_bytes);
+/* Record that the caller has used the current chunk up to offset (from chunk_data), and that
+ * it now holds free_bytes of what it handed out on free lists of its own (a running figure, not
+ * a delta; used for statistics). Call it before any other call on the context, and call
+ * mcx_span_reserve again after one: C allocations (mcx_register_reset_callback included) bump
+ * the same chunk. */
+MCX_API int mcx_span_commit(mcx_context *ctx, size_t offset, size_t free_bytes);
 /* Bytes above which an allocation in ctx gets a process chunk of its own. */
 MCX_API size_t mcx_large_threshold(const mcx_context *ctx);
 
@@ -177,13 +180,15 @@ MCX_API size_t mcx_large_threshold(const mcx_context *ctx);
     X(released_bytes, "releasedBytes", "bytes given back to the OS since start")           \
     X(maintain_runs, "maintainRuns", "release passes run (timer, thread or allocation)")
 
-typedef struct mcx_global_stats {
+/* The stats structs are used with their struct tags: the functions that fill them carry the
+ * same names (mcx_global_stats, mcx_context_stats), which C keeps in a separate namespace. */
+struct mcx_global_stats {
 #define MCX_X_FIELD(field, camel, doc) uint64_t field;
     MCX_GLOBAL_STATS_LIST(MCX_X_FIELD)
 #undef MCX_X_FIELD
-} mcx_global_stats;
+};
 
-MCX_API void mcx_global_stats_get(mcx_global_stats *out);
+MCX_API void mcx_global_stats(struct mcx_global_stats *out);
 /* Bytes of the top chunks that are resident in RAM, measured with mincore (O(mapped pages)). */
 MCX_API uint64_t mcx_resident_bytes(void);
 
@@ -194,10 +199,11 @@ typedef struct mcx_top_info {
     int dedicated;      /* 1 when it holds a single large allocation */
 } mcx_top_info;
 
-/* Copy up to cap entries of the top-chunk vector, in vector order; *count gets the total. */
+/* Copy up to cap entries: the top-chunk vector in order, then the dedicated mappings of large
+ * allocations (dedicated = 1); *count gets the total. */
 MCX_API int mcx_top_chunks(mcx_top_info *out, size_t cap, size_t *count);
 
-typedef struct mcx_context_stats {
+struct mcx_context_stats {
     const char *name;
     uint64_t total_bytes; /* bytes of process chunks owned (chain + large) */
     uint64_t used_bytes;  /* bytes of live allocations, their headers and the chunk headers */
@@ -206,9 +212,9 @@ typedef struct mcx_context_stats {
     uint64_t chunk_count; /* process chunks in the forwarding chain */
     uint64_t large_count; /* large allocations with a chunk of their own */
     uint64_t child_count;
-} mcx_context_stats;
+};
 
-MCX_API int mcx_context_stats(const mcx_context *ctx, mcx_context_stats *out);
+MCX_API int mcx_context_stats(const mcx_context *ctx, struct mcx_context_stats *out);
 
 typedef struct mcx_chunk_info {
     uint64_t size; /* bytes of the process chunk */
@@ -236,9 +242,9 @@ MCX_API int mcx_check(const mcx_context *root);
 MCX_API int mcx_checking_enabled(void);
 
 /* ---- testing hooks -------------------------------------------------------------------------- */
-/* Make the nth mapping call from now fail (1 = the next one); 0 turns injection off.
- * every > 0 makes every mapping fail from then on until reset with 0, 0. */
-MCX_API void mcx_fault_inject(unsigned nth, unsigned every);
+/* Make the nth mapping call from now fail (1 = the next one); nth = 0 turns injection off.
+ * sticky != 0 makes every mapping from the nth on fail, until mcx_fault_inject(0, 0). */
+MCX_API void mcx_fault_inject(unsigned nth, unsigned sticky);
 /* Number of mapping calls failed by injection since start. */
 MCX_API uint64_t mcx_faults_injected(void);
 

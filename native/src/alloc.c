@@ -1,0 +1,442 @@
+/* alloc.c - objects inside a memory context: bump allocation in the current process chunk,
+ * size-class free lists for freed objects (reused by later allocations of the context), the
+ * forwarding step that takes a new, doubled process chunk when the current one is full, large
+ * allocations in process chunks of their own, realloc, and pointer validation. Entry points:
+ * mcx_alloc, mcx_alloc_zero, mcx_alloc_aligned, mcx_free, mcx_realloc. */
+#include "internal.h"
+
+#include "debug.h"
+
+/* ---- size classes -------------------------------------------------------------------------
+ * Objects are bumped at their exact size (rounded to 16), unlike PostgreSQL's AllocSet which
+ * rounds to a power of two; classes only index the free lists. 16-byte steps up to 256 B, then
+ * four classes per doubling up to MCXI_SMALL_MAX. A freed object goes to the largest class not
+ * above its size; an allocation takes from the smallest class not below its need, so any object
+ * on that list is big enough: O(1) either way. */
+size_t mcxi_class_size(unsigned c) {
+    if (c < 16) return (size_t)(c + 1) * 16;
+    unsigned lg = 8 + (c - 16) / 4, idx = (c - 16) % 4;
+    return ((size_t)1 << lg) + (size_t)(idx + 1) * ((size_t)1 << (lg - 2));
+}
+
+unsigned mcxi_class_ceil(size_t n) {
+    if (n <= 256) return (unsigned)(n / 16) - 1;
+    unsigned lg = mcxi_log2_floor(n - 1);
+    unsigned idx = (unsigned)((n - 1 - ((size_t)1 << lg)) >> (lg - 2));
+    unsigned c = 16 + (lg - 8) * 4 + idx;
+    return c < MCXI_NCLASSES ? c : MCXI_NCLASSES - 1;
+}
+
+unsigned mcxi_class_floor(size_t n) {
+    if (n >= mcxi_class_size(MCXI_NCLASSES - 1)) return MCXI_NCLASSES - 1;
+    unsigned c = mcxi_class_ceil(n);
+    return mcxi_class_size(c) > n ? c - 1 : c;
+}
+
+/* Bytes an object of size bytes occupies after its header. */
+static inline size_t obj_need(size_t size) {
+    size_t need = mcxi_align_up(size + MCXI_SENTINEL_BYTES, MCX_ALIGN);
+    return need ? need : MCX_ALIGN;
+}
+
+static inline void *fail(int status) {
+    mcxi_set_errno(status);
+    return NULL;
+}
+
+static inline void push_free(mcx_context *ctx, mcxi_obj *o) {
+    unsigned c = mcxi_class_floor(o->size);
+    o->u.next_free = ctx->free_lists[c];
+    ctx->free_lists[c] = o;
+    ctx->free_class_mask |= (uint64_t)1 << c;
+}
+
+/* Place an object header at o (in the current chunk) for an object of need bytes. */
+static inline void *place(mcx_context *ctx, mcxi_obj *o, size_t size, size_t need) {
+    MCXI_UNPOISON(o, MCXI_OBJ_HDR);
+    o->size = (uint32_t)need;
+    o->chunk_off = (uint32_t)(((char *)o - (char *)ctx->current) / MCX_ALIGN);
+    o->u.live.requested = (uint32_t)size;
+    o->u.live.magic = MCXI_OBJ_LIVE;
+    ctx->used_bytes += MCXI_OBJ_HDR + need;
+    void *p = o + 1;
+    mcxi_dbg_obj_alloc(ctx, p, size, need);
+    return p;
+}
+
+/* Make the current chunk's free tail a free object, so the forwarding step wastes nothing. A
+ * span borrower owns the tail itself, so its chunks are left alone. */
+static void retire_tail(mcx_context *ctx) {
+    size_t tail = (size_t)(ctx->end - ctx->bump);
+    if (!ctx->span_mode && tail >= MCXI_OBJ_HDR + MCX_ALIGN) {
+        mcxi_obj *o = (mcxi_obj *)ctx->bump;
+        MCXI_UNPOISON(o, MCXI_OBJ_HDR);
+        o->size = (uint32_t)(tail - MCXI_OBJ_HDR);
+        o->chunk_off = (uint32_t)(((char *)o - (char *)ctx->current) / MCX_ALIGN);
+        push_free(ctx, o);
+        ctx->bump = ctx->end;
+    }
+    ctx->current->used = (size_t)(ctx->bump - (char *)ctx->current);
+}
+
+/* The forwarding step: a new process chunk, twice the last one (up to max_chunk_size, or as
+ * large as need requires), linked from the old chunk's header and made current. */
+int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
+    size_t min = mcxi_pow2_ceil(need + MCXI_CHUNK_HDR);
+    size_t want = ctx->next_chunk_size > min ? ctx->next_chunk_size : min;
+    if (ctx->limit_bytes && ctx->total_bytes + want > ctx->limit_bytes) {
+        /* Near the limit, take just what this allocation needs before giving up. */
+        want = min;
+        if (ctx->total_bytes + want > ctx->limit_bytes) return MCX_ELIMIT;
+    }
+    void *mem;
+    size_t got;
+    int st = mcxi_chunk_acquire(want, false, &mem, &got);
+    if (st != MCX_OK) return st;
+    mcxi_dbg_chunk_acquired(mem, got);
+    retire_tail(ctx);
+    mcxi_chunk *ch = mem;
+    ch->magic = MCXI_CHUNK_MAGIC;
+    ch->flags = 0;
+    ch->owner = ctx;
+    ch->next = NULL;
+    ch->prev = NULL;
+    ch->size = got;
+    ch->used = MCXI_CHUNK_HDR;
+    ch->index = ctx->current->index + 1;
+    ch->reserved = 0;
+    ctx->current->next = ch;
+    ctx->current = ch;
+    ctx->bump = (char *)ch + MCXI_CHUNK_HDR;
+    ctx->end = (char *)ch + got;
+    ctx->total_bytes += got;
+    ctx->used_bytes += MCXI_CHUNK_HDR;
+    ctx->chunk_count++;
+    size_t next = (got > ctx->next_chunk_size ? got : ctx->next_chunk_size) * 2;
+    ctx->next_chunk_size = next < ctx->max_chunk_size ? next : ctx->max_chunk_size;
+    return MCX_OK;
+}
+
+/* A large allocation: a process chunk of its own (a dedicated mapping from 1 MiB), given back as
+ * soon as it is freed. The object sits at an offset aligned to align inside the chunk. */
+static void *alloc_large(mcx_context *ctx, size_t size, size_t align) {
+    size_t off = mcxi_align_up(MCXI_CHUNK_HDR + MCXI_OBJ_HDR, align);
+    size_t bytes = off + size + MCXI_SENTINEL_BYTES;
+    if (ctx->limit_bytes && ctx->total_bytes + bytes > ctx->limit_bytes) return fail(MCX_ELIMIT);
+    void *mem;
+    size_t got;
+    int st = mcxi_chunk_acquire(bytes, true, &mem, &got);
+    if (st != MCX_OK) return fail(st);
+    if (ctx->limit_bytes && ctx->total_bytes + got > ctx->limit_bytes) {
+        mcxi_chunk_release(mem);
+        return fail(MCX_ELIMIT);
+    }
+    mcxi_dbg_chunk_acquired(mem, got);
+    mcxi_chunk *ch = mem;
+    ch->magic = MCXI_CHUNK_MAGIC;
+    ch->flags = MCXI_CHUNK_LARGE;
+    ch->owner = ctx;
+    ch->size = got;
+    ch->used = off + size;
+    ch->index = 0;
+    ch->reserved = (uint32_t)off; /* where the object starts, for the checking walk */
+    ch->prev = NULL;
+    ch->next = ctx->large_head;
+    if (ctx->large_head) ctx->large_head->prev = ch;
+    ctx->large_head = ch;
+    mcxi_obj *o = (mcxi_obj *)((char *)ch + off - MCXI_OBJ_HDR);
+    MCXI_UNPOISON(o, MCXI_OBJ_HDR);
+    o->size = 0;
+    o->chunk_off = (uint32_t)((off - MCXI_OBJ_HDR) / MCX_ALIGN);
+    o->u.live.requested = 0;
+    o->u.live.magic = MCXI_OBJ_LIVE;
+    ctx->total_bytes += got;
+    ctx->used_bytes += ch->used;
+    ctx->large_count++;
+    void *p = (char *)ch + off;
+    mcxi_dbg_obj_alloc(ctx, p, size, size);
+    return p;
+}
+
+static void *alloc_slow(mcx_context *ctx, size_t size, size_t need) {
+    int st = mcxi_ctx_grow(ctx, need + MCXI_OBJ_HDR);
+    if (st != MCX_OK) return fail(st);
+    mcxi_obj *o = (mcxi_obj *)ctx->bump;
+    ctx->bump += MCXI_OBJ_HDR + need;
+    return place(ctx, o, size, need);
+}
+
+void *mcx_alloc(mcx_context *ctx, size_t size) {
+    int st = mcxi_ctx_validate(ctx);
+    if (MCXI_UNLIKELY(st != MCX_OK)) return fail(st);
+    if (MCXI_UNLIKELY(size > MCX_ALLOC_MAX)) return fail(MCX_ETOOBIG);
+    size_t need = obj_need(size);
+    if (MCXI_UNLIKELY(need > ctx->large_threshold)) return alloc_large(ctx, size, MCX_ALIGN);
+    if (ctx->free_class_mask) {
+        unsigned c = mcxi_class_ceil(need);
+        mcxi_obj *o = ctx->free_lists[c];
+        if (o) {
+            ctx->free_lists[c] = o->u.next_free;
+            if (!ctx->free_lists[c]) ctx->free_class_mask &= ~((uint64_t)1 << c);
+            o->u.live.requested = (uint32_t)size;
+            o->u.live.magic = MCXI_OBJ_LIVE;
+            ctx->used_bytes += MCXI_OBJ_HDR + o->size;
+            void *p = o + 1;
+            mcxi_dbg_obj_alloc(ctx, p, size, o->size);
+            return p;
+        }
+    }
+    if (MCXI_LIKELY((size_t)(ctx->end - ctx->bump) >= MCXI_OBJ_HDR + need)) {
+        mcxi_obj *o = (mcxi_obj *)ctx->bump;
+        ctx->bump += MCXI_OBJ_HDR + need;
+        return place(ctx, o, size, need);
+    }
+    return alloc_slow(ctx, size, need);
+}
+
+void *mcx_alloc_zero(mcx_context *ctx, size_t size) {
+    void *p = mcx_alloc(ctx, size);
+    if (p) memset(p, 0, size);
+    return p;
+}
+
+void *mcx_alloc_aligned(mcx_context *ctx, size_t size, size_t align) {
+    int st = mcxi_ctx_validate(ctx);
+    if (st != MCX_OK) return fail(st);
+    if (align == 0 || (align & (align - 1)) != 0 || align > MCXI_BLOCK) return fail(MCX_EINVAL);
+    if (align <= MCX_ALIGN) return mcx_alloc(ctx, size);
+    if (size > MCX_ALLOC_MAX) return fail(MCX_ETOOBIG);
+    size_t need = obj_need(size);
+    if (need > ctx->large_threshold) return alloc_large(ctx, size, align);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        uintptr_t obj = (uintptr_t)ctx->bump + MCXI_OBJ_HDR;
+        size_t pad = (size_t)(mcxi_align_up(obj, align) - obj); /* a multiple of 16 */
+        if ((size_t)(ctx->end - ctx->bump) >= pad + MCXI_OBJ_HDR + need) {
+            if (pad) {
+                /* A pad pseudo-object keeps the chunk walkable from header to header. */
+                mcxi_obj *padding = (mcxi_obj *)ctx->bump;
+                MCXI_UNPOISON(padding, MCXI_OBJ_HDR);
+                padding->size = (uint32_t)(pad - MCXI_OBJ_HDR);
+                padding->chunk_off = (uint32_t)(((char *)padding - (char *)ctx->current) / MCX_ALIGN);
+                padding->u.live.requested = 0;
+                padding->u.live.magic = MCXI_OBJ_PAD;
+                ctx->bump += pad;
+                ctx->used_bytes += pad;
+            }
+            mcxi_obj *o = (mcxi_obj *)ctx->bump;
+            ctx->bump += MCXI_OBJ_HDR + need;
+            return place(ctx, o, size, need);
+        }
+        st = mcxi_ctx_grow(ctx, need + MCXI_OBJ_HDR + align);
+        if (st != MCX_OK) return fail(st);
+    }
+    return fail(MCX_ENOMEM); /* unreachable: a fresh chunk always fits */
+}
+
+/* ---- pointer validation --------------------------------------------------------------------- */
+
+/* The start of the buddy run that contains block idx: the first run start met when widening the
+ * candidate alignment, since runs tile the top chunk. */
+static uint32_t containing_run(const mcxi_top *top, uint32_t idx) {
+    for (unsigned k = 0; k <= top->order; k++) {
+        uint32_t s = idx & ~((1u << k) - 1);
+        if (top->state[s] & (MCXI_B_FREE | MCXI_B_ALLOC)) return s;
+    }
+    return MCXI_NIL;
+}
+
+int mcxi_resolve(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk) {
+    if (!ptr) return MCX_EINVAL;
+    if ((uintptr_t)ptr & (MCX_ALIGN - 1)) return MCX_EFOREIGN;
+    const mcxi_top *top = mcxi_pagemap_get(ptr);
+    if (!top) return MCX_EFOREIGN;
+    const char *p = ptr;
+    mcxi_chunk *ch;
+    if (top->dedicated) {
+        ch = (mcxi_chunk *)(top->base + MCXI_BLOCK);
+    } else {
+        size_t off = (size_t)(p - top->base);
+        if (off < top->meta_bytes + MCXI_CHUNK_HDR + MCXI_OBJ_HDR) return MCX_EFOREIGN;
+        uint32_t run = containing_run(top, (uint32_t)((off - MCXI_OBJ_HDR) >> MCXI_BLOCK_SHIFT));
+        if (run == MCXI_NIL || !(top->state[run] & MCXI_B_ALLOC)) return MCX_EFOREIGN;
+        ch = (mcxi_chunk *)(top->base + ((size_t)run << MCXI_BLOCK_SHIFT));
+    }
+    if (p < (char *)ch + MCXI_CHUNK_HDR + MCXI_OBJ_HDR || p >= (char *)ch + ch->size) return MCX_EFOREIGN;
+    if (ch->magic != MCXI_CHUNK_MAGIC) return MCX_EFOREIGN;
+    mcxi_obj *o = (mcxi_obj *)(p - MCXI_OBJ_HDR);
+    if (mcxi_dbg_poisoned(o, MCXI_OBJ_HDR)) return MCX_EFOREIGN;
+    if ((size_t)o->chunk_off * MCX_ALIGN != (size_t)((char *)o - (char *)ch)) return MCX_EFOREIGN;
+    if (ch->flags & MCXI_CHUNK_LARGE) {
+        if (o->size != 0) return MCX_EFOREIGN;
+    } else if ((char *)o + MCXI_OBJ_HDR + o->size > (char *)ch + ch->size) {
+        return MCX_EFOREIGN;
+    }
+    if (o->u.live.magic != MCXI_OBJ_LIVE) return o->u.live.magic == MCXI_OBJ_PAD ? MCX_EFOREIGN : MCX_EFREED;
+    *obj = o;
+    *chunk = ch;
+    return MCX_OK;
+}
+
+/* ---- free and realloc ------------------------------------------------------------------------ */
+
+static size_t large_requested(const mcxi_chunk *ch, const void *p) {
+    return ch->used - (size_t)((const char *)p - (const char *)ch);
+}
+
+static int free_large(mcx_context *ctx, mcxi_chunk *ch, void *p) {
+    int rc = mcxi_dbg_sentinel_ok(p, large_requested(ch, p)) ? MCX_OK : MCX_ECORRUPT;
+    if (ch->prev) ch->prev->next = ch->next;
+    else ctx->large_head = ch->next;
+    if (ch->next) ch->next->prev = ch->prev;
+    ctx->total_bytes -= ch->size;
+    ctx->used_bytes -= ch->used;
+    ctx->large_count--;
+    MCXI_VG_POOL_FREE(ctx, p);
+    mcxi_dbg_chunk_released(ch, ch->size);
+    mcxi_chunk_release(ch);
+    return rc;
+}
+
+int mcx_free(void *ptr) {
+    mcxi_obj *o;
+    mcxi_chunk *ch;
+    int st = mcxi_resolve(ptr, &o, &ch);
+    if (st != MCX_OK) return st;
+    mcx_context *ctx = ch->owner;
+    st = mcxi_ctx_validate(ctx);
+    if (st != MCX_OK) return st;
+    if (ch->flags & MCXI_CHUNK_LARGE) return free_large(ctx, ch, ptr);
+    int rc = mcxi_dbg_sentinel_ok(ptr, o->u.live.requested) ? MCX_OK : MCX_ECORRUPT;
+    size_t usable = o->size;
+    ctx->used_bytes -= MCXI_OBJ_HDR + usable;
+    mcxi_dbg_obj_free(ctx, ptr, usable);
+    if ((char *)ptr + usable == ctx->bump && ch == ctx->current && !ctx->span_mode) {
+        ctx->bump = (char *)o; /* the newest object: give its bytes back to the bump */
+        MCXI_POISON(o, MCXI_OBJ_HDR);
+    } else {
+        push_free(ctx, o);
+    }
+    return rc;
+}
+
+void *mcx_realloc(void *ptr, size_t size) {
+    mcxi_obj *o;
+    mcxi_chunk *ch;
+    int st = mcxi_resolve(ptr, &o, &ch);
+    if (st != MCX_OK) return fail(st);
+    mcx_context *ctx = ch->owner;
+    st = mcxi_ctx_validate(ctx);
+    if (st != MCX_OK) return fail(st);
+    if (size > MCX_ALLOC_MAX) return fail(MCX_ETOOBIG);
+    size_t need = obj_need(size);
+    size_t old;
+    if (ch->flags & MCXI_CHUNK_LARGE) {
+        old = large_requested(ch, ptr);
+        if (!mcxi_dbg_sentinel_ok(ptr, old)) return fail(MCX_ECORRUPT);
+        size_t off = (size_t)((char *)ptr - (char *)ch);
+        if (need > ctx->large_threshold && off + size + MCXI_SENTINEL_BYTES <= ch->size) {
+            ctx->used_bytes = ctx->used_bytes - ch->used + off + size;
+            ch->used = off + size;
+            mcxi_dbg_obj_resize(ctx, ptr, size, ch->size - off);
+            return ptr;
+        }
+    } else {
+        old = o->u.live.requested;
+        if (!mcxi_dbg_sentinel_ok(ptr, old)) return fail(MCX_ECORRUPT);
+        if (need <= o->size) {
+            o->u.live.requested = (uint32_t)size;
+            mcxi_dbg_obj_resize(ctx, ptr, size, o->size);
+            return ptr;
+        }
+        /* The newest object grows in place when its chunk has room. */
+        if ((char *)ptr + o->size == ctx->bump && ch == ctx->current && !ctx->span_mode &&
+            need <= ctx->large_threshold && (size_t)(ctx->end - (char *)ptr) >= need) {
+            MCXI_UNPOISON((char *)ptr + o->size, need - o->size);
+            ctx->used_bytes += need - o->size;
+            ctx->bump = (char *)ptr + need;
+            o->size = (uint32_t)need;
+            o->u.live.requested = (uint32_t)size;
+            mcxi_dbg_obj_resize(ctx, ptr, size, need);
+            return ptr;
+        }
+    }
+    void *np = mcx_alloc(ctx, size);
+    if (!np) return NULL;
+    memcpy(np, ptr, old < size ? old : size);
+    mcx_free(ptr);
+    return np;
+}
+
+size_t mcx_alloc_size(const void *ptr) {
+    mcxi_obj *o;
+    mcxi_chunk *ch;
+    if (mcxi_resolve(ptr, &o, &ch) != MCX_OK) return 0;
+    return (ch->flags & MCXI_CHUNK_LARGE) ? large_requested(ch, ptr) : o->u.live.requested;
+}
+
+mcx_context *mcx_context_of(const void *ptr) {
+    mcxi_obj *o;
+    mcxi_chunk *ch;
+    if (mcxi_resolve(ptr, &o, &ch) != MCX_OK) return NULL;
+    return ch->owner;
+}
+
+/* ---- releasing a context's memory (reset and delete) ------------------------------------------ */
+
+int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
+    int rc = MCX_OK;
+#if MCXI_CHECKING
+    for (const mcxi_chunk *c = ctx->keeper; c; c = c->next) {
+        size_t live;
+        if (mcxi_check_chunk_objects(ctx, c, &live) != MCX_OK) rc = MCX_ECORRUPT;
+    }
+    for (const mcxi_chunk *c = ctx->large_head; c; c = c->next) {
+        const char *p = (const char *)c + c->reserved;
+        if (!mcxi_dbg_sentinel_ok(p, c->used - c->reserved)) rc = MCX_ECORRUPT;
+    }
+#endif
+    for (mcxi_chunk *c = ctx->large_head, *next; c; c = next) {
+        next = c->next;
+        mcxi_dbg_chunk_released(c, c->size);
+        mcxi_chunk_release(c);
+    }
+    for (mcxi_chunk *c = ctx->keeper->next, *next; c; c = next) {
+        next = c->next;
+        mcxi_dbg_chunk_released(c, c->size);
+        mcxi_chunk_release(c);
+    }
+    MCXI_VG_DESTROY_POOL(ctx);
+    mcxi_chunk *keeper = ctx->keeper;
+    if (!keep_keeper) {
+        ctx->magic = MCXI_CTX_DEAD;
+        size_t size = keeper->size;
+        mcxi_dbg_chunk_released(keeper, size);
+        mcxi_chunk_release(keeper);
+        return rc;
+    }
+    size_t data = mcxi_ctx_data_offset();
+    keeper->next = NULL;
+    keeper->flags &= ~MCXI_CHUNK_SPAN;
+    keeper->used = data;
+    ctx->current = keeper;
+    ctx->bump = (char *)keeper + data;
+    ctx->end = (char *)keeper + keeper->size;
+    ctx->large_head = NULL;
+    ctx->total_bytes = keeper->size;
+    ctx->used_bytes = data;
+    ctx->span_free_bytes = 0;
+    ctx->chunk_count = 1;
+    ctx->large_count = 0;
+    ctx->free_class_mask = 0;
+    memset(ctx->free_lists, 0, sizeof ctx->free_lists);
+    size_t next = keeper->size * 2;
+    ctx->next_chunk_size = next < ctx->max_chunk_size ? next : ctx->max_chunk_size;
+    MCXI_UNPOISON(ctx->bump, (size_t)(ctx->end - ctx->bump));
+#if MCXI_CHECKING
+    memset(ctx->bump, MCXI_WIPE, (size_t)(ctx->end - ctx->bump));
+#endif
+    MCXI_VG_DEFINED(ctx->bump, (size_t)(ctx->end - ctx->bump));
+    MCXI_POISON(ctx->bump, (size_t)(ctx->end - ctx->bump));
+    MCXI_VG_CREATE_POOL(ctx);
+    return rc;
+}

@@ -1,0 +1,167 @@
+/* buddy.c - carving process chunks out of one top chunk: a binary buddy allocator over 4 KiB
+ * blocks. Power-of-two runs suit the seed's doubling, and a freed run merges with its free buddy
+ * in O(log n). The bookkeeping lives out of band (per-block arrays in the top chunk's first
+ * blocks), so free runs are never written to: a run given back with madvise stays unfaulted
+ * until it is handed out again. Called with the top lock held. */
+#include "internal.h"
+
+#include "debug.h"
+
+static size_t header_bytes(void) { return mcxi_align_up(sizeof(mcxi_top), 64); }
+
+size_t mcxi_buddy_meta_bytes(size_t top_size) {
+    size_t nblocks = top_size >> MCXI_BLOCK_SHIFT;
+    size_t raw = header_bytes() + mcxi_align_up(nblocks, 8) + nblocks * (sizeof(uint64_t) + 2 * sizeof(uint32_t));
+    size_t blocks = (raw + MCXI_BLOCK - 1) >> MCXI_BLOCK_SHIFT;
+    return MCXI_BLOCK * mcxi_pow2_ceil(blocks);
+}
+
+static void list_push(mcxi_top *t, unsigned k, uint32_t b) {
+    uint32_t head = t->free_head[k];
+    t->link_prev[b] = MCXI_NIL;
+    t->link_next[b] = head;
+    if (head != MCXI_NIL) t->link_prev[head] = b;
+    t->free_head[k] = b;
+    t->free_mask |= 1u << k;
+}
+
+static void list_remove(mcxi_top *t, unsigned k, uint32_t b) {
+    uint32_t prev = t->link_prev[b], next = t->link_next[b];
+    if (prev != MCXI_NIL) t->link_next[prev] = next;
+    else t->free_head[k] = next;
+    if (next != MCXI_NIL) t->link_prev[next] = prev;
+    if (t->free_head[k] == MCXI_NIL) t->free_mask &= ~(1u << k);
+}
+
+static void decommitted_sub(mcxi_top *t, size_t bytes) {
+    t->decommitted_bytes -= bytes;
+    mcxi_g.decommitted_bytes -= bytes;
+}
+
+/* Lay out the bookkeeping in the top chunk's first blocks and mark the rest as one free run. */
+void mcxi_buddy_init(mcxi_top *t, uint64_t now_ms) {
+    size_t nblocks = t->size >> MCXI_BLOCK_SHIFT;
+    char *p = t->base + header_bytes();
+    t->nblocks = (uint32_t)nblocks;
+    t->order = mcxi_log2_floor(nblocks);
+    t->state = (uint8_t *)p;
+    p += mcxi_align_up(nblocks, 8);
+    t->freed_ms = (uint64_t *)p;
+    p += nblocks * sizeof(uint64_t);
+    t->link_next = (uint32_t *)p;
+    p += nblocks * sizeof(uint32_t);
+    t->link_prev = (uint32_t *)p;
+    for (unsigned k = 0; k <= MCXI_MAX_ORDER; k++) t->free_head[k] = MCXI_NIL;
+    t->free_mask = 0;
+    t->state[0] = (uint8_t)(MCXI_B_FREE | t->order);
+    t->freed_ms[0] = now_ms;
+    list_push(t, t->order, 0);
+    size_t meta = mcxi_buddy_meta_bytes(t->size);
+    uint32_t b = mcxi_buddy_alloc(t, mcxi_log2_floor(meta >> MCXI_BLOCK_SHIFT));
+    (void)b; /* always block 0: the lowest half is kept at every split */
+    t->meta_bytes = meta;
+    t->used_bytes = meta;
+}
+
+uint32_t mcxi_buddy_alloc(mcxi_top *t, unsigned order) {
+    if (order > t->order) return MCXI_NIL;
+    uint32_t avail = t->free_mask >> order;
+    if (avail == 0) return MCXI_NIL;
+    unsigned k = order + (unsigned)__builtin_ctz(avail);
+    uint32_t b = t->free_head[k];
+    list_remove(t, k, b);
+    uint8_t dec = t->state[b] & MCXI_B_DECOMMITTED;
+    uint64_t freed = t->freed_ms[b];
+    while (k > order) {
+        k--;
+        uint32_t buddy = b + (1u << k);
+        t->state[buddy] = (uint8_t)(MCXI_B_FREE | dec | k);
+        t->freed_ms[buddy] = freed;
+        list_push(t, k, buddy);
+    }
+    t->state[b] = (uint8_t)(MCXI_B_ALLOC | order);
+    if (dec) decommitted_sub(t, MCXI_BLOCK << order);
+    return b;
+}
+
+void mcxi_buddy_free(mcxi_top *t, uint32_t b, uint64_t now_ms) {
+    unsigned k = t->state[b] & MCXI_B_ORDER;
+    t->state[b] = 0;
+    while (k < t->order) {
+        uint32_t buddy = b ^ (1u << k);
+        uint8_t s = t->state[buddy];
+        if (!(s & MCXI_B_FREE) || (s & MCXI_B_ORDER) != k) break;
+        list_remove(t, k, buddy);
+        /* The merged run holds freshly freed, resident pages: it is madvised again as a whole
+         * when it has been idle long enough, so the buddy's released state is dropped. */
+        if (s & MCXI_B_DECOMMITTED) decommitted_sub(t, MCXI_BLOCK << k);
+        t->state[buddy] = 0;
+        b &= ~(1u << k);
+        k++;
+    }
+    t->state[b] = (uint8_t)(MCXI_B_FREE | k);
+    t->freed_ms[b] = now_ms;
+    list_push(t, k, b);
+}
+
+uint64_t mcxi_buddy_decommit(mcxi_top *t, uint64_t cutoff_ms) {
+    uint64_t released = 0;
+    for (unsigned k = MCXI_DECOMMIT_MIN_ORDER; k <= t->order; k++) {
+        for (uint32_t b = t->free_head[k]; b != MCXI_NIL; b = t->link_next[b]) {
+            if (t->state[b] & MCXI_B_DECOMMITTED) continue;
+            if (t->freed_ms[b] > cutoff_ms) continue;
+            size_t bytes = MCXI_BLOCK << k;
+            char *p = t->base + ((size_t)b << MCXI_BLOCK_SHIFT);
+            MCXI_UNPOISON(p, bytes);
+            if (mcxi_os_decommit(p, bytes) != MCX_OK) {
+                MCXI_POISON(p, bytes);
+                continue;
+            }
+            MCXI_POISON(p, bytes);
+            t->state[b] |= MCXI_B_DECOMMITTED;
+            t->decommitted_bytes += bytes;
+            mcxi_g.decommitted_bytes += bytes;
+            released += bytes;
+        }
+    }
+    return released;
+}
+
+/* Verify the tiling of blocks, the free lists, the mask and the byte counts. */
+int mcxi_buddy_check(const mcxi_top *t) {
+    size_t used = 0, decommitted = 0;
+    uint32_t free_count[MCXI_MAX_ORDER + 1] = {0};
+    uint32_t b = 0;
+    while (b < t->nblocks) {
+        uint8_t s = t->state[b];
+        unsigned k = s & MCXI_B_ORDER;
+        if (!(s & (MCXI_B_FREE | MCXI_B_ALLOC)) || ((s & MCXI_B_FREE) && (s & MCXI_B_ALLOC))) return MCX_ECORRUPT;
+        if (k > t->order || (b & ((1u << k) - 1)) != 0 || b + (1u << k) > t->nblocks) return MCX_ECORRUPT;
+        for (uint32_t i = b + 1; i < b + (1u << k); i++)
+            if (t->state[i] != 0) return MCX_ECORRUPT;
+        if (s & MCXI_B_ALLOC) {
+            used += MCXI_BLOCK << k;
+            if (s & MCXI_B_DECOMMITTED) return MCX_ECORRUPT;
+        } else {
+            free_count[k]++;
+            if (s & MCXI_B_DECOMMITTED) decommitted += MCXI_BLOCK << k;
+            if (k < t->order) {
+                uint8_t bs = t->state[b ^ (1u << k)];
+                if ((bs & MCXI_B_FREE) && (bs & MCXI_B_ORDER) == k) return MCX_ECORRUPT; /* unmerged */
+            }
+        }
+        b += 1u << k;
+    }
+    if (used != t->used_bytes || decommitted != t->decommitted_bytes) return MCX_ECORRUPT;
+    for (unsigned k = 0; k <= MCXI_MAX_ORDER; k++) {
+        uint32_t n = 0, prev = MCXI_NIL;
+        for (uint32_t i = t->free_head[k]; i != MCXI_NIL; i = t->link_next[i]) {
+            if (i >= t->nblocks || !(t->state[i] & MCXI_B_FREE) || (t->state[i] & MCXI_B_ORDER) != k) return MCX_ECORRUPT;
+            if (t->link_prev[i] != prev || ++n > free_count[k]) return MCX_ECORRUPT;
+            prev = i;
+        }
+        if (n != free_count[k]) return MCX_ECORRUPT;
+        if (((t->free_mask >> k) & 1u) != (n > 0)) return MCX_ECORRUPT;
+    }
+    return MCX_OK;
+}

@@ -1,0 +1,251 @@
+/* internal.h - memctx internals shared between the core's files: constants, the structures of
+ * top chunks, process chunks, contexts and objects, and the internal functions grouped by the
+ * file that defines them. Nothing here is exported from the library. */
+#ifndef MEMCTX_INTERNAL_H
+#define MEMCTX_INTERNAL_H
+
+#include "memctx.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <string.h>
+
+/* ---- tunables ----------------------------------------------------------------------------
+ * Chosen from the measured costs in shared/notes/facts.md: a page fault costs ~1.9 us and an
+ * mmap+munmap pair ~4.5 us, so small things are carved from larger mappings and only big,
+ * long-idle ranges are given back. */
+#define MCXI_BLOCK_SHIFT 12u                              /* buddy granule: 4 KiB */
+#define MCXI_BLOCK ((size_t)1 << MCXI_BLOCK_SHIFT)
+#define MCXI_GRANULE_SHIFT 16u                            /* page-map granule, mapping alignment */
+#define MCXI_GRANULE ((size_t)1 << MCXI_GRANULE_SHIFT)
+#define MCXI_MAX_ORDER 20u                                /* largest buddy top: 4 KiB << 20 = 4 GiB */
+#define MCXI_DECOMMIT_MIN_ORDER 4u                        /* free runs >= 64 KiB are madvised */
+#define MCXI_DEDICATED_MIN ((size_t)1 << 20)              /* chunks >= 1 MiB get their own mapping */
+#define MCXI_TOP_MIN ((size_t)256 << 10)                  /* smallest top chunk */
+#define MCXI_TOP_CEILING ((size_t)1 << 32)                /* largest top chunk ever */
+#define MCXI_CHUNK_MIN ((size_t)4 << 10)                  /* smallest process chunk */
+#define MCXI_SMALL_MAX ((size_t)1 << 20)                  /* largest size-class object */
+#define MCXI_NCLASSES 64u
+
+#define MCXI_DEFAULT_TOP ((size_t)4 << 20)
+#define MCXI_DEFAULT_MAX_TOP ((size_t)1 << 30)
+#define MCXI_DEFAULT_RETAIN ((size_t)8 << 20)
+#define MCXI_DEFAULT_DECAY_MS 1000u
+#define MCXI_DEFAULT_INITIAL ((size_t)8 << 10)
+#define MCXI_DEFAULT_MAX_CHUNK ((size_t)1 << 20)
+
+#define MCXI_TOP_MAGIC 0x70504D43u   /* "CMPp" */
+#define MCXI_CHUNK_MAGIC 0x6B4E4843u /* "CHNk" */
+#define MCXI_CTX_MAGIC 0x58544E43u   /* "CNTX" */
+#define MCXI_CTX_DEAD 0x44414544u    /* "DEAD" */
+/* Live object magic: its top bit is set, so the upper half of a user-space pointer (which a free
+ * object stores in the same place) can never equal it. */
+#define MCXI_OBJ_LIVE 0xA110C8EDu
+#define MCXI_OBJ_PAD 0xA1105AD0u
+#define MCXI_SENTINEL 0x7Eu
+#define MCXI_WIPE 0x7Fu
+
+#ifdef MEMCTX_CHECKING
+#define MCXI_CHECKING 1
+#define MCXI_SENTINEL_BYTES 1u
+#else
+#define MCXI_CHECKING 0
+#define MCXI_SENTINEL_BYTES 0u
+#endif
+
+#define MCXI_LIKELY(x) __builtin_expect(!!(x), 1)
+#define MCXI_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+static inline size_t mcxi_align_up(size_t n, size_t a) { return (n + a - 1) & ~(a - 1); }
+static inline unsigned mcxi_log2_floor(size_t n) { return 63u - (unsigned)__builtin_clzll(n); }
+static inline unsigned mcxi_log2_ceil(size_t n) { return n <= 1 ? 0 : mcxi_log2_floor(n - 1) + 1; }
+static inline size_t mcxi_pow2_ceil(size_t n) { return (size_t)1 << mcxi_log2_ceil(n); }
+
+/* ---- structures --------------------------------------------------------------------------- */
+
+/* Per-block state in a buddy top chunk: set on the first block of a run only. */
+#define MCXI_B_ORDER 0x1Fu
+#define MCXI_B_FREE 0x20u
+#define MCXI_B_ALLOC 0x40u
+#define MCXI_B_DECOMMITTED 0x80u
+#define MCXI_NIL 0xFFFFFFFFu
+
+/* A top chunk: a mapping from the OS. A buddy top chunk carves process chunks out of itself;
+ * its bookkeeping (this header and the per-block arrays) sits in its first blocks. A dedicated
+ * mapping holds one large process chunk at base + MCXI_BLOCK and has no block arrays. */
+typedef struct mcxi_top {
+    uint32_t magic;
+    uint32_t dedicated;
+    char *base;
+    size_t size;
+    unsigned order;            /* size == MCXI_BLOCK << order (buddy) */
+    uint32_t nblocks;
+    size_t meta_bytes;         /* bookkeeping blocks, counted in used_bytes */
+    size_t used_bytes;         /* handed out as process chunks, plus meta_bytes */
+    size_t decommitted_bytes;  /* free bytes given back with madvise */
+    uint64_t empty_since_ms;   /* when it became wholly free; 0 while in use */
+    uint32_t free_mask;        /* bit k set: free list of order k is not empty */
+    uint32_t free_head[MCXI_MAX_ORDER + 1];
+    uint8_t *state;
+    uint32_t *link_next;
+    uint32_t *link_prev;
+    uint64_t *freed_ms;        /* when the free run starting here was freed */
+    struct mcxi_top *dnext, *dprev; /* dedicated mappings list */
+} mcxi_top;
+
+/* Header at the start of every process chunk. */
+#define MCXI_CHUNK_KEEPER 0x1u /* the first chunk of a context; holds the context itself */
+#define MCXI_CHUNK_LARGE 0x2u  /* holds one large allocation */
+#define MCXI_CHUNK_SPAN 0x4u   /* bump-allocated by a span borrower: no object headers */
+
+typedef struct mcxi_chunk {
+    uint32_t magic;
+    uint32_t flags;
+    mcx_context *owner;
+    struct mcxi_chunk *next; /* forwarding header: the chunk that replaced this one (large: list) */
+    struct mcxi_chunk *prev; /* large allocations' list only */
+    size_t size;             /* bytes of the chunk, this header included */
+    size_t used;             /* bytes bumped, header included (the current chunk: see ctx->bump) */
+    uint32_t index;          /* position in the forwarding chain */
+    uint32_t reserved;
+} mcxi_chunk;
+
+#define MCXI_CHUNK_HDR ((size_t)64)
+_Static_assert(sizeof(mcxi_chunk) <= MCXI_CHUNK_HDR, "chunk header fits its reserved space");
+
+/* Header before every object allocated by C (16 bytes, so objects stay 16-byte aligned). */
+typedef struct mcxi_obj {
+    uint32_t size;      /* usable bytes after the header (multiple of 16); large: 0 */
+    uint32_t chunk_off; /* (header - chunk) / 16 */
+    union {
+        struct {
+            uint32_t requested; /* bytes asked for (large: see the chunk) */
+            uint32_t magic;     /* MCXI_OBJ_LIVE or MCXI_OBJ_PAD */
+        } live;
+        struct mcxi_obj *next_free; /* free objects: next in the size-class list */
+    } u;
+} mcxi_obj;
+
+#define MCXI_OBJ_HDR ((size_t)16)
+_Static_assert(sizeof(mcxi_obj) == MCXI_OBJ_HDR, "object header is 16 bytes");
+_Static_assert(MCX_ALIGN == 16, "MCX_ALIGN matches the object header");
+
+typedef struct mcxi_callback {
+    struct mcxi_callback *next;
+    mcx_reset_callback fn;
+    void *arg;
+} mcxi_callback;
+
+struct mcx_context {
+    uint32_t magic;
+    uint32_t span_mode;        /* a span borrower bump-allocates in this context */
+    mcx_context *parent;
+    mcx_context *first_child;
+    mcx_context *next_sibling;
+    mcx_context *prev_sibling;
+    mcxi_chunk *keeper;        /* first process chunk; holds this struct */
+    mcxi_chunk *current;       /* last chunk of the forwarding chain: allocation happens here */
+    char *bump;                /* next free byte of the current chunk */
+    char *end;                 /* end of the current chunk */
+    mcxi_chunk *large_head;    /* chunks of large allocations */
+    size_t next_chunk_size;
+    size_t initial_size;
+    size_t max_chunk_size;
+    size_t large_threshold;
+    size_t limit_bytes;
+    size_t total_bytes;        /* chain + large chunks */
+    size_t used_bytes;         /* bumped or live bytes: headers, objects, chunk headers */
+    size_t span_free_bytes;    /* bytes a span borrower holds on its own free lists */
+    uint32_t chunk_count;
+    uint32_t large_count;
+    uint32_t child_count;
+    uint32_t reserved;
+    uint64_t free_class_mask;  /* bit c set: free_lists[c] is not empty */
+    mcxi_callback *callbacks;
+    mcxi_obj *free_lists[MCXI_NCLASSES];
+    char name[MCX_NAME_MAX + 1];
+};
+
+/* ---- os.c ---------------------------------------------------------------------------------- */
+int mcxi_os_map(size_t size, size_t align, void **out);
+int mcxi_os_unmap(void *p, size_t size);
+int mcxi_os_decommit(void *p, size_t size);
+uint64_t mcxi_os_resident(const void *p, size_t size);
+uint64_t mcxi_os_now_ms(void);
+size_t mcxi_os_page_size(void);
+void mcxi_os_counters(uint64_t *mmaps, uint64_t *munmaps, uint64_t *madvises, uint64_t *failures);
+
+/* ---- pagemap.c: address -> top chunk, lock-free reads ---------------------------------------- */
+int mcxi_pagemap_set(const void *base, size_t size, mcxi_top *top); /* under the top lock */
+void mcxi_pagemap_clear(const void *base, size_t size);             /* under the top lock */
+mcxi_top *mcxi_pagemap_get(const void *p);
+uint64_t mcxi_pagemap_meta_bytes(void);
+
+/* ---- buddy.c: process chunks carved out of one top chunk ---------------------------------- */
+size_t mcxi_buddy_meta_bytes(size_t top_size);
+void mcxi_buddy_init(mcxi_top *top, uint64_t now_ms);
+/* Returns the block index, or MCXI_NIL when no free run of that order exists. */
+uint32_t mcxi_buddy_alloc(mcxi_top *top, unsigned order);
+void mcxi_buddy_free(mcxi_top *top, uint32_t block, uint64_t now_ms);
+/* madvise free runs of order >= MCXI_DECOMMIT_MIN_ORDER idle since before cutoff_ms. */
+uint64_t mcxi_buddy_decommit(mcxi_top *top, uint64_t cutoff_ms);
+int mcxi_buddy_check(const mcxi_top *top);
+
+/* ---- top.c: the top-chunk vector, dedicated mappings, the lock ------------------------------- */
+typedef struct mcxi_global {
+    pthread_mutex_t lock;
+    mcx_config config;
+    mcxi_top **vec;            /* the top-chunk vector, in creation order */
+    size_t vec_len;
+    size_t vec_cap;
+    mcxi_top *dedicated;       /* mappings of one large allocation each */
+    uint64_t next_maintain_ms;
+    /* statistics kept under the lock */
+    uint64_t mapped_bytes, peak_mapped_bytes, chunk_bytes, retained_bytes, decommitted_bytes;
+    uint64_t vec_meta_bytes, top_chunk_count, dedicated_count, released_bytes, maintain_runs;
+    _Atomic uint64_t context_count, contexts_created;
+} mcxi_global;
+
+extern mcxi_global mcxi_g;
+
+void mcxi_lock(void);
+void mcxi_unlock(void);
+/* Get a process chunk of at least bytes, rounded up to a power of two; a large one (for one large
+ * allocation) of MCXI_DEDICATED_MIN or more gets a dedicated mapping rounded to the granule.
+ * *got receives its size. MCX_OK or MCX_ENOMEM. */
+int mcxi_chunk_acquire(size_t bytes, bool large, void **out, size_t *got);
+/* Give a process chunk back to its top chunk (a dedicated mapping is unmapped at once). */
+void mcxi_chunk_release(void *chunk);
+/* True when p is the first byte of a process chunk handed out by the top layer. */
+bool mcxi_chunk_is_live(const mcxi_top *top, const void *p);
+void mcxi_top_unmap_locked(mcxi_top *top);
+size_t mcxi_next_top_size_locked(size_t need);
+
+/* ---- release.c: the release policy (decay, retained budget, trim, background thread) ------- */
+uint64_t mcxi_maintain_locked(uint64_t now_ms, bool force);
+void mcxi_maybe_maintain_locked(uint64_t now_ms);
+int mcxi_background_apply(int enable);
+
+/* ---- context.c ------------------------------------------------------------------------------ */
+/* Validate a context handle: MCX_OK, MCX_EINVAL (NULL or garbage), MCX_EDELETED. */
+int mcxi_ctx_validate(const mcx_context *ctx);
+size_t mcxi_ctx_data_offset(void);
+
+/* ---- alloc.c ------------------------------------------------------------------------------- */
+unsigned mcxi_class_ceil(size_t n);
+unsigned mcxi_class_floor(size_t n);
+size_t mcxi_class_size(unsigned c);
+/* Take a new process chunk for ctx that can hold need bytes of objects; links it into the
+ * forwarding chain and makes it current. */
+int mcxi_ctx_grow(mcx_context *ctx, size_t need);
+/* Free every object and chunk of ctx except the keeper, as reset does. */
+int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper);
+/* Resolve an object pointer: MCX_OK with *obj and *chunk, or an error status. */
+int mcxi_resolve(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk);
+int mcxi_check_chunk_objects(const mcx_context *ctx, const mcxi_chunk *chunk, size_t *live_bytes);
+
+/* ---- status.c ------------------------------------------------------------------------------- */
+void mcxi_set_errno(int status);
+
+#endif /* MEMCTX_INTERNAL_H */

@@ -1,0 +1,133 @@
+/* os.c - the OS layer: the only code in memctx that calls mmap, munmap, madvise, mincore and the
+ * clock. It returns status codes, never prints or aborts, counts its calls, and has the
+ * fault-injection switch the tests use to make the Nth mapping fail. */
+#include "internal.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+static _Atomic uint64_t os_mmap_calls;
+static _Atomic uint64_t os_munmap_calls;
+static _Atomic uint64_t os_madvise_calls;
+static _Atomic uint64_t os_map_failures;
+
+/* Fault injection: countdown to the failing mapping (0 = off) and whether it stays failing. */
+static _Atomic unsigned fault_countdown;
+static _Atomic int fault_sticky;
+static _Atomic uint64_t fault_injected;
+
+void mcx_fault_inject(unsigned nth, unsigned sticky) {
+    atomic_store(&fault_sticky, sticky != 0);
+    atomic_store(&fault_countdown, nth);
+}
+
+uint64_t mcx_faults_injected(void) { return atomic_load(&fault_injected); }
+
+/* True when this mapping call must fail. */
+static int fault_fires(void) {
+    unsigned n = atomic_load(&fault_countdown);
+    while (n > 0) {
+        if (n == 1) {
+            if (atomic_load(&fault_sticky)) {
+                atomic_fetch_add(&fault_injected, 1);
+                return 1;
+            }
+            if (atomic_compare_exchange_weak(&fault_countdown, &n, 0)) {
+                atomic_fetch_add(&fault_injected, 1);
+                return 1;
+            }
+        } else if (atomic_compare_exchange_weak(&fault_countdown, &n, n - 1)) {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* Map size bytes (a multiple of the page size) aligned to align (a power of two >= the page
+ * size). Over-maps by align and trims both ends, because mmap only promises page alignment. */
+int mcxi_os_map(size_t size, size_t align, void **out) {
+    *out = NULL;
+    if (fault_fires()) {
+        atomic_fetch_add(&os_map_failures, 1);
+        return MCX_ENOMEM;
+    }
+    size_t page = mcxi_os_page_size();
+    if (align < page) align = page;
+    size_t span = size + align - page;
+    if (span < size) return MCX_ENOMEM; /* overflow */
+    atomic_fetch_add(&os_mmap_calls, 1);
+    void *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    if (p == MAP_FAILED) {
+        atomic_fetch_add(&os_map_failures, 1);
+        return MCX_ENOMEM;
+    }
+    uintptr_t start = (uintptr_t)p;
+    uintptr_t aligned = (start + align - 1) & ~(uintptr_t)(align - 1);
+    size_t head = aligned - start;
+    size_t tail = span - head - size;
+    if (head > 0) {
+        atomic_fetch_add(&os_munmap_calls, 1);
+        munmap(p, head);
+    }
+    if (tail > 0) {
+        atomic_fetch_add(&os_munmap_calls, 1);
+        munmap((void *)(aligned + size), tail);
+    }
+    *out = (void *)aligned;
+    return MCX_OK;
+}
+
+int mcxi_os_unmap(void *p, size_t size) {
+    atomic_fetch_add(&os_munmap_calls, 1);
+    return munmap(p, size) == 0 ? MCX_OK : MCX_EINVAL;
+}
+
+/* Give the pages back at once: RSS falls now, and the range reads as zeros when touched again.
+ * MADV_FREE is not used on purpose: it is lazy and RSS does not fall until memory pressure. */
+int mcxi_os_decommit(void *p, size_t size) {
+    atomic_fetch_add(&os_madvise_calls, 1);
+    return madvise(p, size, MADV_DONTNEED) == 0 ? MCX_OK : MCX_EINVAL;
+}
+
+uint64_t mcxi_os_resident(const void *p, size_t size) {
+    size_t page = mcxi_os_page_size();
+    size_t pages = (size + page - 1) / page;
+    unsigned char vec[256];
+    uint64_t resident = 0;
+    const char *cur = (const char *)p;
+    while (pages > 0) {
+        size_t n = pages < sizeof vec ? pages : sizeof vec;
+        if (mincore((void *)cur, n * page, vec) != 0) return resident;
+        for (size_t i = 0; i < n; i++) resident += (vec[i] & 1u) ? page : 0;
+        cur += n * page;
+        pages -= n;
+    }
+    return resident;
+}
+
+uint64_t mcxi_os_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+size_t mcxi_os_page_size(void) {
+    static _Atomic size_t cached;
+    size_t page = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (page == 0) {
+        long v = sysconf(_SC_PAGESIZE);
+        page = v > 0 ? (size_t)v : 4096u;
+        atomic_store_explicit(&cached, page, memory_order_relaxed);
+    }
+    return page;
+}
+
+void mcxi_os_counters(uint64_t *mmaps, uint64_t *munmaps, uint64_t *madvises, uint64_t *failures) {
+    *mmaps = atomic_load(&os_mmap_calls);
+    *munmaps = atomic_load(&os_munmap_calls);
+    *madvises = atomic_load(&os_madvise_calls);
+    *failures = atomic_load(&os_map_failures);
+}

@@ -1,0 +1,137 @@
+/* release.c - the release policy: giving memory back to the OS when traffic drops. Wholly free
+ * top chunks are kept warm up to retain_bytes; beyond that, a top chunk idle for decay_ms is
+ * unmapped (largest first). Free runs of 64 KiB or more inside top chunks that are still in use
+ * are returned with madvise(MADV_DONTNEED) once idle for decay_ms. The pass runs on allocator
+ * calls, from mcx_maintain (the Node addon's timer), from an optional background thread, and
+ * all at once from mcx_trim. */
+#include "internal.h"
+
+#include <errno.h>
+#include <time.h>
+
+/* How often allocator calls look at the clock for a due pass: a quarter of the decay, so a
+ * range is released at most 1.25 x decay_ms after it became idle. */
+static uint64_t pass_interval_ms(void) {
+    uint64_t iv = mcxi_g.config.decay_ms / 4;
+    return iv < 1 ? 1 : iv;
+}
+
+static mcxi_top *largest_idle_empty(uint64_t cutoff_ms) {
+    mcxi_top *best = NULL;
+    for (size_t i = 0; i < mcxi_g.vec_len; i++) {
+        mcxi_top *t = mcxi_g.vec[i];
+        if (t->empty_since_ms && t->empty_since_ms <= cutoff_ms && (!best || t->size > best->size)) best = t;
+    }
+    return best;
+}
+
+uint64_t mcxi_maintain_locked(uint64_t now_ms, bool force) {
+    const mcx_config *cfg = &mcxi_g.config;
+    uint64_t cutoff = force ? UINT64_MAX : (now_ms > cfg->decay_ms ? now_ms - cfg->decay_ms : 0);
+    uint64_t budget = force ? 0 : cfg->retain_bytes;
+    uint64_t released = 0;
+    mcxi_g.maintain_runs++;
+    while (mcxi_g.retained_bytes > budget) {
+        mcxi_top *t = largest_idle_empty(cutoff);
+        if (!t) break;
+        released += t->size;
+        mcxi_top_unmap_locked(t);
+    }
+    for (size_t i = 0; i < mcxi_g.vec_len; i++) {
+        mcxi_top *t = mcxi_g.vec[i];
+        /* Retained empty top chunks stay warm: they are the budget that prevents refault thrash. */
+        if (t->empty_since_ms == 0 || force) {
+            uint64_t n = mcxi_buddy_decommit(t, cutoff);
+            released += n;
+            mcxi_g.released_bytes += n;
+        }
+    }
+    mcxi_g.next_maintain_ms = now_ms + pass_interval_ms();
+    return released;
+}
+
+void mcxi_maybe_maintain_locked(uint64_t now_ms) {
+    if (now_ms >= mcxi_g.next_maintain_ms) mcxi_maintain_locked(now_ms, false);
+}
+
+uint64_t mcx_maintain(uint64_t now_ms) {
+    if (now_ms == 0) now_ms = mcxi_os_now_ms();
+    mcxi_lock();
+    uint64_t released = mcxi_maintain_locked(now_ms, false);
+    mcxi_unlock();
+    return released;
+}
+
+uint64_t mcx_trim(void) {
+    mcxi_lock();
+    uint64_t released = mcxi_maintain_locked(mcxi_os_now_ms(), true);
+    mcxi_unlock();
+    return released;
+}
+
+uint64_t mcx_now_ms(void) { return mcxi_os_now_ms(); }
+
+/* ---- the optional background thread ------------------------------------------------------ */
+
+static pthread_mutex_t bg_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t bg_cond;
+static pthread_t bg_thread;
+static bool bg_running, bg_stop, bg_cond_ready;
+
+static void *bg_main(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&bg_lock);
+    while (!bg_stop) {
+        mcxi_lock();
+        uint64_t iv = pass_interval_ms();
+        mcxi_unlock();
+        if (iv > 1000) iv = 1000;
+        if (iv < 10) iv = 10;
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += (time_t)(iv / 1000);
+        ts.tv_nsec += (long)(iv % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        int rc = 0;
+        while (!bg_stop && rc != ETIMEDOUT) rc = pthread_cond_timedwait(&bg_cond, &bg_lock, &ts);
+        if (bg_stop) break;
+        pthread_mutex_unlock(&bg_lock);
+        mcx_maintain(0);
+        pthread_mutex_lock(&bg_lock);
+    }
+    pthread_mutex_unlock(&bg_lock);
+    return NULL;
+}
+
+int mcxi_background_apply(int enable) {
+    int st = MCX_OK;
+    pthread_mutex_lock(&bg_lock);
+    if (!bg_cond_ready) {
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&bg_cond, &attr);
+        pthread_condattr_destroy(&attr);
+        bg_cond_ready = true;
+    }
+    if (enable && !bg_running) {
+        bg_stop = false;
+        if (pthread_create(&bg_thread, NULL, bg_main, NULL) == 0) bg_running = true;
+        else st = MCX_ENOMEM;
+        pthread_mutex_unlock(&bg_lock);
+    } else if (!enable && bg_running) {
+        bg_stop = true;
+        pthread_cond_signal(&bg_cond);
+        pthread_mutex_unlock(&bg_lock);
+        pthread_join(bg_thread, NULL);
+        pthread_mutex_lock(&bg_lock);
+        bg_running = false;
+        pthread_mutex_unlock(&bg_lock);
+    } else {
+        pthread_mutex_unlock(&bg_lock);
+    }
+    return st;
+}

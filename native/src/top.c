@@ -1,0 +1,309 @@
+/* top.c - the top-chunk layer: the top-chunk vector (the seed's TOP_MEM_CHUNK_VEC), growth by
+ * doubling, handing process chunks to contexts and taking them back, dedicated mappings for
+ * large chunks, configuration, and the global statistics. Everything here runs under one mutex:
+ * it is the only state shared between threads. Entry points: mcxi_chunk_acquire/release. */
+#include "internal.h"
+
+#include "debug.h"
+
+mcxi_global mcxi_g = {
+    .lock = PTHREAD_MUTEX_INITIALIZER,
+    .config = {MCXI_DEFAULT_TOP, MCXI_DEFAULT_MAX_TOP, MCXI_DEFAULT_RETAIN, MCXI_DEFAULT_DECAY_MS, 0},
+};
+
+void mcxi_lock(void) { pthread_mutex_lock(&mcxi_g.lock); }
+void mcxi_unlock(void) { pthread_mutex_unlock(&mcxi_g.lock); }
+
+static void mapped_add(size_t bytes) {
+    mcxi_g.mapped_bytes += bytes;
+    if (mcxi_g.mapped_bytes > mcxi_g.peak_mapped_bytes) mcxi_g.peak_mapped_bytes = mcxi_g.mapped_bytes;
+}
+
+/* ---- the vector ------------------------------------------------------------------------------ */
+
+/* Make room for one more entry; the vector's own storage is mapped, never malloc'd. */
+static int vec_reserve(void) {
+    if (mcxi_g.vec_len < mcxi_g.vec_cap) return MCX_OK;
+    size_t cap = mcxi_g.vec_cap ? mcxi_g.vec_cap * 2 : 512;
+    void *mem;
+    int st = mcxi_os_map(cap * sizeof(mcxi_top *), 0, &mem);
+    if (st != MCX_OK) return st;
+    if (mcxi_g.vec) {
+        memcpy(mem, mcxi_g.vec, mcxi_g.vec_len * sizeof(mcxi_top *));
+        mcxi_os_unmap(mcxi_g.vec, mcxi_g.vec_cap * sizeof(mcxi_top *));
+    }
+    mcxi_g.vec_meta_bytes = cap * sizeof(mcxi_top *);
+    mcxi_g.vec = mem;
+    mcxi_g.vec_cap = cap;
+    return MCX_OK;
+}
+
+static void vec_remove(mcxi_top *top) {
+    for (size_t i = 0; i < mcxi_g.vec_len; i++) {
+        if (mcxi_g.vec[i] == top) {
+            memmove(&mcxi_g.vec[i], &mcxi_g.vec[i + 1], (mcxi_g.vec_len - i - 1) * sizeof(mcxi_top *));
+            mcxi_g.vec_len--;
+            return;
+        }
+    }
+}
+
+/* The seed's rule: a new top chunk is twice the previous one. "Previous" is the largest top
+ * chunk still mapped, so after a spike has been released the size follows current demand
+ * instead of the largest size ever reached. */
+size_t mcxi_next_top_size_locked(size_t need) {
+    size_t largest = 0;
+    for (size_t i = 0; i < mcxi_g.vec_len; i++)
+        if (mcxi_g.vec[i]->size > largest) largest = mcxi_g.vec[i]->size;
+    size_t size = largest ? largest * 2 : mcxi_g.config.top_chunk_size;
+    if (size < mcxi_g.config.top_chunk_size) size = mcxi_g.config.top_chunk_size;
+    if (size > mcxi_g.config.max_top_chunk_size) size = mcxi_g.config.max_top_chunk_size;
+    while (size < need + mcxi_buddy_meta_bytes(size) && size < MCXI_TOP_CEILING) size *= 2;
+    return size;
+}
+
+static int top_map_buddy(size_t need, mcxi_top **out) {
+    size_t size = mcxi_next_top_size_locked(need);
+    if (size < need + mcxi_buddy_meta_bytes(size)) return MCX_ENOMEM;
+    int st = vec_reserve();
+    if (st != MCX_OK) return st;
+    void *base;
+    st = mcxi_os_map(size, MCXI_GRANULE, &base);
+    if (st != MCX_OK) return st;
+    mcxi_top *top = base;
+    top->magic = MCXI_TOP_MAGIC;
+    top->dedicated = 0;
+    top->base = base;
+    top->size = size;
+    st = mcxi_pagemap_set(base, size, top);
+    if (st != MCX_OK) {
+        mcxi_pagemap_clear(base, size);
+        mcxi_os_unmap(base, size);
+        return st;
+    }
+    mcxi_buddy_init(top, mcxi_os_now_ms());
+    MCXI_POISON(top->base + top->meta_bytes, size - top->meta_bytes);
+    mcxi_g.vec[mcxi_g.vec_len++] = top;
+    mcxi_g.top_chunk_count++;
+    mapped_add(size);
+    /* A new top chunk starts wholly free: it counts as retained until a chunk is carved. */
+    top->empty_since_ms = mcxi_os_now_ms();
+    mcxi_g.retained_bytes += size;
+    *out = top;
+    return MCX_OK;
+}
+
+static int map_dedicated(size_t bytes, void **out, size_t *got) {
+    size_t size = mcxi_align_up(bytes + MCXI_BLOCK, MCXI_GRANULE);
+    if (size < bytes) return MCX_ENOMEM;
+    void *base;
+    int st = mcxi_os_map(size, MCXI_GRANULE, &base);
+    if (st != MCX_OK) return st;
+    mcxi_top *top = base;
+    memset(top, 0, sizeof *top);
+    top->magic = MCXI_TOP_MAGIC;
+    top->dedicated = 1;
+    top->base = base;
+    top->size = size;
+    top->meta_bytes = MCXI_BLOCK;
+    top->used_bytes = size;
+    st = mcxi_pagemap_set(base, size, top);
+    if (st != MCX_OK) {
+        mcxi_pagemap_clear(base, size);
+        mcxi_os_unmap(base, size);
+        return st;
+    }
+    top->dnext = mcxi_g.dedicated;
+    if (mcxi_g.dedicated) mcxi_g.dedicated->dprev = top;
+    mcxi_g.dedicated = top;
+    mcxi_g.dedicated_count++;
+    mapped_add(size);
+    mcxi_g.chunk_bytes += size - MCXI_BLOCK;
+    *out = top->base + MCXI_BLOCK;
+    *got = size - MCXI_BLOCK;
+    return MCX_OK;
+}
+
+void mcxi_top_unmap_locked(mcxi_top *top) {
+    size_t size = top->size;
+    void *base = top->base;
+    if (top->dedicated) {
+        if (top->dprev) top->dprev->dnext = top->dnext;
+        else mcxi_g.dedicated = top->dnext;
+        if (top->dnext) top->dnext->dprev = top->dprev;
+        mcxi_g.dedicated_count--;
+        mcxi_g.chunk_bytes -= size - MCXI_BLOCK;
+    } else {
+        vec_remove(top);
+        mcxi_g.top_chunk_count--;
+        mcxi_g.decommitted_bytes -= top->decommitted_bytes;
+        if (top->empty_since_ms) mcxi_g.retained_bytes -= size;
+    }
+    mcxi_g.mapped_bytes -= size;
+    mcxi_g.released_bytes += size;
+    mcxi_pagemap_clear(base, size);
+    /* ASan keeps shadow state per address: clear it, or a later mapping at this address
+     * (by anyone) would look poisoned. */
+    MCXI_UNPOISON(base, size);
+    mcxi_os_unmap(base, size);
+}
+
+/* ---- process chunks ---------------------------------------------------------------------------- */
+
+int mcxi_chunk_acquire(size_t bytes, bool large, void **out, size_t *got) {
+    *out = NULL;
+    if (bytes < MCXI_CHUNK_MIN) bytes = MCXI_CHUNK_MIN;
+    mcxi_lock();
+    uint64_t now = mcxi_os_now_ms();
+    mcxi_maybe_maintain_locked(now);
+    int st;
+    if (large && bytes >= MCXI_DEDICATED_MIN) {
+        st = map_dedicated(bytes, out, got);
+        mcxi_unlock();
+        return st;
+    }
+    size_t size = mcxi_pow2_ceil(bytes);
+    unsigned order = mcxi_log2_floor(size >> MCXI_BLOCK_SHIFT);
+    mcxi_top *top = NULL;
+    uint32_t b = MCXI_NIL;
+    /* First fit in vector order: older, smaller top chunks fill first, which lets the newest
+     * and largest drain and be released when traffic drops. */
+    for (size_t i = 0; i < mcxi_g.vec_len && b == MCXI_NIL; i++) {
+        top = mcxi_g.vec[i];
+        if ((top->free_mask >> order) != 0) b = mcxi_buddy_alloc(top, order);
+    }
+    if (b == MCXI_NIL) {
+        st = top_map_buddy(size, &top);
+        if (st != MCX_OK) {
+            mcxi_unlock();
+            return st;
+        }
+        b = mcxi_buddy_alloc(top, order);
+    }
+    if (top->empty_since_ms) {
+        top->empty_since_ms = 0;
+        mcxi_g.retained_bytes -= top->size;
+    }
+    top->used_bytes += size;
+    mcxi_g.chunk_bytes += size;
+    mcxi_unlock();
+    *out = top->base + ((size_t)b << MCXI_BLOCK_SHIFT);
+    *got = size;
+    return MCX_OK;
+}
+
+void mcxi_chunk_release(void *chunk) {
+    mcxi_lock();
+    uint64_t now = mcxi_os_now_ms();
+    mcxi_top *top = mcxi_pagemap_get(chunk);
+    if (top->dedicated) {
+        /* Large allocations are given back as soon as they are freed. */
+        mcxi_top_unmap_locked(top);
+    } else {
+        uint32_t b = (uint32_t)(((char *)chunk - top->base) >> MCXI_BLOCK_SHIFT);
+        size_t size = MCXI_BLOCK << (top->state[b] & MCXI_B_ORDER);
+        mcxi_buddy_free(top, b, now);
+        top->used_bytes -= size;
+        mcxi_g.chunk_bytes -= size;
+        if (top->used_bytes == top->meta_bytes) {
+            top->empty_since_ms = now;
+            mcxi_g.retained_bytes += top->size;
+        }
+    }
+    mcxi_maybe_maintain_locked(now);
+    mcxi_unlock();
+}
+
+bool mcxi_chunk_is_live(const mcxi_top *top, const void *p) {
+    if (top->dedicated) return (const char *)p == top->base + MCXI_BLOCK;
+    size_t off = (size_t)((const char *)p - top->base);
+    if (off >= top->size || (off & (MCXI_BLOCK - 1)) != 0 || off < top->meta_bytes) return false;
+    return (top->state[off >> MCXI_BLOCK_SHIFT] & MCXI_B_ALLOC) != 0;
+}
+
+/* ---- configuration and statistics ---------------------------------------------------------- */
+
+void mcx_config_default(mcx_config *out) {
+    if (!out) return;
+    out->top_chunk_size = MCXI_DEFAULT_TOP;
+    out->max_top_chunk_size = MCXI_DEFAULT_MAX_TOP;
+    out->retain_bytes = MCXI_DEFAULT_RETAIN;
+    out->decay_ms = MCXI_DEFAULT_DECAY_MS;
+    out->background_thread = 0;
+}
+
+void mcx_config_get(mcx_config *out) {
+    if (!out) return;
+    mcxi_lock();
+    *out = mcxi_g.config;
+    mcxi_unlock();
+}
+
+static bool pow2(size_t n) { return n != 0 && (n & (n - 1)) == 0; }
+
+int mcx_configure(const mcx_config *c) {
+    if (!c) return MCX_EINVAL;
+    if (!pow2(c->top_chunk_size) || c->top_chunk_size < MCXI_TOP_MIN || c->top_chunk_size > MCXI_TOP_CEILING)
+        return MCX_EINVAL;
+    if (!pow2(c->max_top_chunk_size) || c->max_top_chunk_size < c->top_chunk_size ||
+        c->max_top_chunk_size > MCXI_TOP_CEILING)
+        return MCX_EINVAL;
+    if (c->decay_ms > (uint64_t)24 * 3600 * 1000) return MCX_EINVAL; /* a day: surely a unit error */
+    if (c->background_thread != 0 && c->background_thread != 1) return MCX_EINVAL;
+    int st = mcxi_background_apply(c->background_thread);
+    if (st != MCX_OK) return st;
+    mcxi_lock();
+    mcxi_g.config = *c;
+    mcxi_g.next_maintain_ms = 0; /* apply the new policy at the next opportunity */
+    mcxi_unlock();
+    return MCX_OK;
+}
+
+void mcx_global_stats(struct mcx_global_stats *out) {
+    if (!out) return;
+    mcxi_lock();
+    out->mapped_bytes = mcxi_g.mapped_bytes;
+    out->peak_mapped_bytes = mcxi_g.peak_mapped_bytes;
+    out->chunk_bytes = mcxi_g.chunk_bytes;
+    out->retained_bytes = mcxi_g.retained_bytes;
+    out->decommitted_bytes = mcxi_g.decommitted_bytes;
+    out->meta_bytes = mcxi_g.vec_meta_bytes + mcxi_pagemap_meta_bytes();
+    out->top_chunk_count = mcxi_g.top_chunk_count;
+    out->dedicated_count = mcxi_g.dedicated_count;
+    out->released_bytes = mcxi_g.released_bytes;
+    out->maintain_runs = mcxi_g.maintain_runs;
+    mcxi_unlock();
+    out->context_count = atomic_load(&mcxi_g.context_count);
+    out->contexts_created = atomic_load(&mcxi_g.contexts_created);
+    mcxi_os_counters(&out->mmap_calls, &out->munmap_calls, &out->madvise_calls, &out->map_failures);
+}
+
+uint64_t mcx_resident_bytes(void) {
+    uint64_t resident = 0;
+    mcxi_lock();
+    for (size_t i = 0; i < mcxi_g.vec_len; i++)
+        resident += mcxi_os_resident(mcxi_g.vec[i]->base, mcxi_g.vec[i]->size);
+    for (mcxi_top *t = mcxi_g.dedicated; t; t = t->dnext) resident += mcxi_os_resident(t->base, t->size);
+    mcxi_unlock();
+    return resident;
+}
+
+static void top_info(const mcxi_top *t, mcx_top_info *out) {
+    out->size = t->size;
+    out->used = t->used_bytes;
+    out->decommitted = t->decommitted_bytes;
+    out->dedicated = (int)t->dedicated;
+}
+
+int mcx_top_chunks(mcx_top_info *out, size_t cap, size_t *count) {
+    if (!count || (cap > 0 && !out)) return MCX_EINVAL;
+    mcxi_lock();
+    size_t n = 0;
+    for (size_t i = 0; i < mcxi_g.vec_len; i++, n++)
+        if (n < cap) top_info(mcxi_g.vec[i], &out[n]);
+    for (mcxi_top *t = mcxi_g.dedicated; t; t = t->dnext, n++)
+        if (n < cap) top_info(t, &out[n]);
+    mcxi_unlock();
+    *count = n;
+    return MCX_OK;
+}
