@@ -1,0 +1,13 @@
+// lib/index.ts - the public entry point of memctx: re-exports the facade.
+export { MemoryContext, MAX_ALLOC_BYTES, RELEASE_MODES } from './context';
+export type { MemoryContextOptions, ContextStats, ReleaseMode } from './context';
+export { withContext } from './scope';
+export { contextFor, contextForResponse, bindToStream } from './http';
+export type { StreamLike } from './http';
+export { memoryStats, readRssBytes } from './stats';
+export type { MemoryStats, TopChunkStats } from './stats';
+export { configure, getConfiguration, trim } from './config';
+export type { ConfigureOptions, Configuration } from './config';
+export { MemctxError } from './errors';
+export type { MemctxErrorCode } from './errors';
+export { testing } from './testing';

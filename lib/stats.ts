@@ -1,0 +1,74 @@
+// lib/stats.ts - memoryStats(): the C core's global statistics (field list defined once in
+// memctx.h's MCX_GLOBAL_STATS_LIST and built by the addon), resident bytes measured with mincore,
+// the process RSS beside them, and the facade's own counters.
+import * as fs from 'node:fs';
+import { native } from './native';
+import { facadeCounters, type FacadeCounters } from './runtime';
+
+export interface TopChunkStats {
+  /** Bytes mapped. */
+  size: number;
+  /** Bytes handed out as process chunks (bookkeeping included). */
+  used: number;
+  /** Free bytes returned to the OS with madvise(MADV_DONTNEED). */
+  decommitted: number;
+  /** True when it holds one large allocation. */
+  dedicated: boolean;
+}
+
+/** Process-wide figures (the C core is shared by every thread), plus this thread's facade counters. */
+export interface MemoryStats extends FacadeCounters {
+  /** Bytes currently mapped from the OS for top chunks. */
+  mappedBytes: number;
+  /** Highest mappedBytes reached. */
+  peakMappedBytes: number;
+  /** Bytes of top chunks handed out as process chunks. */
+  chunkBytes: number;
+  /** Bytes of wholly free top chunks kept mapped (the retained budget). */
+  retainedBytes: number;
+  /** Free bytes returned with MADV_DONTNEED. */
+  decommittedBytes: number;
+  /** Bytes mapped for bookkeeping. */
+  metaBytes: number;
+  topChunkCount: number;
+  dedicatedCount: number;
+  /** Live C contexts in the process (every thread). */
+  contextCount: number;
+  contextsCreated: number;
+  mmapCalls: number;
+  munmapCalls: number;
+  madviseCalls: number;
+  mapFailures: number;
+  releasedBytes: number;
+  maintainRuns: number;
+  /** Bytes of the top chunks resident in RAM (mincore). */
+  residentBytes: number;
+  /** The whole process's resident set (VmRSS), for comparison. */
+  rssBytes: number;
+  /** The top-chunk vector in order. */
+  topChunks: TopChunkStats[];
+  /** reserve mode: context trees waiting for their ArrayBuffers to be collected (this thread). */
+  quarantinedContexts: number;
+  quarantinedBytes: number;
+  /** External ArrayBuffers made / detached / collected by the addon (process-wide). */
+  arrayBuffersCreated: number;
+  arrayBuffersDetached: number;
+  arrayBuffersCollected: number;
+}
+
+/** VmRSS of this process in bytes, from /proc/self/status (libuv's figure elsewhere). */
+export function readRssBytes(): number {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync('/proc/self/status', 'latin1'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.memoryUsage.rss();
+}
+
+/** Where memory sits right now: allocator mapped/resident bytes beside the process RSS. */
+export function memoryStats(): MemoryStats {
+  const g = native.globalStats();
+  return { ...(g as unknown as Omit<MemoryStats, keyof FacadeCounters | 'rssBytes'>), rssBytes: readRssBytes(), ...facadeCounters() };
+}

@@ -1,0 +1,782 @@
+// addon.cc - the memctx Node-API binding: maps C contexts and their process chunks onto external
+// ArrayBuffers, detaches (or quarantines) them on reset/delete, and maps C status codes to
+// MemctxError. Thin by design: every argument is validated by the TypeScript facade (lib/).
+//
+// Ownership rules (see docs/API.md, "Release modes"):
+//  - detach mode: each chunk or large allocation gets one external ArrayBuffer without a
+//    finalizer; on free/reset/delete the facade hands back the ArrayBuffers it holds, this file
+//    checks each one is an ArrayBuffer it created for that context and detaches it BEFORE the C
+//    memory is reused or unmapped.
+//  - reserve mode: nothing is detached; each ArrayBuffer carries a finalizer, and a reset or
+//    deleted context's C tree is parked (quarantined) until every ArrayBuffer over it has been
+//    collected, so a stale view only ever sees the bytes of its own context.
+// The addon is context-aware: all state hangs off the per-environment Instance, released by an
+// environment cleanup hook, so it loads in worker threads, several at once.
+#include <napi.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+extern "C" {
+#include "memctx.h"
+}
+
+namespace {
+
+constexpr uint32_t kRecMagic = 0x6d637872u;  // "mcxr": guards against foreign externals
+constexpr int kStatusNoExternal = -100;     // binding-level status: external buffers forbidden
+
+// Process-wide counters (several environments share the C core); atomics because worker
+// threads update them concurrently. Finalizers touch only these, never an Instance.
+std::atomic<uint64_t> g_abCreated{0};
+std::atomic<uint64_t> g_abDetached{0};
+std::atomic<uint64_t> g_abFinalized{0};
+std::atomic<uint64_t> g_quarantined{0};
+std::atomic<uint64_t> g_quarantineReleased{0};
+std::atomic<uint64_t> g_backstopDeleted{0};
+
+struct CtxRec;
+
+// A context tree parked by reserve mode: deleted once every ArrayBuffer over it is collected.
+struct Quarantine {
+  mcx_context *root;  // NULL once deleted (at environment teardown)
+  size_t pending;     // ArrayBuffers over the tree not yet collected
+  uint64_t bytes;     // total_bytes of the tree when parked, for stats
+};
+
+// One external ArrayBuffer of reserve mode, owned by its finalizer.
+struct AbSlot {
+  void *data;
+  size_t bytes;
+  CtxRec *rec;     // owner while the context is live, else NULL
+  Quarantine *q;   // set when the owner was reset/deleted while this buffer lived
+  size_t index;    // position in rec->slots (swap-remove)
+  bool large;
+  bool freedPending;  // ctx.free() of a large allocation: mcx_free once collected
+};
+
+struct Instance;
+
+struct CtxRec {
+  uint32_t magic = kRecMagic;
+  Instance *inst = nullptr;   // NULL after environment teardown
+  mcx_context *ctx = nullptr; // NULL once dead
+  CtxRec *parent = nullptr;
+  std::vector<CtxRec *> children;
+  bool reserve = false;
+  bool handleGone = false;
+  // detach mode: the data pointers of every ArrayBuffer made for this context, so that only
+  // our own buffers are ever detached.
+  std::vector<void *> chunkData;
+  std::unordered_set<void *> largeData;
+  // reserve mode: live ArrayBuffers with finalizers.
+  std::vector<AbSlot *> slots;
+  const void *curChunk = nullptr;
+  // options kept to recreate the C context on a reserve-mode reset
+  std::string name;
+  mcx_context_options opts{};
+};
+
+struct Instance {
+  Napi::FunctionReference errorCtor;
+  Napi::Reference<Napi::Float64Array> scratchRef;
+  double *scratch = nullptr;
+  std::unordered_set<CtxRec *> live;
+  std::vector<Quarantine *> quarantines;
+  bool noExternalForTest = false;
+  bool closing = false;
+};
+
+// ---- errors ---------------------------------------------------------------------------------
+
+// Throw a MemctxError (the class is created in JS and handed over by init) for a C status.
+void ThrowStatus(Napi::Env env, int status, const char *what) {
+  Instance *inst = env.GetInstanceData<Instance>();
+  std::string code;
+  std::string text;
+  if (status == kStatusNoExternal) {
+    code = "ERR_MEMCTX_NO_EXTERNAL_BUFFERS";
+    text = "external ArrayBuffers are not allowed in this runtime (napi_no_external_buffers_allowed, "
+           "e.g. Electron's V8 sandbox); memctx cannot map its chunks into JavaScript here";
+  } else {
+    code = mcx_status_code(status);
+    text = mcx_strerror(status);
+  }
+  std::string msg = std::string(what) + ": " + text;
+  if (inst != nullptr && !inst->errorCtor.IsEmpty()) {
+    Napi::Object err = inst->errorCtor.New({Napi::String::New(env, msg), Napi::String::New(env, code),
+                                            Napi::Number::New(env, status)});
+    if (!env.IsExceptionPending()) Napi::Error(env, err).ThrowAsJavaScriptException();
+    return;
+  }
+  Napi::Error e = Napi::Error::New(env, msg);
+  e.Set("code", Napi::String::New(env, code));
+  e.ThrowAsJavaScriptException();
+}
+
+void ThrowInternal(Napi::Env env, const char *msg) {
+  Napi::Error e = Napi::TypeError::New(env, std::string("memctx binding: ") + msg);
+  e.Set("code", Napi::String::New(env, "ERR_MEMCTX_INTERNAL"));
+  e.ThrowAsJavaScriptException();
+}
+
+// ---- handles --------------------------------------------------------------------------------
+
+CtxRec *GetRec(const Napi::CallbackInfo &info, size_t i, bool mustBeLive = true) {
+  Napi::Value v = info[i];
+  if (!v.IsExternal()) {
+    ThrowInternal(info.Env(), "expected a context handle");
+    return nullptr;
+  }
+  CtxRec *rec = v.As<Napi::External<CtxRec>>().Data();
+  if (rec == nullptr || rec->magic != kRecMagic) {
+    ThrowInternal(info.Env(), "not a memctx context handle");
+    return nullptr;
+  }
+  if (mustBeLive && rec->ctx == nullptr) {
+    ThrowStatus(info.Env(), MCX_EDELETED, "context");
+    return nullptr;
+  }
+  return rec;
+}
+
+size_t ToSize(const Napi::Value &v) {
+  double d = v.As<Napi::Number>().DoubleValue();
+  return d <= 0 ? 0 : static_cast<size_t>(d);
+}
+
+// ---- ArrayBuffers ---------------------------------------------------------------------------
+
+void SlotFinalize(napi_env /*env*/, void * /*data*/, void *hint) {
+  AbSlot *slot = static_cast<AbSlot *>(hint);
+  g_abFinalized.fetch_add(1, std::memory_order_relaxed);
+  if (slot->q != nullptr) {
+    Quarantine *q = slot->q;
+    if (--q->pending == 0) {
+      if (q->root != nullptr) {
+        mcx_delete(q->root);
+        g_quarantineReleased.fetch_add(1, std::memory_order_relaxed);
+      }
+      q->root = nullptr;  // the Instance frees q (or q was orphaned at teardown)
+    }
+  } else if (slot->rec != nullptr) {
+    CtxRec *rec = slot->rec;
+    if (slot->freedPending && rec->ctx != nullptr) mcx_free(slot->data);
+    // swap-remove from the owner's list
+    AbSlot *last = rec->slots.back();
+    rec->slots[slot->index] = last;
+    last->index = slot->index;
+    rec->slots.pop_back();
+  }
+  delete slot;
+}
+
+// Create an external ArrayBuffer over [data, data+bytes) for rec. Returns an empty value with an
+// exception pending on failure (napi_no_external_buffers_allowed becomes a MemctxError).
+Napi::Value MakeAb(Napi::Env env, CtxRec *rec, void *data, size_t bytes, bool large) {
+  napi_value out = nullptr;
+  napi_status st;
+  AbSlot *slot = nullptr;
+  if (rec->inst->noExternalForTest) {
+    st = napi_no_external_buffers_allowed;
+  } else if (rec->reserve) {
+    slot = new AbSlot{data, bytes, rec, nullptr, rec->slots.size(), large, false};
+    st = napi_create_external_arraybuffer(env, data, bytes, SlotFinalize, slot, &out);
+  } else {
+    st = napi_create_external_arraybuffer(env, data, bytes, nullptr, nullptr, &out);
+  }
+  if (st != napi_ok) {
+    delete slot;
+    if (st == napi_no_external_buffers_allowed) {
+      ThrowStatus(env, kStatusNoExternal, "mapping a process chunk");
+    } else if (!env.IsExceptionPending()) {
+      ThrowStatus(env, MCX_ENOMEM, "creating an external ArrayBuffer");
+    }
+    return Napi::Value();
+  }
+  g_abCreated.fetch_add(1, std::memory_order_relaxed);
+  if (slot != nullptr) {
+    rec->slots.push_back(slot);
+  } else if (large) {
+    rec->largeData.insert(data);
+  } else {
+    rec->chunkData.push_back(data);
+  }
+  return Napi::Value(env, out);
+}
+
+// Detach the ArrayBuffers in `abs` that this addon created for rec (detach mode). Anything else
+// is skipped: detaching a buffer we do not own (Node's Buffer pool) would break the process.
+uint32_t DetachOwned(Napi::Env /*env*/, CtxRec *rec, const Napi::Value &absValue) {
+  if (!absValue.IsArray()) return 0;
+  Napi::Array abs = absValue.As<Napi::Array>();
+  uint32_t n = abs.Length();
+  uint32_t detached = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    Napi::Value v = abs.Get(i);
+    if (!v.IsArrayBuffer()) continue;
+    Napi::ArrayBuffer ab = v.As<Napi::ArrayBuffer>();
+    if (ab.IsDetached()) continue;
+    void *data = ab.Data();
+    bool ours = rec->largeData.count(data) != 0 ||
+                std::find(rec->chunkData.begin(), rec->chunkData.end(), data) != rec->chunkData.end();
+    if (!ours) continue;
+    ab.Detach();
+    detached++;
+  }
+  g_abDetached.fetch_add(detached, std::memory_order_relaxed);
+  rec->chunkData.clear();
+  rec->largeData.clear();
+  rec->curChunk = nullptr;
+  return detached;
+}
+
+// ---- the context tree of records ------------------------------------------------------------
+
+void Unlink(CtxRec *rec) {
+  if (rec->parent != nullptr) {
+    auto &sib = rec->parent->children;
+    sib.erase(std::remove(sib.begin(), sib.end(), rec), sib.end());
+    rec->parent = nullptr;
+  }
+}
+
+void FreeRecIfDone(CtxRec *rec) {
+  if (rec->ctx == nullptr && rec->handleGone) delete rec;
+}
+
+// Mark rec's descendants dead (their C contexts die with rec's). Iterative: deep trees must not
+// overflow the stack.
+void KillDescendants(CtxRec *rec) {
+  std::vector<CtxRec *> stack(rec->children.begin(), rec->children.end());
+  rec->children.clear();
+  while (!stack.empty()) {
+    CtxRec *r = stack.back();
+    stack.pop_back();
+    for (CtxRec *c : r->children) stack.push_back(c);
+    r->children.clear();
+    r->parent = nullptr;
+    r->ctx = nullptr;
+    for (AbSlot *s : r->slots) s->rec = nullptr;
+    r->slots.clear();
+    r->chunkData.clear();
+    r->largeData.clear();
+    if (r->inst != nullptr) r->inst->live.erase(r);
+    FreeRecIfDone(r);
+  }
+}
+
+// Collect every live reserve-mode slot of rec and its descendants.
+void CollectSlots(CtxRec *rec, std::vector<AbSlot *> &out) {
+  std::vector<CtxRec *> stack{rec};
+  while (!stack.empty()) {
+    CtxRec *r = stack.back();
+    stack.pop_back();
+    for (CtxRec *c : r->children) stack.push_back(c);
+    for (AbSlot *s : r->slots) out.push_back(s);
+    r->slots.clear();
+  }
+}
+
+// Park the C tree rooted at `root` until the ArrayBuffers in `slots` are collected.
+void Park(Instance *inst, mcx_context *root, std::vector<AbSlot *> &slots) {
+  if (slots.empty()) {
+    mcx_delete(root);
+    return;
+  }
+  mcx_set_parent(root, nullptr);  // a parent's delete must not free it early
+  struct mcx_context_stats cs{};
+  mcx_context_stats(root, &cs);
+  Quarantine *q = new Quarantine{root, slots.size(), cs.total_bytes};
+  for (AbSlot *s : slots) {
+    s->rec = nullptr;
+    s->q = q;
+  }
+  inst->quarantines.push_back(q);
+  g_quarantined.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Free quarantine records whose tree has been deleted by the last finalizer.
+void SweepQuarantines(Instance *inst) {
+  auto &qs = inst->quarantines;
+  size_t j = 0;
+  for (size_t i = 0; i < qs.size(); i++) {
+    if (qs[i]->pending == 0) {
+      delete qs[i];
+    } else {
+      qs[j++] = qs[i];
+    }
+  }
+  qs.resize(j);
+}
+
+void ExternalFinalize(Napi::Env /*env*/, CtxRec *rec) {
+  rec->handleGone = true;
+  if (rec->ctx != nullptr && rec->inst != nullptr && rec->inst->closing) return;
+  FreeRecIfDone(rec);
+}
+
+// Write the current span of rec into the scratch array: [offset, chunkBytes, chunkIndex,
+// largeThreshold]; return a new ArrayBuffer when the chunk changed, else undefined.
+Napi::Value SpanOut(Napi::Env env, CtxRec *rec, const mcx_span &span) {
+  double *s = rec->inst->scratch;
+  s[0] = static_cast<double>(span.offset);
+  s[1] = static_cast<double>(span.chunk_bytes);
+  s[2] = static_cast<double>(span.chunk_index);
+  s[3] = static_cast<double>(mcx_large_threshold(rec->ctx));
+  if (span.chunk_data == rec->curChunk) return env.Undefined();
+  Napi::Value ab = MakeAb(env, rec, span.chunk_data, span.chunk_bytes, false);
+  if (ab.IsEmpty()) return ab;
+  rec->curChunk = span.chunk_data;
+  return ab;
+}
+
+// ---- exported functions ---------------------------------------------------------------------
+
+// init(MemctxError, scratch: Float64Array(8))
+Napi::Value Init(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Instance *inst = env.GetInstanceData<Instance>();
+  inst->errorCtor = Napi::Persistent(info[0].As<Napi::Function>());
+  Napi::Float64Array scratch = info[1].As<Napi::Float64Array>();
+  inst->scratchRef = Napi::Persistent(scratch);
+  inst->scratch = scratch.Data();
+  return env.Undefined();
+}
+
+// create(parent|null, name, initialSize, maxChunkSize, limitBytes, reserve) -> [handle, ab]
+Napi::Value Create(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Instance *inst = env.GetInstanceData<Instance>();
+  CtxRec *parent = nullptr;
+  if (info[0].IsExternal()) {
+    parent = GetRec(info, 0);
+    if (parent == nullptr) return Napi::Value();
+  }
+  CtxRec *rec = new CtxRec();
+  rec->inst = inst;
+  rec->name = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : std::string("context");
+  rec->opts.name = nullptr;
+  rec->opts.initial_size = ToSize(info[2]);
+  rec->opts.max_chunk_size = ToSize(info[3]);
+  rec->opts.limit_bytes = ToSize(info[4]);
+  rec->reserve = info[5].ToBoolean().Value();
+  mcx_context_options opts = rec->opts;
+  opts.name = rec->name.c_str();
+  rec->ctx = mcx_context_create(parent != nullptr ? parent->ctx : nullptr, &opts);
+  if (rec->ctx == nullptr) {
+    int st = mcx_errno();
+    delete rec;
+    ThrowStatus(env, st, "creating a context");
+    return Napi::Value();
+  }
+  mcx_span span;
+  int st = mcx_span_reserve(rec->ctx, 0, &span);
+  Napi::Value ab;
+  if (st == MCX_OK) ab = SpanOut(env, rec, span);
+  if (st != MCX_OK || ab.IsEmpty()) {
+    mcx_delete(rec->ctx);
+    for (AbSlot *s : rec->slots) s->rec = nullptr;
+    delete rec;
+    if (st != MCX_OK) ThrowStatus(env, st, "reserving the first process chunk");
+    return Napi::Value();
+  }
+  if (parent != nullptr) {
+    rec->parent = parent;
+    parent->children.push_back(rec);
+  }
+  inst->live.insert(rec);
+  Napi::External<CtxRec> handle = Napi::External<CtxRec>::New(env, rec, ExternalFinalize);
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, handle);
+  out.Set(1u, ab);
+  return out;
+}
+
+// reserve(handle, usedOffset, freedBytes, minBytes) -> ab | undefined; scratch = span
+Napi::Value Reserve(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  CtxRec *rec = GetRec(info, 0);
+  if (rec == nullptr) return Napi::Value();
+  int st = mcx_span_commit(rec->ctx, ToSize(info[1]), ToSize(info[2]));
+  mcx_span span;
+  if (st == MCX_OK) st = mcx_span_reserve(rec->ctx, ToSize(info[3]), &span);
+  if (st != MCX_OK) {
+    ThrowStatus(env, st, "allocating a process chunk");
+    return Napi::Value();
+  }
+  return SpanOut(env, rec, span);
+}
+
+// commit(handle, usedOffset, freedBytes)
+Napi::Value Commit(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  CtxRec *rec = GetRec(info, 0);
+  if (rec == nullptr) return Napi::Value();
+  int st = mcx_span_commit(rec->ctx, ToSize(info[1]), ToSize(info[2]));
+  if (st != MCX_OK) ThrowStatus(env, st, "committing the span");
+  return env.Undefined();
+}
+
+// allocLarge(handle, size, zero, usedOffset, freeBytes) -> ab. The span is committed first (the
+// C contract: commit before any other call on the context) and re-reserved by the caller's next
+// reserve; large allocations take a process chunk of their own and leave the span alone.
+Napi::Value AllocLarge(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  CtxRec *rec = GetRec(info, 0);
+  if (rec == nullptr) return Napi::Value();
+  size_t size = ToSize(info[1]);
+  bool zero = info[2].ToBoolean().Value();
+  int cst = mcx_span_commit(rec->ctx, ToSize(info[3]), ToSize(info[4]));
+  if (cst != MCX_OK) {
+    ThrowStatus(env, cst, "committing the span");
+    return Napi::Value();
+  }
+  void *p = zero ? mcx_alloc_zero(rec->ctx, size) : mcx_alloc(rec->ctx, size);
+  if (p == nullptr) {
+    ThrowStatus(env, mcx_errno(), "allocating a large buffer");
+    return Napi::Value();
+  }
+  Napi::Value ab = MakeAb(env, rec, p, size, true);
+  if (ab.IsEmpty()) mcx_free(p);
+  return ab;
+}
+
+// freeLarge(handle, ab): detach mode detaches now and frees; reserve mode frees once collected.
+Napi::Value FreeLarge(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  CtxRec *rec = GetRec(info, 0);
+  if (rec == nullptr) return Napi::Value();
+  if (!info[1].IsArrayBuffer()) {
+    ThrowInternal(env, "freeLarge expects an ArrayBuffer");
+    return Napi::Value();
+  }
+  Napi::ArrayBuffer ab = info[1].As<Napi::ArrayBuffer>();
+  void *data = ab.Data();
+  if (rec->reserve) {
+    for (AbSlot *s : rec->slots) {
+      if (s->data == data && s->large) {
+        if (s->freedPending) {
+          ThrowStatus(env, MCX_EFREED, "free");
+          return Napi::Value();
+        }
+        s->freedPending = true;
+        return env.Undefined();
+      }
+    }
+    ThrowStatus(env, MCX_EFOREIGN, "free");
+    return Napi::Value();
+  }
+  auto it = rec->largeData.find(data);
+  if (it == rec->largeData.end() || ab.IsDetached()) {
+    ThrowStatus(env, MCX_EFOREIGN, "free");
+    return Napi::Value();
+  }
+  rec->largeData.erase(it);
+  ab.Detach();  // before the memory can be reused
+  g_abDetached.fetch_add(1, std::memory_order_relaxed);
+  int st = mcx_free(data);
+  if (st != MCX_OK) ThrowStatus(env, st, "free");
+  return env.Undefined();
+}
+
+// detachAll(handle, abs) -> count; used on descendants before their ancestor is reset.
+Napi::Value DetachAll(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  CtxRec *rec = GetRec(info, 0, false);
+  if (rec == nullptr) return Napi::Value();
+  return Napi::Number::New(env, DetachOwned(env, rec, info[1]));
+}
+
+// reset(handle, abs) -> ab of the first chunk (scratch = span)
+Napi::Value Reset(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  CtxRec *rec = GetRec(info, 0);
+  if (rec == nullptr) return Napi::Value();
+  Instance *inst = rec->inst;
+  if (rec->reserve) {
+    mcx_context_options opts = rec->opts;
+    opts.name = rec->name.c_str();
+    mcx_context *fresh = mcx_context_create(rec->parent != nullptr ? rec->parent->ctx : nullptr, &opts);
+    if (fresh == nullptr) {
+      ThrowStatus(env, mcx_errno(), "reset");
+      return Napi::Value();
+    }
+    std::vector<AbSlot *> slots;
+    CollectSlots(rec, slots);
+    KillDescendants(rec);
+    mcx_context *old = rec->ctx;
+    rec->ctx = fresh;
+    rec->curChunk = nullptr;
+    Park(inst, old, slots);
+    SweepQuarantines(inst);
+  } else {
+    DetachOwned(env, rec, info[1]);
+    KillDescendants(rec);
+    int st = mcx_reset(rec->ctx);
+    if (st != MCX_OK) {
+      ThrowStatus(env, st, "reset");
+      return Napi::Value();
+    }
+  }
+  mcx_span span;
+  int st = mcx_span_reserve(rec->ctx, 0, &span);
+  if (st != MCX_OK) {
+    ThrowStatus(env, st, "reset");
+    return Napi::Value();
+  }
+  return SpanOut(env, rec, span);
+}
+
+void Kill(Napi::Env env, CtxRec *rec, const Napi::Value &abs) {
+  Instance *inst = rec->inst;
+  if (rec->reserve) {
+    std::vector<AbSlot *> slots;
+    CollectSlots(rec, slots);
+    KillDescendants(rec);
+    Unlink(rec);
+    mcx_context *old = rec->ctx;
+    rec->ctx = nullptr;
+    Park(inst, old, slots);
+    SweepQuarantines(inst);
+  } else {
+    DetachOwned(env, rec, abs);
+    KillDescendants(rec);
+    Unlink(rec);
+    mcx_delete(rec->ctx);
+    rec->ctx = nullptr;
+  }
+  inst->live.erase(rec);
+}
+
+// destroy(handle, abs): delete the context (idempotent).
+Napi::Value Destroy(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  CtxRec *rec = GetRec(info, 0, false);
+  if (rec == nullptr) return Napi::Value();
+  if (rec->ctx != nullptr) Kill(env, rec, info[1]);
+  return env.Undefined();
+}
+
+// backstop(handle): the FinalizationRegistry found the context unreachable; every view over it
+// is unreachable too (each chunk's ArrayBuffer keeps its context object alive), so nothing needs
+// detaching. Returns true when it was still live.
+Napi::Value Backstop(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  CtxRec *rec = GetRec(info, 0, false);
+  if (rec == nullptr) return Napi::Value();
+  if (rec->ctx == nullptr) return Napi::Boolean::New(env, false);
+  Kill(env, rec, env.Undefined());
+  g_backstopDeleted.fetch_add(1, std::memory_order_relaxed);
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Value ContextStats(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  CtxRec *rec = GetRec(info, 0);
+  if (rec == nullptr) return Napi::Value();
+  struct mcx_context_stats cs{};
+  int st = mcx_context_stats(rec->ctx, &cs);
+  if (st != MCX_OK) {
+    ThrowStatus(env, st, "stats");
+    return Napi::Value();
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", Napi::String::New(env, cs.name != nullptr ? cs.name : rec->name.c_str()));
+  o.Set("totalBytes", Napi::Number::New(env, static_cast<double>(cs.total_bytes)));
+  o.Set("usedBytes", Napi::Number::New(env, static_cast<double>(cs.used_bytes)));
+  o.Set("freeBytes", Napi::Number::New(env, static_cast<double>(cs.free_bytes)));
+  o.Set("limitBytes", Napi::Number::New(env, static_cast<double>(cs.limit_bytes)));
+  o.Set("chunkCount", Napi::Number::New(env, static_cast<double>(cs.chunk_count)));
+  o.Set("largeCount", Napi::Number::New(env, static_cast<double>(cs.large_count)));
+  o.Set("childCount", Napi::Number::New(env, static_cast<double>(cs.child_count)));
+  size_t count = 0;
+  mcx_context_chunks(rec->ctx, nullptr, 0, &count);
+  std::vector<mcx_chunk_info> chunks(count);
+  size_t got = 0;
+  if (count > 0) mcx_context_chunks(rec->ctx, chunks.data(), count, &got);
+  Napi::Array arr = Napi::Array::New(env, std::min(got, count));
+  for (size_t i = 0; i < std::min(got, count); i++) {
+    Napi::Object c = Napi::Object::New(env);
+    c.Set("size", Napi::Number::New(env, static_cast<double>(chunks[i].size)));
+    c.Set("used", Napi::Number::New(env, static_cast<double>(chunks[i].used)));
+    arr.Set(static_cast<uint32_t>(i), c);
+  }
+  o.Set("chunks", arr);
+  return o;
+}
+
+// globalStats() -> the C global statistics (fields defined once by MCX_GLOBAL_STATS_LIST), the
+// resident bytes measured with mincore, the top-chunk vector and the binding's own counters.
+Napi::Value GlobalStats(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Instance *inst = env.GetInstanceData<Instance>();
+  SweepQuarantines(inst);
+  struct mcx_global_stats gs{};
+  mcx_global_stats(&gs);
+  Napi::Object o = Napi::Object::New(env);
+#define MCX_X_SET(field, camel, doc) o.Set(camel, Napi::Number::New(env, static_cast<double>(gs.field)));
+  MCX_GLOBAL_STATS_LIST(MCX_X_SET)
+#undef MCX_X_SET
+  o.Set("residentBytes", Napi::Number::New(env, static_cast<double>(mcx_resident_bytes())));
+  size_t count = 0;
+  mcx_top_chunks(nullptr, 0, &count);
+  std::vector<mcx_top_info> tops(count);
+  size_t got = count;
+  if (count > 0) mcx_top_chunks(tops.data(), count, &got);
+  size_t n = std::min(got, count);
+  Napi::Array arr = Napi::Array::New(env, n);
+  for (size_t i = 0; i < n; i++) {
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("size", Napi::Number::New(env, static_cast<double>(tops[i].size)));
+    t.Set("used", Napi::Number::New(env, static_cast<double>(tops[i].used)));
+    t.Set("decommitted", Napi::Number::New(env, static_cast<double>(tops[i].decommitted)));
+    t.Set("dedicated", Napi::Boolean::New(env, tops[i].dedicated != 0));
+    arr.Set(static_cast<uint32_t>(i), t);
+  }
+  o.Set("topChunks", arr);
+  uint64_t qBytes = 0;
+  for (Quarantine *q : inst->quarantines) qBytes += q->bytes;
+  o.Set("quarantinedContexts", Napi::Number::New(env, static_cast<double>(inst->quarantines.size())));
+  o.Set("quarantinedBytes", Napi::Number::New(env, static_cast<double>(qBytes)));
+  o.Set("arrayBuffersCreated", Napi::Number::New(env, static_cast<double>(g_abCreated.load())));
+  o.Set("arrayBuffersDetached", Napi::Number::New(env, static_cast<double>(g_abDetached.load())));
+  o.Set("arrayBuffersCollected", Napi::Number::New(env, static_cast<double>(g_abFinalized.load())));
+  o.Set("backstopDeletedNative", Napi::Number::New(env, static_cast<double>(g_backstopDeleted.load())));
+  o.Set("liveContextsThisThread", Napi::Number::New(env, static_cast<double>(inst->live.size())));
+  return o;
+}
+
+Napi::Value Maintain(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  SweepQuarantines(env.GetInstanceData<Instance>());
+  return Napi::Number::New(env, static_cast<double>(mcx_maintain(0)));
+}
+
+Napi::Value Trim(const Napi::CallbackInfo &info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(mcx_trim()));
+}
+
+// configure(topChunkSize, maxTopChunkSize, retainBytes, decayMs); a negative number keeps the
+// current value.
+Napi::Value Configure(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  mcx_config cfg;
+  mcx_config_get(&cfg);
+  double v;
+  if ((v = info[0].As<Napi::Number>().DoubleValue()) >= 0) cfg.top_chunk_size = static_cast<size_t>(v);
+  if ((v = info[1].As<Napi::Number>().DoubleValue()) >= 0) cfg.max_top_chunk_size = static_cast<size_t>(v);
+  if ((v = info[2].As<Napi::Number>().DoubleValue()) >= 0) cfg.retain_bytes = static_cast<size_t>(v);
+  if ((v = info[3].As<Napi::Number>().DoubleValue()) >= 0) cfg.decay_ms = static_cast<uint64_t>(v);
+  int st = mcx_configure(&cfg);
+  if (st != MCX_OK) ThrowStatus(env, st, "configure");
+  return env.Undefined();
+}
+
+Napi::Value GetConfig(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  mcx_config cfg;
+  mcx_config_get(&cfg);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("topChunkSize", Napi::Number::New(env, static_cast<double>(cfg.top_chunk_size)));
+  o.Set("maxTopChunkSize", Napi::Number::New(env, static_cast<double>(cfg.max_top_chunk_size)));
+  o.Set("retainBytes", Napi::Number::New(env, static_cast<double>(cfg.retain_bytes)));
+  o.Set("decayMs", Napi::Number::New(env, static_cast<double>(cfg.decay_ms)));
+  return o;
+}
+
+Napi::Value Check(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  const mcx_context *root = nullptr;
+  if (info[0].IsExternal()) {
+    CtxRec *rec = GetRec(info, 0);
+    if (rec == nullptr) return Napi::Value();
+    root = rec->ctx;
+  }
+  return Napi::Number::New(env, mcx_check(root));
+}
+
+Napi::Value CheckingEnabled(const Napi::CallbackInfo &info) {
+  return Napi::Boolean::New(info.Env(), mcx_checking_enabled() != 0);
+}
+
+// Testing hooks: fail the nth mapping; pretend external buffers are forbidden.
+Napi::Value FaultInject(const Napi::CallbackInfo &info) {
+  mcx_fault_inject(info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Uint32Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value SetNoExternalBuffers(const Napi::CallbackInfo &info) {
+  info.Env().GetInstanceData<Instance>()->noExternalForTest = info[0].ToBoolean().Value();
+  return info.Env().Undefined();
+}
+
+// Environment teardown (worker exit, process exit): JS no longer runs, so no view can be read;
+// delete every live context and every parked tree. Finalizers that come later find their
+// records detached from this Instance.
+void Cleanup(Instance *inst) {
+  inst->closing = true;
+  std::vector<CtxRec *> roots;
+  for (CtxRec *r : inst->live) {
+    if (r->parent == nullptr) roots.push_back(r);
+  }
+  for (CtxRec *r : roots) {
+    std::vector<AbSlot *> slots;
+    CollectSlots(r, slots);
+    for (AbSlot *s : slots) s->rec = nullptr;  // slots now belong to their finalizers only
+    KillDescendants(r);
+    mcx_delete(r->ctx);
+    r->ctx = nullptr;
+    r->inst = nullptr;
+  }
+  for (CtxRec *r : inst->live) r->inst = nullptr;
+  inst->live.clear();
+  for (Quarantine *q : inst->quarantines) {
+    if (q->root != nullptr) mcx_delete(q->root);
+    q->root = nullptr;  // q itself stays for the finalizers still to come (a few bytes)
+  }
+  inst->quarantines.clear();
+  // Records whose handle is already gone can go now.
+  for (CtxRec *r : roots) FreeRecIfDone(r);
+}
+
+Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {
+  Instance *inst = new Instance();
+  env.SetInstanceData<Instance>(inst);
+  napi_add_env_cleanup_hook(env, [](void *arg) { Cleanup(static_cast<Instance *>(arg)); }, inst);
+  exports.Set("init", Napi::Function::New(env, Init, "init"));
+  exports.Set("create", Napi::Function::New(env, Create, "create"));
+  exports.Set("reserve", Napi::Function::New(env, Reserve, "reserve"));
+  exports.Set("commit", Napi::Function::New(env, Commit, "commit"));
+  exports.Set("allocLarge", Napi::Function::New(env, AllocLarge, "allocLarge"));
+  exports.Set("freeLarge", Napi::Function::New(env, FreeLarge, "freeLarge"));
+  exports.Set("detachAll", Napi::Function::New(env, DetachAll, "detachAll"));
+  exports.Set("reset", Napi::Function::New(env, Reset, "reset"));
+  exports.Set("destroy", Napi::Function::New(env, Destroy, "destroy"));
+  exports.Set("backstop", Napi::Function::New(env, Backstop, "backstop"));
+  exports.Set("contextStats", Napi::Function::New(env, ContextStats, "contextStats"));
+  exports.Set("globalStats", Napi::Function::New(env, GlobalStats, "globalStats"));
+  exports.Set("maintain", Napi::Function::New(env, Maintain, "maintain"));
+  exports.Set("trim", Napi::Function::New(env, Trim, "trim"));
+  exports.Set("configure", Napi::Function::New(env, Configure, "configure"));
+  exports.Set("getConfig", Napi::Function::New(env, GetConfig, "getConfig"));
+  exports.Set("check", Napi::Function::New(env, Check, "check"));
+  exports.Set("checkingEnabled", Napi::Function::New(env, CheckingEnabled, "checkingEnabled"));
+  exports.Set("faultInject", Napi::Function::New(env, FaultInject, "faultInject"));
+  exports.Set("setNoExternalBuffers", Napi::Function::New(env, SetNoExternalBuffers, "setNoExternalBuffers"));
+  exports.Set("maxAllocBytes", Napi::Number::New(env, static_cast<double>(MCX_ALLOC_MAX)));
+  exports.Set("align", Napi::Number::New(env, MCX_ALIGN));
+  exports.Set("version", Napi::String::New(env, std::to_string(MCX_VERSION_MAJOR) + "." +
+                                                    std::to_string(MCX_VERSION_MINOR) + "." +
+                                                    std::to_string(MCX_VERSION_PATCH)));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(memctx, ModuleInit)
