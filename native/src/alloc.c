@@ -432,10 +432,10 @@ int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
     size_t next = keeper->size * 2;
     ctx->next_chunk_size = next < ctx->max_chunk_size ? next : ctx->max_chunk_size;
     MCXI_UNPOISON(ctx->bump, (size_t)(ctx->end - ctx->bump));
+    MCXI_VG_DEFINED(ctx->bump, (size_t)(ctx->end - ctx->bump));
 #if MCXI_CHECKING
     memset(ctx->bump, MCXI_WIPE, (size_t)(ctx->end - ctx->bump));
 #endif
-    MCXI_VG_DEFINED(ctx->bump, (size_t)(ctx->end - ctx->bump));
     MCXI_POISON(ctx->bump, (size_t)(ctx->end - ctx->bump));
     MCXI_VG_CREATE_POOL(ctx);
     return rc;

@@ -121,6 +121,7 @@ static inline void mcxi_dbg_chunk_acquired(void *chunk, size_t size) {
 static inline void mcxi_dbg_chunk_released(void *chunk, size_t size) {
 #if MCXI_CHECKING
     MCXI_UNPOISON(chunk, size);
+    MCXI_VG_UNDEFINED(chunk, size < 4096 ? size : 4096);
     memset(chunk, MCXI_WIPE, size < 4096 ? size : 4096); /* wipe the headers; pages may go back */
 #endif
     MCXI_POISON(chunk, size);
