@@ -55,7 +55,7 @@ static inline void push_free(mcx_context *ctx, mcxi_obj *o) {
 static inline void *place(mcx_context *ctx, mcxi_obj *o, size_t size, size_t need) {
     MCXI_UNPOISON(o, MCXI_OBJ_HDR);
     o->size = (uint32_t)need;
-    o->chunk_off = (uint32_t)(((char *)o - (char *)ctx->current) / MCX_ALIGN);
+    o->chunk_off = (uint32_t)((size_t)((char *)o - (char *)ctx->current) / MCX_ALIGN);
     o->u.live.requested = (uint32_t)size;
     o->u.live.magic = MCXI_OBJ_LIVE;
     ctx->used_bytes += MCXI_OBJ_HDR + need;
@@ -166,12 +166,13 @@ static void *alloc_slow(mcx_context *ctx, size_t size, size_t need) {
     return place(ctx, o, size, need);
 }
 
-void *mcx_alloc(mcx_context *ctx, size_t size) {
+/* Not inlined into the fast path: rare, and it keeps mcx_alloc's frame small. */
+static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size) {
     int st = mcxi_ctx_validate(ctx);
-    if (MCXI_UNLIKELY(st != MCX_OK)) return fail(st);
-    if (MCXI_UNLIKELY(size > MCX_ALLOC_MAX)) return fail(MCX_ETOOBIG);
+    if (st != MCX_OK) return fail(st);
+    if (size > MCX_ALLOC_MAX) return fail(MCX_ETOOBIG);
     size_t need = obj_need(size);
-    if (MCXI_UNLIKELY(need > ctx->large_threshold)) return alloc_large(ctx, size, MCX_ALIGN);
+    if (need > ctx->large_threshold) return alloc_large(ctx, size, MCX_ALIGN);
     if (ctx->free_class_mask) {
         unsigned c = mcxi_class_ceil(need);
         mcxi_obj *o = ctx->free_lists[c];
@@ -186,12 +187,27 @@ void *mcx_alloc(mcx_context *ctx, size_t size) {
             return p;
         }
     }
-    if (MCXI_LIKELY((size_t)(ctx->end - ctx->bump) >= MCXI_OBJ_HDR + need)) {
+    if ((size_t)(ctx->end - ctx->bump) >= MCXI_OBJ_HDR + need) {
         mcxi_obj *o = (mcxi_obj *)ctx->bump;
         ctx->bump += MCXI_OBJ_HDR + need;
         return place(ctx, o, size, need);
     }
     return alloc_slow(ctx, size, need);
+}
+
+/* The fast path: a valid context with no freed objects to reuse and room in the current chunk
+ * costs a few compares, a bump and a 16-byte header. Everything else goes to alloc_other. */
+void *mcx_alloc(mcx_context *ctx, size_t size) {
+    if (MCXI_LIKELY(!MCXI_CHECKING && ctx != NULL && ctx->magic == MCXI_CTX_MAGIC && ctx->free_class_mask == 0 &&
+                    size <= ctx->large_threshold)) {
+        size_t need = obj_need(size);
+        char *o = ctx->bump;
+        if (MCXI_LIKELY((size_t)(ctx->end - o) >= MCXI_OBJ_HDR + need)) {
+            ctx->bump = o + MCXI_OBJ_HDR + need;
+            return place(ctx, (mcxi_obj *)o, size, need);
+        }
+    }
+    return alloc_other(ctx, size);
 }
 
 void *mcx_alloc_zero(mcx_context *ctx, size_t size) {

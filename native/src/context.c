@@ -12,7 +12,7 @@ size_t mcxi_ctx_data_offset(void) { return MCXI_CHUNK_HDR + mcxi_align_up(sizeof
 
 #define MCXI_CHAIN_CEILING ((size_t)1 << 30) /* largest process chunk in a forwarding chain */
 
-int mcxi_ctx_validate(const mcx_context *ctx) {
+int mcxi_ctx_validate_slow(const mcx_context *ctx) {
     if (MCXI_UNLIKELY(ctx == NULL)) return MCX_EINVAL;
 #if MCXI_CHECKING
     /* Find the keeper through the page map before touching the context, so a deleted context

@@ -228,8 +228,19 @@ void mcxi_maybe_maintain_locked(uint64_t now_ms);
 int mcxi_background_apply(int enable);
 
 /* ---- context.c ------------------------------------------------------------------------------ */
-/* Validate a context handle: MCX_OK, MCX_EINVAL (NULL or garbage), MCX_EDELETED. */
-int mcxi_ctx_validate(const mcx_context *ctx);
+/* Validate a context handle: MCX_OK, MCX_EINVAL (NULL or garbage), MCX_EDELETED. The checking
+ * build goes through the page map first (context.c); a plain build checks the magic inline, as
+ * this sits on the allocation fast path. */
+int mcxi_ctx_validate_slow(const mcx_context *ctx);
+static inline int mcxi_ctx_validate(const mcx_context *ctx) {
+#if MCXI_CHECKING
+    return mcxi_ctx_validate_slow(ctx);
+#else
+    if (MCXI_UNLIKELY(ctx == NULL)) return MCX_EINVAL;
+    if (MCXI_UNLIKELY(ctx->magic != MCXI_CTX_MAGIC)) return ctx->magic == MCXI_CTX_DEAD ? MCX_EDELETED : MCX_EINVAL;
+    return MCX_OK;
+#endif
+}
 size_t mcxi_ctx_data_offset(void);
 
 /* ---- alloc.c ------------------------------------------------------------------------------- */
