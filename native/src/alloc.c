@@ -54,11 +54,12 @@ static inline void push_free(mcx_context *ctx, mcxi_obj *o) {
 /* Place an object header at o (in the current chunk) for an object of need bytes. */
 static inline void *place(mcx_context *ctx, mcxi_obj *o, size_t size, size_t need) {
     MCXI_UNPOISON(o, MCXI_OBJ_HDR);
-    o->size = (uint32_t)need;
-    o->chunk_off = (uint32_t)((size_t)((char *)o - (char *)ctx->current) / MCX_ALIGN);
-    o->u.live.requested = (uint32_t)size;
-    o->u.live.magic = MCXI_OBJ_LIVE;
-    ctx->used_bytes += MCXI_OBJ_HDR + need;
+    mcxi_obj h;
+    h.size = (uint32_t)need;
+    h.chunk_off = (uint32_t)((size_t)((char *)o - (char *)ctx->current) / MCX_ALIGN);
+    h.u.live.requested = (uint32_t)size;
+    h.u.live.magic = MCXI_OBJ_LIVE;
+    memcpy(o, &h, sizeof h); /* one 16-byte store */
     void *p = o + 1;
     mcxi_dbg_obj_alloc(ctx, p, size, need);
     return p;
@@ -67,6 +68,7 @@ static inline void *place(mcx_context *ctx, mcxi_obj *o, size_t size, size_t nee
 /* Make the current chunk's free tail a free object, so the forwarding step wastes nothing. A
  * span borrower owns the tail itself, so its chunks are left alone. */
 static void retire_tail(mcx_context *ctx) {
+    ctx->used_bytes += (size_t)(ctx->bump - (char *)ctx->current);
     size_t tail = (size_t)(ctx->end - ctx->bump);
     if (!ctx->span_mode && tail >= MCXI_OBJ_HDR + MCX_ALIGN) {
         mcxi_obj *o = (mcxi_obj *)ctx->bump;
@@ -110,7 +112,6 @@ int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
     ctx->bump = (char *)ch + MCXI_CHUNK_HDR;
     ctx->end = (char *)ch + got;
     ctx->total_bytes += got;
-    ctx->used_bytes += MCXI_CHUNK_HDR;
     ctx->chunk_count++;
     size_t next = (got > ctx->next_chunk_size ? got : ctx->next_chunk_size) * 2;
     ctx->next_chunk_size = next < ctx->max_chunk_size ? next : ctx->max_chunk_size;
@@ -237,7 +238,6 @@ void *mcx_alloc_aligned(mcx_context *ctx, size_t size, size_t align) {
                 padding->u.live.requested = 0;
                 padding->u.live.magic = MCXI_OBJ_PAD;
                 ctx->bump += pad;
-                ctx->used_bytes += pad;
             }
             mcxi_obj *o = (mcxi_obj *)ctx->bump;
             ctx->bump += MCXI_OBJ_HDR + need;
@@ -324,12 +324,12 @@ int mcx_free(void *ptr) {
     if (ch->flags & MCXI_CHUNK_LARGE) return free_large(ctx, ch, ptr);
     int rc = mcxi_dbg_sentinel_ok(ptr, o->u.live.requested) ? MCX_OK : MCX_ECORRUPT;
     size_t usable = o->size;
-    ctx->used_bytes -= MCXI_OBJ_HDR + usable;
     mcxi_dbg_obj_free(ctx, ptr, usable);
     if ((char *)ptr + usable == ctx->bump && ch == ctx->current && !ctx->span_mode) {
         ctx->bump = (char *)o; /* the newest object: give its bytes back to the bump */
         MCXI_POISON(o, MCXI_OBJ_HDR);
     } else {
+        ctx->used_bytes -= MCXI_OBJ_HDR + usable;
         push_free(ctx, o);
     }
     return rc;
@@ -368,7 +368,6 @@ void *mcx_realloc(void *ptr, size_t size) {
         if ((char *)ptr + o->size == ctx->bump && ch == ctx->current && !ctx->span_mode &&
             need <= ctx->large_threshold && (size_t)(ctx->end - (char *)ptr) >= need) {
             MCXI_UNPOISON((char *)ptr + o->size, need - o->size);
-            ctx->used_bytes += need - o->size;
             ctx->bump = (char *)ptr + need;
             o->size = (uint32_t)need;
             o->u.live.requested = (uint32_t)size;
@@ -439,7 +438,7 @@ int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
     ctx->end = (char *)keeper + keeper->size;
     ctx->large_head = NULL;
     ctx->total_bytes = keeper->size;
-    ctx->used_bytes = data;
+    ctx->used_bytes = 0;
     ctx->span_free_bytes = 0;
     ctx->chunk_count = 1;
     ctx->large_count = 0;

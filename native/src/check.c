@@ -108,8 +108,8 @@ static int check_context(const mcx_context *ctx) {
     }
     CHECK(large == ctx->large_count && total == ctx->total_bytes);
     /* Span borrowers' bytes are only known through their commits. */
-    if (!span) CHECK(used == ctx->used_bytes);
-    CHECK(ctx->used_bytes <= ctx->total_bytes);
+    if (!span) CHECK(used == mcxi_ctx_used(ctx));
+    CHECK(mcxi_ctx_used(ctx) <= ctx->total_bytes);
     /* Free lists: every object is a free object of this context, big enough for its class. */
     for (unsigned c = 0; c < MCXI_NCLASSES; c++) {
         CHECK((ctx->free_lists[c] != NULL) == (((ctx->free_class_mask >> c) & 1u) != 0));

@@ -108,7 +108,7 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     ctx->large_threshold = threshold;
     ctx->limit_bytes = o.limit_bytes;
     ctx->total_bytes = got;
-    ctx->used_bytes = data;
+    ctx->used_bytes = 0; /* the keeper's header and this struct are in its bumped range */
     ctx->chunk_count = 1;
     const char *name = o.name ? o.name : "context";
     size_t n = strlen(name);

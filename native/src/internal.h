@@ -155,7 +155,9 @@ struct mcx_context {
     size_t large_threshold;
     size_t limit_bytes;
     size_t total_bytes;        /* chain + large chunks */
-    size_t used_bytes;         /* bumped or live bytes: headers, objects, chunk headers */
+    /* Used bytes outside the current chunk's bumped range; the bumped range (bump - current) is
+     * added when read (mcxi_ctx_used), so the bump fast path does no accounting. Modular. */
+    size_t used_bytes;
     size_t span_free_bytes;    /* bytes a span borrower holds on its own free lists */
     uint32_t chunk_count;
     uint32_t large_count;
@@ -166,6 +168,11 @@ struct mcx_context {
     mcxi_obj *free_lists[MCXI_NCLASSES];
     char name[MCX_NAME_MAX + 1];
 };
+
+/* Bytes of live allocations, their headers and chunk headers (before span free lists). */
+static inline size_t mcxi_ctx_used(const mcx_context *ctx) {
+    return ctx->used_bytes + (size_t)(ctx->bump - (const char *)ctx->current);
+}
 
 /* ---- os.c ---------------------------------------------------------------------------------- */
 int mcxi_os_map(size_t size, size_t align, void **out);

@@ -39,7 +39,6 @@ int mcx_span_commit(mcx_context *ctx, size_t offset, size_t free_bytes) {
     char *data = chunk_data(ctx->current);
     if (offset > (size_t)(ctx->end - data)) return MCX_EINVAL;
     char *pos = data + offset;
-    ctx->used_bytes = ctx->used_bytes + (size_t)(pos - data) - (size_t)(ctx->bump - data);
     ctx->bump = pos;
     ctx->span_free_bytes = free_bytes;
     return MCX_OK;

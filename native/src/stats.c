@@ -6,7 +6,8 @@ int mcx_context_stats(const mcx_context *ctx, struct mcx_context_stats *out) {
     int st = mcxi_ctx_validate(ctx);
     if (st != MCX_OK) return st;
     if (!out) return MCX_EINVAL;
-    size_t used = ctx->used_bytes > ctx->span_free_bytes ? ctx->used_bytes - ctx->span_free_bytes : 0;
+    size_t bumped = mcxi_ctx_used(ctx);
+    size_t used = bumped > ctx->span_free_bytes ? bumped - ctx->span_free_bytes : 0;
     out->name = ctx->name;
     out->total_bytes = ctx->total_bytes;
     out->used_bytes = used;
