@@ -154,20 +154,17 @@ static inline void th_skip(const char *what, const char *why) {
 #define TH_KiB ((size_t)1024)
 #define TH_MiB ((size_t)1024 * 1024)
 
-static inline mcx_global_stats th_global(void) {
-    mcx_global_stats g;
+static inline struct mcx_global_stats th_global(void) {
+    struct mcx_global_stats g;
     memset(&g, 0, sizeof g);
-    mcx_global_stats_get(&g);
+    mcx_global_stats(&g);
     return g;
 }
 
-/* The function that fills a mcx_context_stats (the header's name for it, in one place). */
-#define TH_CONTEXT_STATS_FN mcx_context_stats_get
-
-static inline mcx_context_stats th_ctx_stats(const mcx_context *ctx) {
-    mcx_context_stats s;
+static inline struct mcx_context_stats th_ctx_stats(const mcx_context *ctx) {
+    struct mcx_context_stats s;
     memset(&s, 0, sizeof s);
-    if (TH_CONTEXT_STATS_FN(ctx, &s) != MCX_OK) memset(&s, 0, sizeof s);
+    if (mcx_context_stats(ctx, &s) != MCX_OK) memset(&s, 0, sizeof s);
     return s;
 }
 

@@ -24,13 +24,13 @@ static size_t first_chunk_size(const mcx_context *ctx) {
 }
 
 static void create_defaults(void) {
-    mcx_global_stats g0 = th_global();
+    struct mcx_global_stats g0 = th_global();
     mcx_context *ctx = mcx_context_create(NULL, NULL);
     REQUIRE(ctx != NULL);
     CHECK(strcmp(mcx_name(ctx), "context") == 0);
     CHECK(mcx_parent(ctx) == NULL);
     CHECK(mcx_first_child(ctx) == NULL);
-    mcx_context_stats s = th_ctx_stats(ctx);
+    struct mcx_context_stats s = th_ctx_stats(ctx);
     CHECK(s.name != NULL && strcmp(s.name, "context") == 0);
     CHECK_U64(s.limit_bytes, ==, 0);
     CHECK_U64(s.chunk_count, ==, 1);
@@ -39,7 +39,7 @@ static void create_defaults(void) {
     CHECK_U64(s.used_bytes + s.free_bytes, ==, s.total_bytes);
     CHECK_U64(first_chunk_size(ctx), ==, 8 * TH_KiB); /* default first process chunk */
     CHECK(mcx_large_threshold(ctx) > 0);
-    mcx_global_stats g1 = th_global();
+    struct mcx_global_stats g1 = th_global();
     CHECK_U64(g1.context_count, ==, g0.context_count + 1);
     CHECK_U64(g1.contexts_created, ==, g0.contexts_created + 1);
 
@@ -52,7 +52,7 @@ static void create_defaults(void) {
     CHECK(mcx_parent(c2) == ctx);
     CHECK_OK(mcx_check(ctx));
     CHECK_OK(mcx_delete(ctx));
-    mcx_global_stats g2 = th_global();
+    struct mcx_global_stats g2 = th_global();
     CHECK_U64(g2.context_count, ==, g0.context_count);
     CHECK_U64(g2.contexts_created, ==, g0.contexts_created + 2);
     CHECK_OK(mcx_check(NULL));
@@ -64,7 +64,7 @@ static void create_with_options(void) {
     REQUIRE(ctx != NULL);
     CHECK(strcmp(mcx_name(ctx), "request") == 0);
     CHECK_U64(first_chunk_size(ctx), ==, 64 * TH_KiB);
-    mcx_context_stats s = th_ctx_stats(ctx);
+    struct mcx_context_stats s = th_ctx_stats(ctx);
     CHECK_U64(s.limit_bytes, ==, 4 * TH_MiB);
     CHECK_U64(s.total_bytes, >=, 64 * TH_KiB);
 
@@ -105,20 +105,33 @@ static void create_with_options(void) {
 }
 
 static void create_bad_options(void) {
-    mcx_global_stats g0 = th_global();
+    struct mcx_global_stats g0 = th_global();
     mcx_context *root = mcx_context_create(NULL, NULL);
     REQUIRE(root != NULL);
     mcx_context_options o;
 
-    o = opts_of("tiny", 1000, 0, 0); /* below the 4 KiB minimum */
-    CHECK_FAILS(mcx_context_create(root, &o), MCX_EINVAL);
     o = opts_of("inverted", 64 * TH_KiB, 16 * TH_KiB, 0); /* ceiling below the first chunk */
+    CHECK_FAILS(mcx_context_create(root, &o), MCX_EINVAL);
+    o = opts_of("cramped", 64 * TH_KiB, 0, 16 * TH_KiB); /* limit below the first chunk */
     CHECK_FAILS(mcx_context_create(root, &o), MCX_EINVAL);
     o = opts_of("huge", MCX_ALLOC_MAX + 1, 0, 0);
     void *p = mcx_context_create(root, &o);
     int e = mcx_errno();
     CHECK(p == NULL);
     CHECK(e == MCX_EINVAL || e == MCX_ETOOBIG);
+
+    /* Sizes that are not bad: below the 4 KiB minimum is raised to it; others are rounded up
+     * to a power of two. */
+    o = opts_of("tiny", 1000, 0, 0);
+    mcx_context *tiny = mcx_context_create(root, &o);
+    REQUIRE(tiny != NULL);
+    CHECK_U64(first_chunk_size(tiny), ==, 4 * TH_KiB);
+    o = opts_of("odd", 5000, 0, 0);
+    mcx_context *odd = mcx_context_create(root, &o);
+    REQUIRE(odd != NULL);
+    CHECK_U64(first_chunk_size(odd), ==, 8 * TH_KiB);
+    CHECK_OK(mcx_delete(tiny));
+    CHECK_OK(mcx_delete(odd));
 
     /* Nothing was left behind by the failures. */
     CHECK(mcx_first_child(root) == NULL);
@@ -176,7 +189,7 @@ static void tree_navigation(void) {
     CHECK(mcx_name(NULL) == NULL);
 
     /* Deleting a middle child unlinks it and its subtree. */
-    mcx_global_stats g0 = th_global();
+    struct mcx_global_stats g0 = th_global();
     CHECK_OK(mcx_delete(kids[2]));
     CHECK_U64(th_global().context_count, ==, g0.context_count - 2);
     CHECK_U64(count_children(root), ==, 4);
@@ -239,7 +252,7 @@ static void set_parent_moves_and_refuses_cycles(void) {
     CHECK(mcx_parent(a) == NULL);
     CHECK_U64(count_children(a11), ==, 0);
     CHECK_U64(th_verify(p, 100, 7), ==, 100);
-    mcx_global_stats g0 = th_global();
+    struct mcx_global_stats g0 = th_global();
     CHECK_OK(mcx_delete(b));
     CHECK_U64(th_global().context_count, ==, g0.context_count - 3);
     CHECK_OK(mcx_check(a));

@@ -213,7 +213,7 @@ static void scenario_configure(void) {
 
 /* ---- the driver -------------------------------------------------------------------------------- */
 static void run_with_each_mapping_failing(const char *name, void (*scenario)(void)) {
-    mcx_global_stats base;
+    struct mcx_global_stats base;
     unsigned nth = 1;
     unsigned runs_with_faults = 0;
     for (; nth < 500; nth++) {
@@ -231,7 +231,7 @@ static void run_with_each_mapping_failing(const char *name, void (*scenario)(voi
         CHECK(mcx_first_child(g_root) == NULL);
         /* Nothing leaked: after delete + trim the mapping is back at the baseline. */
         mcx_trim();
-        mcx_global_stats g = th_global();
+        struct mcx_global_stats g = th_global();
         CHECK_U64(g.mapped_bytes, ==, base.mapped_bytes);
         CHECK_U64(g.top_chunk_count, ==, base.top_chunk_count);
         CHECK_U64(g.dedicated_count, ==, 0);
@@ -309,7 +309,7 @@ static void sticky_injection(void) {
     REQUIRE(ctx != NULL);
     void *first = mcx_alloc(ctx, 100);
     REQUIRE(first != NULL);
-    mcx_global_stats g0 = th_global();
+    struct mcx_global_stats g0 = th_global();
     uint64_t inj0 = mcx_faults_injected();
     mcx_fault_inject(1, 1); /* every mapping fails from now on */
     /* Calls that need no mapping still work. */
@@ -326,7 +326,7 @@ static void sticky_injection(void) {
     CHECK_STATUS(mcx_span_reserve(ctx, 256 * TH_MiB, &s), MCX_ENOMEM);
     CHECK_FAILS(mcx_realloc(small, 300 * TH_MiB), MCX_ENOMEM);
     CHECK(mcx_context_of(small) == ctx);
-    mcx_global_stats g1 = th_global();
+    struct mcx_global_stats g1 = th_global();
     CHECK_U64(mcx_faults_injected(), >=, inj0 + 12);
     CHECK_U64(g1.map_failures, >=, g0.map_failures + 12);
     CHECK_U64(g1.mapped_bytes, ==, g0.mapped_bytes);

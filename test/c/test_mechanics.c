@@ -83,7 +83,7 @@ static void chain_doubles_and_is_linked(void) {
     size_t bad = 0;
     for (size_t i = 0; i < n; i++) bad += mcx_context_of(p[i]) != ctx || th_verify(p[i], 64, i) != 64;
     CHECK_U64(bad, ==, 0);
-    mcx_context_stats s = th_ctx_stats(ctx);
+    struct mcx_context_stats s = th_ctx_stats(ctx);
     uint64_t sum = 0;
     for (size_t i = 0; i < count; i++) sum += ch[i].size;
     CHECK_U64(s.total_bytes, ==, sum);
@@ -183,15 +183,15 @@ static void munmap_empty_top_chunk_on_trim(void) {
     mcx_context *pin = mcx_context_create(NULL, &po);
     REQUIRE(pin != NULL);
     REQUIRE(mcx_alloc(pin, 100) != NULL);
-    mcx_global_stats g0 = th_global();
+    struct mcx_global_stats g0 = th_global();
     mcx_context *spill = make_spill(6 * TH_MiB);
     REQUIRE(spill != NULL);
-    mcx_global_stats g1 = th_global();
+    struct mcx_global_stats g1 = th_global();
     CHECK_U64(g1.top_chunk_count, >, g0.top_chunk_count);
     CHECK_U64(g1.mapped_bytes, >, g0.mapped_bytes);
     CHECK_OK(mcx_delete(spill));
     uint64_t released = mcx_trim();
-    mcx_global_stats g2 = th_global();
+    struct mcx_global_stats g2 = th_global();
     CHECK_U64(released, >=, g1.mapped_bytes - g0.mapped_bytes);
     CHECK_U64(g2.munmap_calls, >, g1.munmap_calls);
     CHECK_U64(g2.mapped_bytes, <=, g0.mapped_bytes);
@@ -211,53 +211,70 @@ static void munmap_empty_top_chunk_on_trim(void) {
 
 static void munmap_empty_top_chunk_after_decay(void) {
     uint64_t decay = 5000;
-    configure_or_fail(4 * TH_MiB, 1024 * TH_MiB, 64 * TH_MiB, decay);
+    /* retain_bytes 0: every wholly free top chunk is beyond the budget. */
+    configure_or_fail(4 * TH_MiB, 1024 * TH_MiB, 0, decay);
     mcx_trim();
     mcx_context_options po = opts_of("pin", 4 * TH_KiB, 0, 0);
     mcx_context *pin = mcx_context_create(NULL, &po);
     REQUIRE(pin != NULL);
     REQUIRE(mcx_alloc(pin, 100) != NULL);
-    mcx_global_stats g0 = th_global();
+    struct mcx_global_stats g0 = th_global();
     mcx_context *spill = make_spill(6 * TH_MiB);
     REQUIRE(spill != NULL);
-    mcx_global_stats g1 = th_global();
+    struct mcx_global_stats g1 = th_global();
     REQUIRE(g1.top_chunk_count > g0.top_chunk_count);
     CHECK_OK(mcx_delete(spill));
-    uint64_t t_free = mcx_now_ms();
-    /* Within the retained budget and not idle for decay_ms yet: kept mapped (no refault). */
-    uint64_t r = mcx_maintain(t_free);
-    mcx_global_stats g2 = th_global();
+    /* Not idle for decay_ms yet: kept mapped (a burst that comes back does not refault). */
+    uint64_t r = mcx_maintain(mcx_now_ms());
+    struct mcx_global_stats g2 = th_global();
     CHECK_U64(r, ==, 0);
     CHECK_U64(g2.munmap_calls, ==, g1.munmap_calls);
     CHECK_U64(g2.mapped_bytes, ==, g1.mapped_bytes);
-    CHECK_U64(g2.retained_bytes, >, 0);
-    /* Reused without a new mapping if wanted again now. */
+    /* Reused without a new mapping when wanted again now. */
     mcx_context *again = make_spill(6 * TH_MiB);
     REQUIRE(again != NULL);
-    mcx_global_stats g3 = th_global();
+    struct mcx_global_stats g3 = th_global();
     CHECK_U64(g3.mmap_calls, ==, g1.mmap_calls);
     CHECK_OK(mcx_delete(again));
-    t_free = mcx_now_ms();
     /* Past the decay: unmapped. */
-    r = mcx_maintain(t_free + decay + 1);
-    mcx_global_stats g4 = th_global();
-    CHECK_U64(r, >, 0);
+    r = mcx_maintain(mcx_now_ms() + decay + 1);
+    struct mcx_global_stats g4 = th_global();
+    CHECK_U64(r, >=, g3.mapped_bytes - g0.mapped_bytes);
     CHECK_U64(g4.munmap_calls, >, g3.munmap_calls);
     CHECK_U64(g4.mapped_bytes, <=, g0.mapped_bytes);
     CHECK_U64(g4.top_chunk_count, ==, g0.top_chunk_count);
     CHECK_U64(g4.retained_bytes, ==, 0);
     CHECK_U64(g4.maintain_runs, >, g3.maintain_runs);
     CHECK_OK(mcx_check(pin));
-    /* Same with retain_bytes 0: after the decay it is gone too. */
-    configure_or_fail(4 * TH_MiB, 1024 * TH_MiB, 0, decay);
-    spill = make_spill(6 * TH_MiB);
+
+    /* With a budget: wholly free top chunks up to retain_bytes stay mapped (warm) after the
+     * decay, counted in retained_bytes; the ones beyond it go; mcx_trim releases the rest. */
+    size_t retain = 8 * TH_MiB;
+    configure_or_fail(4 * TH_MiB, 1024 * TH_MiB, retain, decay);
+    spill = make_spill(20 * TH_MiB); /* top chunks of 8 and 16 MiB beside the pinned 4 MiB */
     REQUIRE(spill != NULL);
-    mcx_global_stats g5 = th_global();
+    struct mcx_global_stats g5 = th_global();
+    CHECK_U64(g5.top_chunk_count, >=, g0.top_chunk_count + 2);
     CHECK_OK(mcx_delete(spill));
     mcx_maintain(mcx_now_ms() + decay + 1);
-    mcx_global_stats g6 = th_global();
+    struct mcx_global_stats g6 = th_global();
+    printf("  budget %zu MiB: mapped %" PRIu64 " -> %" PRIu64 " MiB, retained %" PRIu64 " MiB\n",
+           retain / TH_MiB, g5.mapped_bytes / TH_MiB, g6.mapped_bytes / TH_MiB,
+           g6.retained_bytes / TH_MiB);
     CHECK_U64(g6.munmap_calls, >, g5.munmap_calls);
-    CHECK_U64(g6.mapped_bytes, <=, g0.mapped_bytes);
+    CHECK_U64(g6.retained_bytes, >, 0);
+    CHECK_U64(g6.retained_bytes, <=, retain);
+    CHECK_U64(g6.mapped_bytes, ==, g0.mapped_bytes + g6.retained_bytes);
+    /* The retained chunk serves the next burst with no new mapping. */
+    mcx_context *burst = make_spill(3 * TH_MiB);
+    REQUIRE(burst != NULL);
+    CHECK_U64(th_global().mmap_calls, ==, g6.mmap_calls);
+    CHECK_OK(mcx_delete(burst));
+    uint64_t t = mcx_trim();
+    struct mcx_global_stats g7 = th_global();
+    CHECK_U64(t, >=, g6.retained_bytes);
+    CHECK_U64(g7.retained_bytes, ==, 0);
+    CHECK_U64(g7.mapped_bytes, ==, g0.mapped_bytes);
     CHECK_OK(mcx_check(pin));
     CHECK_OK(mcx_delete(pin));
     mcx_trim();
@@ -275,7 +292,7 @@ static void madvise_free_runs_in_pinned_top_chunk(void) {
     size_t spike = th_scaled(32 * TH_MiB, 16 * TH_MiB);
     mcx_context *big = make_spill(spike);
     REQUIRE(big != NULL);
-    mcx_global_stats g1 = th_global();
+    struct mcx_global_stats g1 = th_global();
     CHECK_U64(g1.top_chunk_count, ==, 1);
     uint64_t res1 = mcx_resident_bytes();
     uint64_t rss1 = th_vmrss_bytes();
@@ -283,12 +300,12 @@ static void madvise_free_runs_in_pinned_top_chunk(void) {
     CHECK_OK(mcx_delete(big));
     /* Not idle long enough: nothing is decommitted yet (no thrash for a quick reuse). */
     mcx_maintain(mcx_now_ms());
-    mcx_global_stats g2 = th_global();
+    struct mcx_global_stats g2 = th_global();
     CHECK_U64(g2.decommitted_bytes, ==, g1.decommitted_bytes);
     CHECK_U64(g2.madvise_calls, ==, g1.madvise_calls);
     /* Past the decay: the free runs go back with madvise; the top chunk stays mapped. */
     uint64_t released = mcx_maintain(mcx_now_ms() + decay + 1);
-    mcx_global_stats g3 = th_global();
+    struct mcx_global_stats g3 = th_global();
     uint64_t res3 = mcx_resident_bytes();
     uint64_t rss3 = th_vmrss_bytes();
     printf("  madvise calls %" PRIu64 ", decommitted %" PRIu64 " KiB, resident %" PRIu64
@@ -310,7 +327,7 @@ static void madvise_free_runs_in_pinned_top_chunk(void) {
     /* The decommitted memory is reused (and counted as committed again). */
     mcx_context *again = make_spill(8 * TH_MiB);
     REQUIRE(again != NULL);
-    mcx_global_stats g4 = th_global();
+    struct mcx_global_stats g4 = th_global();
     CHECK_U64(g4.decommitted_bytes, <, g3.decommitted_bytes);
     CHECK_U64(g4.top_chunk_count, ==, 1);
     CHECK_OK(mcx_check(again));
@@ -337,18 +354,18 @@ static void next_top_chunk_sized_from_demand(void) {
     mcx_context *big = make_spill(spike);
     REQUIRE(big != NULL);
     uint64_t peak_top = largest_buddy_top();
-    mcx_global_stats g1 = th_global();
+    struct mcx_global_stats g1 = th_global();
     CHECK_U64(peak_top, >=, spike / 4); /* the seed's doubling reached big top chunks */
     CHECK_OK(mcx_delete(big));
     mcx_trim();
-    mcx_global_stats g2 = th_global();
+    struct mcx_global_stats g2 = th_global();
     CHECK_U64(g2.mapped_bytes, <=, 4 * TH_MiB);
     /* Now the process needs 6 MiB: more than the pinned first top chunk holds, so a new top
      * chunk is made, sized from the 6 MiB, not from the peak. */
     mcx_context *steady = make_spill(6 * TH_MiB);
     REQUIRE(steady != NULL);
     uint64_t now_top = largest_buddy_top();
-    mcx_global_stats g3 = th_global();
+    struct mcx_global_stats g3 = th_global();
     printf("  spike %zu MiB: largest top chunk %" PRIu64 " MiB, peak mapped %" PRIu64
            " MiB; after, for 6 MiB: largest %" PRIu64 " MiB, mapped %" PRIu64 " MiB\n",
            spike / TH_MiB, peak_top / TH_MiB, g1.peak_mapped_bytes / TH_MiB, now_top / TH_MiB,
@@ -368,25 +385,25 @@ static void large_allocations_released_when_freed(void) {
     mcx_context *ctx = mcx_context_create(NULL, NULL);
     REQUIRE(ctx != NULL);
     size_t threshold = mcx_large_threshold(ctx);
-    mcx_global_stats g0 = th_global();
-    mcx_context_stats s0 = th_ctx_stats(ctx);
+    struct mcx_global_stats g0 = th_global();
+    struct mcx_context_stats s0 = th_ctx_stats(ctx);
     size_t sizes[] = {threshold + 1, 2 * TH_MiB, 3 * TH_MiB + 5, 24 * TH_MiB};
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         for (int round = 0; round < 20; round++) {
             void *p = mcx_alloc(ctx, sizes[k]);
             REQUIRE(p != NULL);
             touch(p, sizes[k]);
-            mcx_context_stats s1 = th_ctx_stats(ctx);
+            struct mcx_context_stats s1 = th_ctx_stats(ctx);
             CHECK_U64(s1.large_count, ==, 1);
             CHECK_U64(s1.total_bytes, >=, s0.total_bytes + sizes[k]);
             CHECK_U64(th_global().chunk_bytes + th_global().mapped_bytes, >=,
                       g0.chunk_bytes + g0.mapped_bytes + sizes[k]);
             CHECK_OK(mcx_free(p));
-            mcx_context_stats s2 = th_ctx_stats(ctx);
+            struct mcx_context_stats s2 = th_ctx_stats(ctx);
             CHECK_U64(s2.large_count, ==, 0);
             CHECK_U64(s2.total_bytes, ==, s0.total_bytes);
         }
-        mcx_global_stats g = th_global();
+        struct mcx_global_stats g = th_global();
         CHECK_U64(g.chunk_bytes, ==, g0.chunk_bytes);
         /* Ones with a mapping of their own are unmapped as soon as they are freed, even with
          * retention configured; others go back to their top chunk. No growth over 20 rounds. */
@@ -396,10 +413,10 @@ static void large_allocations_released_when_freed(void) {
     /* A 24 MiB one: a dedicated mapping, gone from mapped_bytes right after the free. */
     void *p = mcx_alloc(ctx, 24 * TH_MiB);
     REQUIRE(p != NULL);
-    mcx_global_stats ga = th_global();
+    struct mcx_global_stats ga = th_global();
     CHECK_U64(ga.dedicated_count, ==, 1);
     CHECK_OK(mcx_free(p));
-    mcx_global_stats gb = th_global();
+    struct mcx_global_stats gb = th_global();
     CHECK_U64(gb.dedicated_count, ==, 0);
     CHECK_U64(gb.mapped_bytes + 24 * TH_MiB, <=, ga.mapped_bytes);
     CHECK_U64(gb.munmap_calls, ==, ga.munmap_calls + 1);

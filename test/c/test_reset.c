@@ -22,7 +22,7 @@ static void reset_frees_all_and_keeps_first_chunk(void) {
     size_t count = 0;
     CHECK_OK(mcx_context_chunks(ctx, first, 1, &count));
     REQUIRE(count == 1);
-    mcx_context_stats fresh = th_ctx_stats(ctx);
+    struct mcx_context_stats fresh = th_ctx_stats(ctx);
 
     for (int cycle = 0; cycle < 5; cycle++) {
         /* Fill several chunks, some large allocations, some children with their own memory. */
@@ -33,14 +33,14 @@ static void reset_frees_all_and_keeps_first_chunk(void) {
         mcx_context *grandkid = mcx_context_create(kid, NULL);
         REQUIRE(grandkid != NULL);
         REQUIRE(mcx_alloc(grandkid, 50000) != NULL);
-        mcx_context_stats full = th_ctx_stats(ctx);
+        struct mcx_context_stats full = th_ctx_stats(ctx);
         CHECK_U64(full.chunk_count, >, 1);
         CHECK_U64(full.large_count, ==, 3);
         CHECK_U64(full.child_count, ==, 1);
         uint64_t contexts = th_global().context_count;
 
         CHECK_OK(mcx_reset(ctx));
-        mcx_context_stats s = th_ctx_stats(ctx);
+        struct mcx_context_stats s = th_ctx_stats(ctx);
         CHECK_U64(s.chunk_count, ==, 1);
         CHECK_U64(s.large_count, ==, 0);
         CHECK_U64(s.child_count, ==, 0);
@@ -56,13 +56,13 @@ static void reset_frees_all_and_keeps_first_chunk(void) {
         CHECK(strcmp(mcx_name(ctx), "resettable") == 0);
 
         /* Allocations that fit the kept chunk map nothing new. */
-        mcx_global_stats g0 = th_global();
+        struct mcx_global_stats g0 = th_global();
         for (int i = 0; i < 50; i++) {
             void *p = mcx_alloc(ctx, 100);
             REQUIRE(p != NULL);
             th_fill(p, 100, (uint64_t)i);
         }
-        mcx_global_stats g1 = th_global();
+        struct mcx_global_stats g1 = th_global();
         CHECK_U64(g1.mmap_calls, ==, g0.mmap_calls);
         CHECK_U64(g1.mapped_bytes, ==, g0.mapped_bytes);
         CHECK_U64(th_ctx_stats(ctx).chunk_count, ==, 1);
@@ -82,18 +82,18 @@ static void reset_frees_all_and_keeps_first_chunk(void) {
 static void delete_returns_memory(void) {
     mcx_context *root = mcx_context_create(NULL, NULL);
     REQUIRE(root != NULL);
-    mcx_global_stats g0 = th_global();
+    struct mcx_global_stats g0 = th_global();
     mcx_context *c = mcx_context_create(root, NULL);
     REQUIRE(c != NULL);
     for (int i = 0; i < 20000; i++) REQUIRE(mcx_alloc(c, 200) != NULL);
     mcx_context *kid = mcx_context_create(c, NULL);
     REQUIRE(kid != NULL);
     REQUIRE(mcx_alloc(kid, 3 * TH_MiB) != NULL);
-    mcx_global_stats g1 = th_global();
+    struct mcx_global_stats g1 = th_global();
     CHECK_U64(g1.chunk_bytes, >, g0.chunk_bytes);
     CHECK_U64(g1.context_count, ==, g0.context_count + 2);
     CHECK_OK(mcx_delete(c));
-    mcx_global_stats g2 = th_global();
+    struct mcx_global_stats g2 = th_global();
     CHECK_U64(g2.context_count, ==, g0.context_count);
     CHECK_U64(g2.chunk_bytes, ==, g0.chunk_bytes); /* every process chunk went back */
     CHECK_U64(th_ctx_stats(root).child_count, ==, 0);
@@ -101,7 +101,7 @@ static void delete_returns_memory(void) {
     CHECK_OK(mcx_check(root));
     /* trim gives back what the deleted context used. */
     mcx_trim();
-    mcx_global_stats g3 = th_global();
+    struct mcx_global_stats g3 = th_global();
     CHECK_U64(g3.mapped_bytes, <=, g0.mapped_bytes);
     CHECK_OK(mcx_delete(root));
     CHECK_OK(mcx_check(NULL));
@@ -223,7 +223,7 @@ static void limit_fails_cleanly(void) {
     }
     REQUIRE(q == NULL);
     CHECK_STATUS(mcx_errno(), MCX_ELIMIT);
-    mcx_context_stats s = th_ctx_stats(ctx);
+    struct mcx_context_stats s = th_ctx_stats(ctx);
     CHECK_U64(s.total_bytes, <=, limit);
     CHECK_U64(s.total_bytes, >=, limit / 2); /* the limit, not something else, stopped it */
     CHECK_U64((uint64_t)n * 500, >=, limit / 4);

@@ -100,7 +100,7 @@ static void rss_spike_falls_after_maintain(void) {
     report("maintain", &run);
     CHECK_U64(released, >=, run.spike - c.retain_bytes - 2 * TH_MiB);
     check_run(&run, c.retain_bytes);
-    mcx_global_stats g = th_global();
+    struct mcx_global_stats g = th_global();
     CHECK_U64(g.mapped_bytes, <=, g.peak_mapped_bytes - run.spike + c.retain_bytes + 8 * TH_MiB);
     CHECK_OK(mcx_check(app));
     /* The application context still works, and a second spike falls again. */

@@ -36,13 +36,13 @@ static void span_reserve_and_commit(void) {
     CHECK_U64(s.chunk_bytes, <=, 8 * TH_KiB);
     size_t start = s.offset;
 
-    mcx_context_stats st0 = th_ctx_stats(ctx);
+    struct mcx_context_stats st0 = th_ctx_stats(ctx);
     mcx_chunk_info ch0[4];
     REQUIRE(chunks_of(ctx, ch0, 4) == 1);
     unsigned char *mem = (unsigned char *)s.chunk_data + s.offset;
     th_fill(mem, 100, 1);
     CHECK_OK(mcx_span_commit(ctx, s.offset + 100, 0));
-    mcx_context_stats st1 = th_ctx_stats(ctx);
+    struct mcx_context_stats st1 = th_ctx_stats(ctx);
     CHECK_U64(st1.used_bytes, ==, st0.used_bytes + 100);
     CHECK_U64(st1.total_bytes, ==, st0.total_bytes);
     CHECK_U64(st1.used_bytes + st1.free_bytes, ==, st1.total_bytes);
@@ -61,10 +61,10 @@ static void span_reserve_and_commit(void) {
     /* freed_bytes lowers used, not total. */
     th_fill((unsigned char *)s2.chunk_data + s2.offset, 1000, 2);
     CHECK_OK(mcx_span_commit(ctx, s2.offset + 1000, 0));
-    mcx_context_stats st2 = th_ctx_stats(ctx);
+    struct mcx_context_stats st2 = th_ctx_stats(ctx);
     CHECK_U64(st2.used_bytes, ==, st1.used_bytes + 1000);
     CHECK_OK(mcx_span_commit(ctx, s2.offset + 1000, 300));
-    mcx_context_stats st3 = th_ctx_stats(ctx);
+    struct mcx_context_stats st3 = th_ctx_stats(ctx);
     CHECK_U64(st3.used_bytes, ==, st2.used_bytes - 300);
     CHECK_U64(st3.total_bytes, ==, st2.total_bytes);
     CHECK_U64(st3.used_bytes + st3.free_bytes, ==, st3.total_bytes);
@@ -91,7 +91,7 @@ static void span_forwarding_doubles(void) {
         used_at[i] = s.offset;
         left_at[i] = left;
         CHECK_OK(mcx_span_commit(ctx, s.chunk_bytes, 0));
-        mcx_context_stats st = th_ctx_stats(ctx);
+        struct mcx_context_stats st = th_ctx_stats(ctx);
         CHECK_U64(st.used_bytes + st.free_bytes, ==, st.total_bytes);
         mcx_span n;
         CHECK_OK(mcx_span_reserve(ctx, 2000, &n));
@@ -126,7 +126,7 @@ static void span_forwarding_doubles(void) {
     CHECK_U64(big.chunk_index, ==, STEPS + 1);
     memset((unsigned char *)big.chunk_data + big.offset, 0xAB, 3 * max);
     CHECK_OK(mcx_span_commit(ctx, big.offset + 3 * max, 0));
-    mcx_context_stats st = th_ctx_stats(ctx);
+    struct mcx_context_stats st = th_ctx_stats(ctx);
     CHECK_U64(st.used_bytes + st.free_bytes, ==, st.total_bytes);
     CHECK_U64(st.total_bytes, >=, 3 * max);
     CHECK_OK(mcx_check(ctx));
@@ -168,11 +168,11 @@ static void span_bad_arguments(void) {
     CHECK_STATUS(mcx_span_reserve(ctx, MCX_ALLOC_MAX + 1, &s), MCX_ETOOBIG);
     CHECK_STATUS(mcx_span_commit(NULL, 0, 0), MCX_EINVAL);
     CHECK_OK(mcx_span_reserve(ctx, 64, &s));
-    mcx_context_stats before = th_ctx_stats(ctx);
+    struct mcx_context_stats before = th_ctx_stats(ctx);
     /* Past the end of the chunk. */
     CHECK_STATUS(mcx_span_commit(ctx, s.chunk_bytes + 1, 0), MCX_EINVAL);
     CHECK_STATUS(mcx_span_commit(ctx, SIZE_MAX, 0), MCX_EINVAL);
-    mcx_context_stats after = th_ctx_stats(ctx);
+    struct mcx_context_stats after = th_ctx_stats(ctx);
     CHECK_U64(after.used_bytes, ==, before.used_bytes);
     CHECK_OK(mcx_check(ctx));
     /* Still usable. */
