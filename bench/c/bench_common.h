@@ -12,6 +12,9 @@
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t mcxb_now_ns(void);
+/* CPU time of the whole process (every thread) in nanoseconds: unlike wall time it does not
+ * grow while other processes hold the CPUs, so it is reported beside it on shared machines. */
+uint64_t mcxb_cpu_ns(void);
 
 /* A field of /proc/self/status in bytes ("VmRSS", "VmHWM"), read with open/read into a stack
  * buffer so the reading itself never calls malloc. 0 when unreadable. */

@@ -29,6 +29,7 @@ typedef struct mcxb_backend {
 
 typedef struct mcxb_result {
     uint64_t ns;             /* measured wall time of the workload (ramp: without the idle) */
+    uint64_t cpu_ns;         /* process CPU time (all threads) over the same part */
     uint64_t ops;            /* allocations made in the measured part */
     uint64_t units;          /* workload units: cycles, requests, operations, phases */
     uint64_t peak_rss_bytes; /* VmHWM over the measured part */

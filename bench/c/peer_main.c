@@ -113,9 +113,9 @@ int main(int argc, char **argv) {
         printf("}\n");
         return 1;
     }
-    printf(",\"ns\":%llu,\"ops\":%llu,\"units\":%llu,\"peakRssBytes\":%llu,\"rssEndBytes\":%llu,"
+    printf(",\"ns\":%llu,\"cpuNs\":%llu,\"ops\":%llu,\"units\":%llu,\"peakRssBytes\":%llu,\"rssEndBytes\":%llu,"
            "\"rssAfterBytes\":%llu",
-           (unsigned long long)res.ns, (unsigned long long)res.ops,
+           (unsigned long long)res.ns, (unsigned long long)res.cpu_ns, (unsigned long long)res.ops,
            (unsigned long long)res.units, (unsigned long long)res.peak_rss_bytes,
            (unsigned long long)res.rss_end_bytes, (unsigned long long)res.rss_after_bytes);
     if (strcmp(workload, "region") == 0) printf(",\"cycles\":%u", o.cycles);

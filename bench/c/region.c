@@ -49,9 +49,11 @@ static void die(const char *what, int status) {
     exit(1);
 }
 
-/* One run of the workload; cycle_ns receives each cycle's time. Returns total ns. */
-static uint64_t run_variant(enum variant v, const run_cfg *rc, double *cycle_ns) {
+/* One run of the workload; cycle_ns receives each cycle's time, *cpu_ns the process CPU time of
+ * the run. Returns the total wall ns of the cycles. */
+static uint64_t run_variant(enum variant v, const run_cfg *rc, double *cycle_ns, double *cpu_ns) {
     uint64_t total = 0;
+    const uint64_t cpu0 = mcxb_cpu_ns();
     const uint16_t *sizes = rc->sizes;
     const size_t n = rc->allocs;
     switch (v) {
@@ -119,6 +121,7 @@ static uint64_t run_variant(enum variant v, const run_cfg *rc, double *cycle_ns)
     default:
         break;
     }
+    *cpu_ns = (double)(mcxb_cpu_ns() - cpu0);
     return total;
 }
 
@@ -150,6 +153,8 @@ static void print_target(FILE *json, const char *id, const char *what, const dou
 static int run_timing(size_t allocs, unsigned cycles, unsigned reps, FILE *json) {
     static double cycle_ns[V_COUNT][MAX_REPS][MAX_CYCLES];
     static double total_ns[V_COUNT][MAX_REPS];
+    static double cpu_ns[V_COUNT][MAX_REPS];
+    double ignored_cpu;
     uint16_t *sizes = mcxb_size_table(allocs, 16, 256, SIZE_SEED);
     void **ptrs = mcxb_map(allocs * sizeof(void *));
     if (!sizes || !ptrs) {
@@ -161,12 +166,12 @@ static int run_timing(size_t allocs, unsigned cycles, unsigned reps, FILE *json)
     /* Warm-up round (2 cycles each, not recorded): code paths, glibc's heap, page tables. */
     run_cfg warm = rc;
     warm.cycles = cycles < 2 ? cycles : 2;
-    for (int v = 0; v < V_COUNT; v++) run_variant((enum variant)v, &warm, cycle_ns[v][0]);
+    for (int v = 0; v < V_COUNT; v++) run_variant((enum variant)v, &warm, cycle_ns[v][0], &ignored_cpu);
 
     /* Interleaved: A B C D E, A B C D E, ... so drift hits every variant alike. */
     for (unsigned r = 0; r < reps; r++) {
         for (int v = 0; v < V_COUNT; v++)
-            total_ns[v][r] = (double)run_variant((enum variant)v, &rc, cycle_ns[v][r]);
+            total_ns[v][r] = (double)run_variant((enum variant)v, &rc, cycle_ns[v][r], &cpu_ns[v][r]);
         fprintf(stderr, "  round %u/%u done\n", r + 1, reps);
     }
 
@@ -189,11 +194,16 @@ static int run_timing(size_t allocs, unsigned cycles, unsigned reps, FILE *json)
 
     /* Paired ratios: each round's ratio, then the median of those. */
     double r_naive[MAX_REPS], r_glibc[MAX_REPS], r_steady[MAX_REPS];
+    double c_naive[MAX_REPS], c_glibc[MAX_REPS];
     for (unsigned r = 0; r < reps; r++) {
         r_naive[r] = total_ns[V_MEMCTX][r] / total_ns[V_NAIVE_KEEP][r];
         r_glibc[r] = total_ns[V_GLIBC][r] / total_ns[V_MEMCTX][r];
         r_steady[r] = steady_ns[V_MEMCTX][r] / steady_ns[V_MEMCTX_KEEP][r];
+        c_naive[r] = cpu_ns[V_MEMCTX][r] / cpu_ns[V_NAIVE_KEEP][r];
+        c_glibc[r] = cpu_ns[V_GLIBC][r] / cpu_ns[V_MEMCTX][r];
     }
+    fprintf(stderr, "(process CPU time, for comparison: memctx / naive-keep %.2fx, glibc / memctx %.2fx)\n",
+            mcxb_median(c_naive, reps), mcxb_median(c_glibc, reps));
     fputc('\n', stderr);
     int first = 1;
     if (json) {
@@ -209,6 +219,10 @@ static int run_timing(size_t allocs, unsigned cycles, unsigned reps, FILE *json)
             fprintf(json, "%s\n    {\"name\":\"%s\",\"doc\":\"%s\",\"nsPerAlloc\":", v ? "," : "",
                     VARIANT_NAME[v], VARIANT_DOC[v]);
             mcxb_json_doubles(json, ns_per_alloc[v], reps);
+            fprintf(json, ",\"cpuNsPerAlloc\":[");
+            for (unsigned r = 0; r < reps; r++)
+                fprintf(json, "%s%.4g", r ? "," : "", cpu_ns[v][r] / allocs_total);
+            fprintf(json, "]");
             fprintf(json, ",\"steadyCycleNs\":");
             mcxb_json_doubles(json, steady_ns[v], reps);
             fprintf(json, ",\"firstCycleNs\":[");
@@ -224,7 +238,13 @@ static int run_timing(size_t allocs, unsigned cycles, unsigned reps, FILE *json)
                  8.0, 0, &first);
     print_target(json, "steady-vs-keep", "steady cycle: default policy / keep-everything",
                  r_steady, reps, 1.1, 1, &first);
-    if (json) fprintf(json, "\n  ]\n}\n");
+    if (json) {
+        fprintf(json, "\n  ],\n  \"cpuRatios\":{\"memctx-vs-naive\":");
+        mcxb_json_doubles(json, c_naive, reps);
+        fprintf(json, ",\"glibc-vs-memctx\":");
+        mcxb_json_doubles(json, c_glibc, reps);
+        fprintf(json, "}\n}\n");
+    }
     mcxb_size_table_free(sizes, allocs);
     mcxb_unmap(ptrs, allocs * sizeof(void *));
     return 0;
@@ -289,8 +309,8 @@ static int run_rss_decay(size_t allocs, unsigned cycles, FILE *json) {
         fprintf(stderr, " missed by %lld ms", (long long)(fell_ms - (int64_t)deadline_ms));
     fputc('\n', stderr);
     if (json) {
-        mcx_global_stats gs;
-        mcx_global_stats_get(&gs);
+        struct mcx_global_stats gs;
+        mcx_global_stats(&gs);
         fprintf(json,
                 "{\"benchmark\":\"rss-decay\",\"allocs\":%zu,\"cycles\":%u,\"retainBytes\":%zu,"
                 "\"decayMs\":%llu,\"baselineBytes\":%llu,\"beforeResetBytes\":%llu,"

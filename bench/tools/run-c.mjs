@@ -91,6 +91,7 @@ const result = {
   command: process.env.MCXB_COMMAND || `node bench/tools/run-c.mjs ${args.join(' ')}`.trim(),
   startedAt: new Date().toISOString(),
   machine: machineInfo(root),
+  loadAverageAtStart: os.loadavg(),
   plan,
   skips,
   backends: backends.map(({ name, doc, exe }) => ({ name, doc, exe: path.basename(exe) })),
@@ -206,6 +207,7 @@ if (havePerf) {
   result.perf.command = `perf stat -x, -e ${events} <exe> --backend <name> --workload region --scale ${scale} --no-warmup`;
 }
 
+result.loadAverageAtEnd = os.loadavg();
 result.elapsedSec = (Date.now() - started) / 1000;
 fs.mkdirSync(path.dirname(outFile), { recursive: true });
 fs.writeFileSync(outFile, JSON.stringify(result, null, 1) + '\n');
