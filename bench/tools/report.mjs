@@ -145,6 +145,10 @@ for (const b of R.backends) sec6.push(`| ${b.name} | ${b.doc} |`);
 sec6.push('');
 
 const perAlloc = (r) => r.ns / r.ops;
+const skippedNote = (workload) => {
+  const sk = Object.entries(R.workloads[workload]?.skipped ?? {});
+  return sk.length ? [`Not in this workload: ${sk.map(([n, why]) => `${n} (${why})`).join('; ')}.`, ''] : [];
+};
 // workload 1
 {
   const w = R.workloads.region;
@@ -158,6 +162,7 @@ const perAlloc = (r) => r.ns / r.ops;
     if (r) addTarget(6, `workload 1: ${peer} time / memctx time`, r.ratio, min(r.ratios), max(r.ratios), target, true, r.cpuRatio);
     else targets.push({ issue: 6, name: `workload 1: ${peer} time / memctx time`, measured: 'skipped', range: '', target: `≥ ${target}×`, met: false, miss: 'peer not measured' });
   }
+  sec6.push(...skippedNote('region'));
   const svg = writeSvg('region-ns.svg', barChart({
     title: 'Workload 1 (region): ns per allocation, median and min-max',
     unit: 'ns per allocation (lower is better)',
@@ -173,6 +178,7 @@ const perAlloc = (r) => r.ns / r.ops;
   sec6.push('| allocator | ns per request | min–max | ns per allocation | time × memctx | min–max | CPU time × memctx | peak RSS MiB |', '|---|---|---|---|---|---|---|---|');
   for (const r of rows) sec6.push(`| ${r.name} | ${f1(r.med)} | ${range(r.values, f1)} | ${f2(r.med / 50)} | ${fx(r.ratio)} | ${range(r.ratios)} | ${fx(r.cpuRatio)} | ${mib(r.peak)} |`);
   sec6.push('');
+  sec6.push(...skippedNote('requests'));
   const svg = writeSvg('requests-ns.svg', barChart({
     title: 'Workload 2 (requests): ns per request of 50 allocations, median and min-max',
     unit: 'ns per request (lower is better)',
@@ -189,6 +195,7 @@ const perAlloc = (r) => r.ns / r.ops;
   sec6.push('| allocator | time ms | min–max | time × memctx | min–max | CPU time × memctx | peak RSS MiB | RSS after the scope is freed MiB |', '|---|---|---|---|---|---|---|---|');
   for (const r of rows) sec6.push(`| ${r.name} | ${f1(r.med)} | ${range(r.values, f1)} | ${fx(r.ratio)} | ${range(r.ratios)} | ${fx(r.cpuRatio)} | ${mib(r.peak)} | ${mib(r.after)} |`);
   sec6.push('');
+  sec6.push(...skippedNote('mixed'));
   const svg = writeSvg('mixed-peak-rss.svg', barChart({
     title: 'Workload 3 (mixed lifetimes): peak RSS',
     unit: 'peak RSS MiB (lower is better)',
@@ -235,6 +242,7 @@ const perAlloc = (r) => r.ns / r.ops;
       miss: share >= 0.9 ? '' : `${f1((1 - share / 0.9) * 100)}% short`,
     });
   }
+  sec6.push(...skippedNote('ramp'));
   // the chart: for each allocator, the run whose throughput is its median (or the first)
   const series = rows.map((r) => {
     const tput = (x) => x.ops / (x.ns / 1e9);
@@ -329,7 +337,8 @@ const repro = ['## Reproduce', '',
   'npm run bench -- --quick          # a one-minute pass',
   'npm run bench:c                   # the C part only',
   '```', '',
-  `Raw results: [bench/results/c.json](${rel(inFile)}) (every run, every RSS sample).`, ''];
+  `Raw results: [bench/results/c.json](${rel(inFile)}) (every run, every RSS sample).`, '',
+  'Charts: SVG written by `bench/tools/svg.mjs`, a small generator of this repository — none of the installed npm packages renders SVG without a browser (uplot needs a DOM, asciichart draws text).', ''];
 
 const all = [...md.slice(0, targetSummaryAt), ...summary, ...sec2, ...sec6, ...prof, ...js, ...repro];
 fs.writeFileSync(outFile, all.join('\n'));
