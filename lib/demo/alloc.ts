@@ -1,0 +1,45 @@
+// lib/demo/alloc.ts - the demo service's one switch between per-request memory contexts (memctx) and plain Buffers (baseline).
+//
+// The handlers call forResponse(res) once per request and allocate every body, scratch and I/O
+// buffer through what it returns. In memctx mode that is a MemoryContext tied to the response by
+// the facade, deleted when the response emits 'finish' or 'close' (so a Buffer queued on the socket
+// is never freed under libuv). In baseline mode it is Buffer.allocUnsafe/alloc and V8's GC.
+import type { ServerResponse } from 'node:http';
+
+export type Mode = 'memctx' | 'baseline';
+export const MODES: readonly Mode[] = ['memctx', 'baseline'];
+
+export interface RequestMemory {
+  allocUnsafe(sizeBytes: number): Buffer;
+  alloc(sizeBytes: number): Buffer;
+  /**
+   * Keep the memory alive past 'finish'/'close' until the returned function is called: for async
+   * I/O (fs.read) that writes into a request Buffer and may complete after the client has gone.
+   */
+  pin(): () => void;
+}
+
+export interface Allocator {
+  readonly mode: Mode;
+  /** Memory for one request, released after `res` emits 'finish' or 'close'. */
+  forResponse(res: ServerResponse): RequestMemory;
+}
+
+const noop = (): void => {};
+const plain: RequestMemory = {
+  allocUnsafe: (n) => Buffer.allocUnsafe(n),
+  alloc: (n) => Buffer.alloc(n),
+  // V8 keeps a plain Buffer alive for as long as fs.read holds it.
+  pin: () => noop,
+};
+
+type Facade = typeof import('../index');
+
+export function createAllocator(mode: Mode): Allocator {
+  if (mode === 'baseline') return { mode, forResponse: () => plain };
+  // Loaded only in memctx mode so that a baseline process never maps the addon.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const facade = require('../index') as Facade;
+  // The facade's helper deletes the context on 'finish'/'close'; ctx.pin() defers that for fs.read.
+  return { mode, forResponse: (res) => facade.contextForResponse(res, { name: 'request' }) };
+}

@@ -1,0 +1,209 @@
+// lib/demo/load.ts - the load client of npm start (its own process): autocannon through warm-up, ramp up, hold, ramp down, idle.
+//
+// Load is closed-loop (each connection sends its next request when the last one answered), in
+// layers: the warm-up layer opens a tenth of the peak connections, ramp-up adds layers until the
+// peak, ramp-down stops them in reverse, and idle sends nothing. Every layer is one autocannon
+// instance. With verify on, every response is compared byte for byte with the body its request
+// asked for (autocannon hands bodies over as strings; the bodies are ASCII, so that is exact).
+import autocannon from 'autocannon';
+import { expectedBody, FILE_SEED, ingestPayload, logUniformBytes, prng } from './bodies';
+import type { FromLoad, LoadConfig, LoadResult, PhaseName, ToLoad } from './protocol';
+
+function send(msg: FromLoad): void {
+  if (process.connected) process.send?.(msg);
+}
+
+interface Expect {
+  tag: string;
+  seed: number;
+  sizeBytes: number;
+  offset: number;
+}
+
+interface RequestContext {
+  expect?: Expect;
+}
+
+const result: LoadResult = {
+  requests: 0,
+  errors: 0,
+  timeouts: 0,
+  non2xx: 0,
+  bytesRead: 0,
+  verified: 0,
+  mismatches: 0,
+  mismatchSamples: [],
+};
+
+function noteMismatch(text: string): void {
+  result.mismatches++;
+  if (result.mismatchSamples.length < 5) result.mismatchSamples.push(text);
+}
+
+function firstDifference(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a.charCodeAt(i) !== b.charCodeAt(i)) return i;
+  return n;
+}
+
+function makeRequests(config: LoadConfig): autocannon.Request[] {
+  let nextId = 0;
+  const setupRequest = (req: autocannon.Request, context: RequestContext): autocannon.Request => {
+    const id = nextId++;
+    const seed = (config.seed * 0x10000 + id) >>> 0;
+    const rand = prng(seed);
+    const r = rand();
+    if (r < 0.5) {
+      const size = logUniformBytes(rand, 2048, 256 * 1024);
+      context.expect = { tag: `render:${seed}:${size}`, seed, sizeBytes: size, offset: 0 };
+      return { ...req, method: 'GET', path: `/render?seed=${seed}&size=${size}`, body: undefined, headers: {} };
+    }
+    if (r < 0.75) {
+      const len = Math.min(logUniformBytes(rand, 4096, 384 * 1024), config.fileSizeBytes);
+      const off = Math.floor(rand() * (config.fileSizeBytes - len));
+      context.expect = { tag: `file:${off}:${len}`, seed: FILE_SEED, sizeBytes: len, offset: off };
+      return { ...req, method: 'GET', path: `/file?off=${off}&len=${len}`, body: undefined, headers: {} };
+    }
+    const size = logUniformBytes(rand, 1024, 64 * 1024);
+    context.expect = { tag: `ingest:${seed}:${size}`, seed, sizeBytes: size, offset: 0 };
+    return {
+      ...req,
+      method: 'POST',
+      path: '/ingest',
+      headers: { 'content-type': 'application/json' },
+      body: ingestPayload(seed, size),
+    };
+  };
+  const onResponse = (status: number, body: string, context: RequestContext, headers: Record<string, string | string[]>): void => {
+    if (!config.verify) return;
+    const expect = context.expect;
+    if (expect === undefined) return;
+    const tag = headers['x-req'] ?? headers['X-Req'];
+    if (status !== 200) {
+      noteMismatch(`${expect.tag}: status ${status}: ${body.slice(0, 80)}`);
+      return;
+    }
+    if (tag !== expect.tag) {
+      noteMismatch(`asked ${expect.tag}, answer is for ${String(tag)}`);
+      return;
+    }
+    const want = expectedBody(expect.seed, expect.sizeBytes, expect.offset).toString('latin1');
+    if (body !== want) {
+      const at = firstDifference(body, want);
+      noteMismatch(
+        `${expect.tag}: body differs at byte ${at} of ${want.length} (got ${body.length} bytes: ` +
+          `${JSON.stringify(body.slice(at, at + 24))}, want ${JSON.stringify(want.slice(at, at + 24))})`,
+      );
+      return;
+    }
+    result.verified++;
+  };
+  // Loose typing: @types/autocannon's Request lacks setupRequest/onResponse's context parameter.
+  return [{ setupRequest, onResponse } as unknown as autocannon.Request];
+}
+
+interface Layer {
+  connections: number;
+  instance: autocannon.Instance;
+  done: Promise<void>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+async function run(config: LoadConfig): Promise<void> {
+  const requests = makeRequests(config);
+  const totalMs = config.phases.reduce((a, p) => a + p.durationMs, 0);
+  const layers: Layer[] = [];
+  let connections = 0;
+
+  const open = (n: number): void => {
+    if (n <= 0) return;
+    let resolveDone: () => void = () => {};
+    const done = new Promise<void>((resolve) => (resolveDone = resolve));
+    const instance = autocannon(
+      {
+        url: `http://127.0.0.1:${config.port}`,
+        connections: n,
+        pipelining: 1,
+        // Stopped explicitly; the duration is only a backstop.
+        duration: Math.ceil(totalMs / 1000) + 60,
+        timeout: 10,
+        // Checks for stop() every 100 ms, so ramp-down steps land on time.
+        sampleInt: 100,
+        requests,
+      } as autocannon.Options,
+      (err, res) => {
+        if (err) result.errors++;
+        else {
+          result.requests += res.requests.total;
+          result.errors += res.errors;
+          result.timeouts += res.timeouts;
+          result.non2xx += res.non2xx;
+          result.bytesRead += res.throughput.total;
+        }
+        resolveDone();
+      },
+    );
+    layers.push({ connections: n, instance, done });
+    connections += n;
+    send({ type: 'connections', connections, timeMs: Date.now() });
+  };
+  const closeLast = (): Promise<void> => {
+    const layer = layers.pop();
+    if (layer === undefined) return Promise.resolve();
+    connections -= layer.connections;
+    layer.instance.stop();
+    send({ type: 'connections', connections, timeMs: Date.now() });
+    return layer.done;
+  };
+
+  const peak = config.peakConnections;
+  const warm = Math.max(1, Math.round(peak / 10));
+  const extra = peak - warm;
+  const steps = Math.max(1, Math.min(8, extra));
+  const stopping: Promise<void>[] = [];
+  const t0 = Date.now();
+  let elapsedPlanMs = 0;
+
+  for (const phase of config.phases) {
+    const start = t0 + elapsedPlanMs;
+    send({ type: 'phase', name: phase.name as PhaseName, timeMs: Date.now(), connections });
+    elapsedPlanMs += phase.durationMs;
+    const stepAt = (i: number, n: number): number => start + (phase.durationMs * i) / n;
+    if (phase.name === 'warmup') {
+      if (layers.length === 0) open(warm);
+    } else if (phase.name === 'rampup') {
+      if (layers.length === 0) open(warm);
+      for (let i = 0; i < steps; i++) {
+        await sleep(stepAt(i, steps) - Date.now());
+        open(Math.floor((extra * (i + 1)) / steps) - Math.floor((extra * i) / steps));
+      }
+    } else if (phase.name === 'hold') {
+      while (connections < peak) open(peak - connections);
+    } else if (phase.name === 'rampdown') {
+      const n = layers.length;
+      for (let i = 0; i < n; i++) {
+        await sleep(stepAt(i + 1, n + 1) - Date.now());
+        stopping.push(closeLast());
+      }
+    } else if (phase.name === 'idle') {
+      while (layers.length > 0) stopping.push(closeLast());
+    }
+    await sleep(t0 + elapsedPlanMs - Date.now());
+  }
+  while (layers.length > 0) stopping.push(closeLast());
+  await Promise.all(stopping);
+  send({ type: 'done', result });
+}
+
+process.on('message', (msg: ToLoad) => {
+  if (msg.type !== 'start') return;
+  run(msg.config).then(
+    () => setTimeout(() => process.exit(0), 20),
+    (err: Error) => {
+      send({ type: 'fatal', message: err.stack ?? err.message });
+      process.exit(1);
+    },
+  );
+});
+process.on('disconnect', () => process.exit(0));

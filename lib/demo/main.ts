@@ -1,0 +1,337 @@
+// lib/demo/main.ts - npm start: runs the demo service in memctx and baseline mode under an autocannon ramp, shows it live, writes the report.
+//
+// Per mode: fork the service (lib/demo/service.ts), wait for its port, fork the load client
+// (lib/demo/load.ts) which walks the phases and reports them; forward phase changes to the
+// service (its monitor tags samples and keeps per-phase latency statistics); collect the
+// service's 100 ms samples. A child that dies, or a run that overstays its plan, ends the tool
+// with a message naming the process and a non-zero code; no path waits forever.
+import { fork, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { MonitorSample, PhaseStats } from '../monitor';
+import { toCsv, toJsonLines, type PhaseRecord, type ReportData } from '../report/data';
+import { writeReport } from '../report/html';
+import { formatTable, mib, summaryTable } from '../report/table';
+import type { Mode } from './alloc';
+import { HELP, parseDemoArgs, UsageError, type DemoOptions } from './args';
+import { fillBody, FILE_SEED } from './bodies';
+import type { FromLoad, FromService, LoadResult, ToLoad, ToService } from './protocol';
+import { summarize, type ModeRun } from './summary';
+import { LiveView } from './view';
+
+const DATA_FILE_BYTES = 16 * 1024 * 1024;
+const STARTUP_TIMEOUT_MS = 20_000;
+const SHUTDOWN_TIMEOUT_MS = 5_000;
+
+const live = new Set<ChildProcess>();
+
+function killAll(): void {
+  for (const child of live) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  live.clear();
+}
+
+function stamp(d = new Date()): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+/** Creates the output folder and proves it is writable; UsageError (exit 2) otherwise. */
+function prepareOutDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    const probe = path.join(dir, `.probe-${process.pid}`);
+    fs.writeFileSync(probe, '');
+    fs.unlinkSync(probe);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new UsageError(`cannot write to output folder ${dir}: ${e.code ?? e.message}`);
+  }
+}
+
+function writeDataFile(file: string): void {
+  const fd = fs.openSync(file, 'w');
+  try {
+    const block = Buffer.allocUnsafe(1024 * 1024);
+    for (let off = 0; off < DATA_FILE_BYTES; off += block.length) {
+      fillBody(block, FILE_SEED, off);
+      fs.writeSync(fd, block, 0, block.length, off);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Keeps the last few KiB of a child's stderr for error messages. */
+function tail(child: ChildProcess): () => string {
+  let text = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    text = (text + chunk).slice(-4096);
+  });
+  return () => {
+    const lines = text.trim().split('\n').filter((l) => l.trim().length > 0);
+    return lines.length === 0 ? '' : `; its last output: ${lines.slice(-3).join(' | ')}`;
+  };
+}
+
+interface RunContext {
+  opts: DemoOptions;
+  dataFile: string;
+  view: LiveView;
+  log: (line: string) => void;
+}
+
+function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
+  const { opts, view } = rc;
+  const planMs = opts.phases.reduce((a, p) => a + p.durationMs, 0);
+  const here = __dirname;
+  return new Promise<ModeRun>((resolve, reject) => {
+    const samples: MonitorSample[] = [];
+    const phases: PhaseRecord[] = [];
+    let phaseStats: PhaseStats[] = [];
+    let loadResult: LoadResult | null = null;
+    let loadStopMs: number | null = null;
+    let currentPhase = 'startup';
+    let firstPhaseMs: number | null = null;
+    let settled = false;
+    let load: ChildProcess | null = null;
+    const timers: NodeJS.Timeout[] = [];
+
+    const finish = (err: Error | null, value?: ModeRun): void => {
+      if (settled) return;
+      settled = true;
+      for (const t of timers) clearTimeout(t);
+      if (err !== null) {
+        killAll();
+        reject(err);
+      } else resolve(value as ModeRun);
+    };
+    const fail = (message: string): void => finish(new Error(message));
+
+    const service = fork(path.join(here, 'service.js'), [mode, rc.dataFile, String(opts.intervalMs)], {
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      execArgv: [],
+    });
+    live.add(service);
+    const serviceTail = tail(service);
+    const toService = (msg: ToService): void => {
+      if (service.connected) service.send(msg);
+    };
+    const startupTimer = setTimeout(
+      () => fail(`the ${mode} service (pid ${service.pid}) did not start listening within ${STARTUP_TIMEOUT_MS / 1000} s${serviceTail()}`),
+      STARTUP_TIMEOUT_MS,
+    );
+    timers.push(startupTimer);
+    service.on('error', (err) => fail(`cannot start the ${mode} service: ${err.message}`));
+    service.on('exit', (code, signal) => {
+      live.delete(service);
+      if (settled) return;
+      const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
+      fail(`the ${mode} service (pid ${service.pid}) ${how} during ${currentPhase}${serviceTail()}`);
+    });
+
+    const startLoad = (port: number): void => {
+      const child = fork(path.join(here, 'load.js'), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: [] });
+      load = child;
+      live.add(child);
+      const loadTail = tail(child);
+      rc.log(`[${mode}] load client pid ${child.pid} (autocannon), peak ${opts.peakConnections} connections`);
+      child.on('error', (err) => fail(`cannot start the load client: ${err.message}`));
+      child.on('exit', (code, signal) => {
+        live.delete(child);
+        if (settled || loadResult !== null) return;
+        const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
+        fail(`the load client (pid ${child.pid}) ${how} during ${currentPhase} of the ${mode} run${loadTail()}`);
+      });
+      child.on('message', (msg: FromLoad) => {
+        if (msg.type === 'phase') {
+          const prev = phases[phases.length - 1];
+          if (prev !== undefined) prev.endMs = msg.timeMs;
+          phases.push({ type: 'phase', label: mode, name: msg.name, startMs: msg.timeMs, endMs: msg.timeMs });
+          if (firstPhaseMs === null) firstPhaseMs = msg.timeMs;
+          currentPhase = msg.name;
+          toService({ type: 'phase', name: msg.name });
+          view.onPhase(mode, msg.name, msg.timeMs, msg.connections);
+        } else if (msg.type === 'connections') {
+          view.onConnections(mode, msg.connections);
+          if (msg.connections === 0 && (currentPhase === 'rampdown' || currentPhase === 'idle')) loadStopMs ??= msg.timeMs;
+        } else if (msg.type === 'done') {
+          loadResult = msg.result;
+          const last = phases[phases.length - 1];
+          if (last !== undefined) last.endMs = Date.now();
+          currentPhase = 'shutdown';
+          toService({ type: 'stats' });
+        } else if (msg.type === 'fatal') {
+          fail(`the load client failed: ${msg.message.split('\n')[0]}`);
+        }
+      });
+      const start: ToLoad = {
+        type: 'start',
+        config: {
+          port,
+          phases: opts.phases,
+          peakConnections: opts.peakConnections,
+          verify: opts.verify,
+          seed: opts.seed,
+          fileSizeBytes: DATA_FILE_BYTES,
+        },
+      };
+      child.send(start);
+      // Backstop: the plan plus generous slack; a stuck child never hangs the tool.
+      timers.push(setTimeout(() => fail(`the ${mode} run did not finish within ${(planMs + 30_000) / 1000} s (stuck in ${currentPhase})`), planMs + 30_000));
+    };
+
+    service.on('message', (msg: FromService) => {
+      if (msg.type === 'listening') {
+        clearTimeout(startupTimer);
+        rc.log(`[${mode}] service pid ${msg.pid} listening on 127.0.0.1:${msg.port}`);
+        startLoad(msg.port);
+      } else if (msg.type === 'sample') {
+        if (firstPhaseMs === null || msg.sample.timeMs < firstPhaseMs) return;
+        samples.push(msg.sample);
+        view.onSample(mode, msg.sample);
+      } else if (msg.type === 'stats') {
+        phaseStats = msg.phases;
+        view.onModeDone(mode);
+        const exited = new Promise<void>((res) => {
+          if (service.exitCode !== null || service.signalCode !== null) res();
+          else service.once('exit', () => res());
+        });
+        settled = true; // the service's exit is expected from here on
+        toService({ type: 'exit' });
+        const force = setTimeout(() => service.kill('SIGKILL'), SHUTDOWN_TIMEOUT_MS);
+        exited.then(() => {
+          clearTimeout(force);
+          for (const t of timers) clearTimeout(t);
+          if (load !== null && load.exitCode === null) load.kill('SIGKILL');
+          resolve({ label: mode, samples, phases, phaseStats, load: loadResult, loadStopMs, verify: opts.verify });
+        });
+      } else if (msg.type === 'fatal') {
+        fail(`the ${mode} service failed: ${msg.message}`);
+      }
+    });
+  });
+}
+
+function ratio(a: number | null, b: number | null): string {
+  return a === null || b === null || b === 0 ? 'n/a' : `${(a / b).toFixed(2)}x`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let opts: DemoOptions;
+  try {
+    opts = parseDemoArgs(argv);
+    if (opts.help) {
+      process.stdout.write(HELP + '\n');
+      return 0;
+    }
+    const outDir = path.resolve(opts.outDir ?? path.join('reports', stamp()));
+    prepareOutDir(outDir);
+    opts.outDir = outDir;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`memctx demo: ${err.message} (see npm start -- --help)\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const outDir = opts.outDir as string;
+  const tty = process.stdout.isTTY === true && !opts.plain;
+  const log = (line: string): void => {
+    if (!tty) process.stdout.write(line + '\n');
+  };
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'memctx-demo-'));
+  const dataFile = path.join(dataDir, 'data.bin');
+  const planMs = opts.phases.reduce((a, p) => a + p.durationMs, 0);
+  const cleanup = (): void => {
+    killAll();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  writeDataFile(dataFile);
+  const startedAt = new Date();
+  process.stdout.write(
+    `memctx demo: ${opts.modes.join(' then ')}, ${(planMs / 1000).toFixed(0)} s each ` +
+      `(${opts.phases.map((p) => `${p.name} ${(p.durationMs / 1000).toFixed(1)} s`).join(', ')}), peak ${opts.peakConnections} connections, ` +
+      `bodies ${opts.verify ? 'checked byte for byte' : 'not checked'}\n`,
+  );
+  const view = new LiveView({ modes: opts.modes, modeDurationMs: planMs, phases: opts.phases, tty });
+  const onSignal = (sig: NodeJS.Signals): void => {
+    view.stop();
+    cleanup();
+    process.stderr.write(`memctx demo: stopped by ${sig}\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const runs: ModeRun[] = [];
+  try {
+    for (const mode of opts.modes) runs.push(await runMode(mode, { opts, dataFile, view, log }));
+  } catch (err) {
+    view.stop();
+    cleanup();
+    process.stderr.write(`memctx demo: ${(err as Error).message}\n`);
+    return 1;
+  }
+  view.stop();
+  cleanup();
+
+  const summaries = runs.map(summarize);
+  const data: ReportData = {
+    meta: {
+      type: 'meta',
+      title: `memctx npm start: ${opts.modes.join(' vs ')}`,
+      command: `npm start -- ${argv.join(' ')}`.trim(),
+      startedAt: startedAt.toISOString(),
+      node: process.version,
+      cpus: os.cpus().length,
+      peakConnections: opts.peakConnections,
+      phases: opts.phases,
+    },
+    samples: runs.flatMap((r) => r.samples),
+    phases: runs.flatMap((r) => r.phases),
+    summaries,
+  };
+  const jsonlPath = path.join(outDir, 'samples.jsonl');
+  const csvPath = path.join(outDir, 'samples.csv');
+  fs.writeFileSync(jsonlPath, toJsonLines(data));
+  fs.writeFileSync(csvPath, toCsv(data));
+  const reportPath = writeReport(data, path.join(outDir, 'report.html'));
+
+  process.stdout.write('\n' + formatTable(summaryTable(summaries)) + '\n\n');
+  const m = summaries.find((s) => s.label === 'memctx');
+  const b = summaries.find((s) => s.label === 'baseline');
+  if (m !== undefined && b !== undefined) {
+    process.stdout.write(
+      `memctx / baseline: throughput ${ratio(m.holdReqPerSec, b.holdReqPerSec)}, p99 ${ratio(m.holdP99Ms, b.holdP99Ms)}, ` +
+        `peak RSS ${ratio(m.peakRssBytes, b.peakRssBytes)}\n` +
+        `RSS before the ramp -> 2 s after the load -> at the end: memctx ${mib(m.preRampRssBytes)} -> ${mib(m.rssAfterLoad2sBytes)} -> ${mib(m.endRssBytes)}, ` +
+        `baseline ${mib(b.preRampRssBytes)} -> ${mib(b.rssAfterLoad2sBytes)} -> ${mib(b.endRssBytes)}\n`,
+    );
+  }
+  process.stdout.write(`samples: ${jsonlPath}\n         ${csvPath}\nreport: ${reportPath}\n`);
+
+  const bad = runs.filter((r) => r.load !== null && r.load.mismatches > 0);
+  if (bad.length > 0) {
+    for (const r of bad) {
+      process.stderr.write(`memctx demo: ${r.load?.mismatches} wrong response bodies in ${r.label} mode, e.g. ${r.load?.mismatchSamples[0]}\n`);
+    }
+    return 1;
+  }
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: Error) => {
+      killAll();
+      process.stderr.write(`memctx demo: ${err.stack ?? err.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,194 @@
+// lib/demo/service.ts - the demo HTTP service (a child process of npm start): three handlers that use memory like a real service.
+//
+// Usage (by the driver, with an IPC channel): node service.js <memctx|baseline> <data-file> <intervalMs>
+// Routes, all bodies deterministic (lib/demo/bodies.ts) so the client can check every byte:
+//   GET  /render?seed=S&size=N  builds an N-byte body in 16 KiB request Buffers, written without copies
+//   GET  /file?off=O&len=N      fs.read of a data-file range straight into a request Buffer, then sent
+//   POST /ingest                buffers and parses a JSON body, answers with body(seed) of the size it asks
+// Every request's Buffers come from lib/demo/alloc.ts: a memory context per request (memctx) or
+// plain Buffers (baseline). Samples of this process go to the driver every intervalMs.
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import { startMonitor } from '../monitor';
+import { createAllocator, MODES, type Mode, type RequestMemory } from './alloc';
+import { fillBody, itemsChecksum, type IngestPayload } from './bodies';
+import type { FromService, ToService } from './protocol';
+
+const PIECE_BYTES = 16 * 1024;
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+function send(msg: FromService): void {
+  if (process.connected) process.send?.(msg);
+}
+
+function fail(message: string): never {
+  send({ type: 'fatal', message });
+  process.stderr.write(`memctx service: ${message}\n`);
+  process.exit(1);
+}
+
+const [modeArg, dataFile, intervalArg] = process.argv.slice(2);
+if (!MODES.includes(modeArg as Mode)) fail(`mode must be one of ${MODES.join(', ')}, got ${String(modeArg)}`);
+const mode = modeArg as Mode;
+const intervalMs = Number(intervalArg ?? '100');
+let fd: number;
+let fileSizeBytes: number;
+try {
+  fd = fs.openSync(dataFile, 'r');
+  fileSizeBytes = fs.fstatSync(fd).size;
+} catch (err) {
+  fail(`cannot open data file ${String(dataFile)}: ${(err as Error).message}`);
+}
+const allocator = createAllocator(mode);
+
+function parseQuery(url: string): { path: string; params: Map<string, string> } {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const params = new Map<string, string>();
+  if (q >= 0) {
+    for (const pair of url.slice(q + 1).split('&')) {
+      const eq = pair.indexOf('=');
+      if (eq > 0) params.set(pair.slice(0, eq), pair.slice(eq + 1));
+    }
+  }
+  return { path, params };
+}
+
+function intParam(params: Map<string, string>, name: string, max: number): number | null {
+  const raw = params.get(name);
+  if (raw === undefined || !/^\d+$/.test(raw)) return null;
+  const v = Number(raw);
+  return v <= max ? v : null;
+}
+
+function plainError(res: http.ServerResponse, status: number, message: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(message) });
+  res.end(message);
+}
+
+/** Writes body(seed) of sizeBytes as request Buffers of up to 16 KiB, corked into one writev. */
+function sendBody(mem: RequestMemory, res: http.ServerResponse, seed: number, sizeBytes: number, tag: string, extra: http.OutgoingHttpHeaders = {}): void {
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': sizeBytes, 'x-req': tag, ...extra });
+  res.cork();
+  for (let off = 0; off < sizeBytes; off += PIECE_BYTES) {
+    const piece = mem.allocUnsafe(Math.min(PIECE_BYTES, sizeBytes - off));
+    fillBody(piece, seed, off);
+    // Zero-copy: the socket keeps a reference until written; the memory lives until 'finish'/'close'.
+    res.write(piece);
+  }
+  res.uncork();
+  res.end();
+}
+
+function handleRender(mem: RequestMemory, res: http.ServerResponse, params: Map<string, string>): void {
+  const seed = intParam(params, 'seed', 0xffffffff);
+  const size = intParam(params, 'size', MAX_BODY_BYTES);
+  if (seed === null || size === null) return plainError(res, 400, 'render needs seed and size (integers)\n');
+  sendBody(mem, res, seed, size, `render:${seed}:${size}`);
+}
+
+function handleFile(mem: RequestMemory, res: http.ServerResponse, params: Map<string, string>): void {
+  const off = intParam(params, 'off', fileSizeBytes);
+  const len = intParam(params, 'len', MAX_BODY_BYTES);
+  if (off === null || len === null || off + len > fileSizeBytes) {
+    return plainError(res, 416, `file range must lie within 0..${fileSizeBytes}\n`);
+  }
+  const buf = mem.allocUnsafe(len);
+  // The context stays alive until the read has landed, even if the client goes away meanwhile.
+  const unpin = mem.pin();
+  fs.read(fd, buf, 0, len, off, (err, bytesRead) => {
+    try {
+      if (res.destroyed) return;
+      if (err) return plainError(res, 500, `read failed: ${err.message}\n`);
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': bytesRead, 'x-req': `file:${off}:${len}` });
+      res.end(bytesRead === len ? buf : buf.subarray(0, bytesRead));
+    } finally {
+      unpin();
+    }
+  });
+}
+
+function handleIngest(mem: RequestMemory, req: http.IncomingMessage, res: http.ServerResponse): void {
+  const declared = Number(req.headers['content-length']);
+  if (!Number.isInteger(declared) || declared < 0 || declared > MAX_BODY_BYTES) {
+    req.resume();
+    return plainError(res, 411, 'ingest needs a content-length up to 8 MiB\n');
+  }
+  const body = mem.allocUnsafe(declared);
+  let received = 0;
+  let overflow = false;
+  req.on('data', (chunk: Buffer) => {
+    // After the response closed, the request's memory is gone: stop touching it.
+    if (res.destroyed || overflow) return;
+    if (received + chunk.length > declared) {
+      overflow = true;
+      return;
+    }
+    chunk.copy(body, received);
+    received += chunk.length;
+  });
+  req.on('end', () => {
+    if (res.destroyed) return;
+    if (overflow || received !== declared) return plainError(res, 400, 'body length differs from content-length\n');
+    let payload: IngestPayload;
+    try {
+      payload = JSON.parse(body.toString('latin1', 0, received)) as IngestPayload;
+    } catch {
+      return plainError(res, 400, 'body is not JSON\n');
+    }
+    const { seed, size, items, check } = payload;
+    if (!Number.isInteger(seed) || !Number.isInteger(size) || size < 0 || size > MAX_BODY_BYTES || !Array.isArray(items)) {
+      return plainError(res, 400, 'body needs integer seed, size and an items array\n');
+    }
+    const sum = itemsChecksum(items);
+    if (sum !== check) return plainError(res, 422, `items sum ${sum} differs from check ${check}\n`);
+    sendBody(mem, res, seed, size, `ingest:${seed}:${size}`, { 'x-sum': String(sum) });
+  });
+  req.on('error', () => res.destroy());
+}
+
+const server = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
+  const { path, params } = parseQuery(req.url ?? '/');
+  try {
+    const mem = allocator.forResponse(res);
+    if (req.method === 'GET' && path === '/render') return handleRender(mem, res, params);
+    if (req.method === 'GET' && path === '/file') return handleFile(mem, res, params);
+    if (req.method === 'POST' && path === '/ingest') return handleIngest(mem, req, res);
+    req.resume();
+    plainError(res, 404, 'routes: GET /render, GET /file, POST /ingest\n');
+  } catch (err) {
+    req.resume();
+    plainError(res, 500, `handler failed: ${(err as Error).message}\n`);
+  }
+});
+server.on('clientError', (_err, socket) => socket.destroy());
+
+const monitor = startMonitor({ intervalMs, label: mode, server, memctx: mode === 'memctx' });
+monitor.on('sample', (sample) => send({ type: 'sample', sample }));
+// The server keeps the process alive; the monitor's timer is unref'd by design.
+
+process.on('message', (msg: ToService) => {
+  if (msg.type === 'phase') monitor.mark(msg.name);
+  else if (msg.type === 'stats') {
+    monitor.mark('end');
+    send({ type: 'stats', phases: monitor.phaseStats() });
+  } else if (msg.type === 'exit') {
+    monitor.stop();
+    server.close();
+    server.closeAllConnections();
+    setTimeout(() => process.exit(0), 50).unref();
+  }
+});
+// Never outlive the driver.
+process.on('disconnect', () => process.exit(0));
+
+server.listen(0, '127.0.0.1', () => {
+  const addr = server.address();
+  if (addr === null || typeof addr === 'string') fail('server has no TCP address');
+  send({ type: 'listening', port: addr.port, pid: process.pid, mode });
+});
+server.on('error', (err) => fail(`server error: ${err.message}`));

@@ -1,0 +1,72 @@
+// lib/demo/summary.ts - turns one mode's samples, phases and phase statistics into its summary row.
+import type { MonitorSample, PhaseStats } from '../monitor';
+import type { PhaseRecord, SummaryRecord } from '../report/data';
+import type { LoadResult } from './protocol';
+
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const v = values.slice().sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  return v.length % 2 === 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+export interface ModeRun {
+  label: string;
+  samples: MonitorSample[];
+  phases: PhaseRecord[];
+  phaseStats: PhaseStats[];
+  load: LoadResult | null;
+  /** Epoch ms when the client closed its last connection. */
+  loadStopMs: number | null;
+  verify: boolean;
+}
+
+/**
+ * Pre-ramp RSS is the median over the last second of warm-up (steady, before the ramp); the
+ * after-load figure is the sample nearest to 2 s after the last connection closed; the end
+ * figure is the median of the last 0.5 s of idle. Throughput and percentiles are the service's
+ * own, over the hold phase (the load at its peak).
+ */
+export function summarize(run: ModeRun): SummaryRecord {
+  const samples = run.samples;
+  const warm = run.phases.find((p) => p.name === 'warmup');
+  const preRamp = warm === undefined ? [] : samples.filter((s) => s.timeMs <= warm.endMs && s.timeMs >= warm.endMs - 1000);
+  let after2s: number | null = null;
+  if (run.loadStopMs !== null) {
+    const target = run.loadStopMs + 2000;
+    let best: MonitorSample | null = null;
+    for (const s of samples) {
+      if (s.timeMs < target - 50) continue;
+      if (best === null || Math.abs(s.timeMs - target) < Math.abs(best.timeMs - target)) best = s;
+    }
+    // Only a sample within half a second of the target counts (an idle phase shorter than 2 s has none).
+    if (best !== null && Math.abs(best.timeMs - target) <= 500) after2s = best.rssBytes;
+  }
+  const lastTime = samples.length > 0 ? samples[samples.length - 1].timeMs : 0;
+  const tail = samples.filter((s) => s.timeMs >= lastTime - 500);
+  const hold = run.phaseStats.find((p) => p.phase === 'hold');
+  const loaded = run.phaseStats.filter((p) => p.phase === 'rampup' || p.phase === 'hold' || p.phase === 'rampdown');
+  const mapped = samples.map((s) => s.mappedBytes).filter((v): v is number => v !== null);
+  return {
+    type: 'summary',
+    label: run.label,
+    peakRssBytes: Math.max(...samples.map((s) => s.rssBytes)),
+    preRampRssBytes: median(preRamp.map((s) => s.rssBytes)),
+    rssAfterLoad2sBytes: after2s,
+    endRssBytes: median(tail.map((s) => s.rssBytes)) ?? 0,
+    peakMappedBytes: mapped.length > 0 ? Math.max(...mapped) : null,
+    endMappedBytes: mapped.length > 0 ? mapped[mapped.length - 1] : null,
+    holdReqPerSec: hold?.reqPerSec ?? null,
+    holdP50Ms: hold?.latencyP50Ms ?? null,
+    holdP99Ms: hold?.latencyP99Ms ?? null,
+    // The worst p99 of the loaded phases: ramps see fewer connections, so hold usually dominates.
+    loadP99Ms: loaded.length > 0 ? Math.max(...loaded.map((p) => p.latencyP99Ms ?? 0)) : null,
+    requests: samples.reduce((a, s) => a + s.requests, 0),
+    gcCount: samples.reduce((a, s) => a + s.gcCount, 0),
+    gcPauseMs: samples.reduce((a, s) => a + s.gcPauseMs, 0),
+    verified: run.verify && run.load !== null ? run.load.verified : null,
+    mismatches: run.verify && run.load !== null ? run.load.mismatches : null,
+    errors: run.load !== null ? run.load.errors + run.load.timeouts : null,
+    loadStopMs: run.loadStopMs,
+  };
+}

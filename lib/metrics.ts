@@ -1,0 +1,129 @@
+// lib/metrics.ts - optional Prometheus metrics of the memctx allocator through prom-client (a peer dependency, loaded only when asked for).
+//
+// registerMetrics() adds gauges to a prom-client registry (the default one unless given); each
+// gauge reads memoryStats() when Prometheus scrapes, so there is no timer and no cost between
+// scrapes. prom-client is not a dependency of memctx: without it, registerMetrics throws a
+// MemctxError-style error with code ERR_MEMCTX_PROM_CLIENT_MISSING that says how to install it.
+
+/** The part of a prom-client Registry that registerMetrics uses (so memctx's types need no prom-client). */
+export interface PromRegistryLike {
+  getSingleMetric(name: string): unknown;
+  removeSingleMetric(name: string): void;
+}
+
+export interface MetricsOptions {
+  /** prom-client Registry to register with; default prom-client's global registry. */
+  register?: PromRegistryLike;
+  /** Prefix of every metric name; default "memctx_". */
+  prefix?: string;
+}
+
+export interface MemctxMetrics {
+  /** Names of the registered metrics. */
+  readonly names: readonly string[];
+  /** Removes the metrics from the registry again. */
+  unregister(): void;
+}
+
+interface GaugeLike {
+  set(value: number): void;
+}
+interface PromClientLike {
+  register: PromRegistryLike;
+  Gauge: new (config: {
+    name: string;
+    help: string;
+    registers?: PromRegistryLike[];
+    collect?: (this: GaugeLike) => void;
+  }) => GaugeLike;
+}
+
+type StatsRecord = Record<string, unknown>;
+
+/** Every gauge: metric suffix, help text, and the memoryStats() field it reports. */
+const GAUGES: readonly [string, string, string][] = [
+  ['mapped_bytes', 'Bytes currently mapped from the OS for memctx top chunks', 'mappedBytes'],
+  ['resident_bytes', 'Bytes of memctx top chunks resident in RAM (mincore)', 'residentBytes'],
+  ['peak_mapped_bytes', 'Highest mapped bytes reached', 'peakMappedBytes'],
+  ['chunk_bytes', 'Bytes of top chunks handed out to contexts as process chunks', 'chunkBytes'],
+  ['retained_bytes', 'Bytes of wholly free top chunks kept mapped for reuse', 'retainedBytes'],
+  ['top_chunks', 'Top chunks in the top-chunk vector', 'topChunkCount'],
+  ['contexts', 'Live memory contexts', 'contextCount'],
+  ['process_rss_bytes', 'Process resident set size (VmRSS)', 'rssBytes'],
+  ['released_bytes_total', 'Bytes given back to the OS since start', 'releasedBytes'],
+  ['mmap_calls_total', 'mmap calls made by memctx', 'mmapCalls'],
+  ['munmap_calls_total', 'munmap calls made by memctx', 'munmapCalls'],
+  ['madvise_calls_total', 'madvise(MADV_DONTNEED) calls made by memctx', 'madviseCalls'],
+];
+
+function loadPromClient(): PromClientLike {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('prom-client') as PromClientLike;
+  } catch (cause) {
+    const err = new Error(
+      'registerMetrics needs the optional peer dependency prom-client, which is not installed: run `npm install prom-client`',
+      { cause },
+    );
+    (err as Error & { code: string }).code = 'ERR_MEMCTX_PROM_CLIENT_MISSING';
+    throw err;
+  }
+}
+
+function argTypeError(name: string, expected: string, actual: unknown): TypeError {
+  const err = new TypeError(`The "${name}" argument must be ${expected}. Received ${typeof actual === 'string' ? JSON.stringify(actual) : String(actual)}`);
+  (err as TypeError & { code: string }).code = 'ERR_INVALID_ARG_TYPE';
+  return err;
+}
+
+/**
+ * Registers memctx gauges (mapped, resident, top chunks, contexts, RSS, release counters) with
+ * prom-client. Values are read from memoryStats() at scrape time.
+ */
+export function registerMetrics(options: MetricsOptions = {}): MemctxMetrics {
+  if (options === null || typeof options !== 'object') throw argTypeError('options', 'an object', options);
+  const prefix = options.prefix ?? 'memctx_';
+  if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prefix)) {
+    throw argTypeError('options.prefix', 'a Prometheus name prefix matching [a-zA-Z_:][a-zA-Z0-9_:]*', prefix);
+  }
+  if (options.register !== undefined && (options.register === null || typeof options.register.getSingleMetric !== 'function')) {
+    throw argTypeError('options.register', 'a prom-client Registry', options.register);
+  }
+  const prom = loadPromClient();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { memoryStats } = require('./index') as { memoryStats: () => unknown };
+  const register = options.register ?? prom.register;
+  // One memoryStats() call serves every gauge of one scrape (they are collected back to back).
+  let cached: { atMs: number; stats: StatsRecord } | null = null;
+  const read = (): StatsRecord => {
+    const now = Date.now();
+    if (cached === null || now - cached.atMs > 50) cached = { atMs: now, stats: memoryStats() as StatsRecord };
+    return cached.stats;
+  };
+  const names: string[] = [];
+  for (const [suffix, help, field] of GAUGES) {
+    const name = prefix + suffix;
+    if (register.getSingleMetric(name) !== undefined) {
+      for (const n of names) register.removeSingleMetric(n);
+      const err = new Error(`registerMetrics: a metric named ${name} is already registered (call unregister() first, or pass another prefix)`);
+      (err as Error & { code: string }).code = 'ERR_MEMCTX_METRIC_EXISTS';
+      throw err;
+    }
+    new prom.Gauge({
+      name,
+      help,
+      registers: [register],
+      collect(this: GaugeLike) {
+        const v = read()[field];
+        if (typeof v === 'number') this.set(v);
+      },
+    });
+    names.push(name);
+  }
+  return {
+    names,
+    unregister: () => {
+      for (const n of names) register.removeSingleMetric(n);
+    },
+  };
+}

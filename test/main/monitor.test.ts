@@ -1,0 +1,176 @@
+// test/main/monitor.test.ts - startMonitor: argument checks, samples by event, iterator and JSON Lines file, request timing, phases.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+import { readProcRss, startMonitor, type MonitorSample } from '../../lib/monitor';
+import { parseSamples } from '../../lib/report/data';
+import { DIST, ensureBuilt, ROOT, tmpDir } from './helpers';
+
+function get(port: number, urlPath: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    }).on('error', reject);
+  });
+}
+
+describe('startMonitor', () => {
+  test('rejects bad options with a code and a message naming the argument', () => {
+    const cases: [unknown, string, RegExp][] = [
+      [{ intervalMs: 5 }, 'ERR_OUT_OF_RANGE', /"options\.intervalMs".*from 10 to 3600000.*Received 5/],
+      [{ intervalMs: 1.5e7 }, 'ERR_OUT_OF_RANGE', /options\.intervalMs/],
+      [{ intervalMs: 100.5 }, 'ERR_OUT_OF_RANGE', /Received 100\.5/],
+      [{ intervalMs: NaN }, 'ERR_OUT_OF_RANGE', /Received NaN/],
+      [{ intervalMs: '100' }, 'ERR_INVALID_ARG_TYPE', /of type number.*Received "100"/],
+      [{ file: '' }, 'ERR_INVALID_ARG_TYPE', /options\.file/],
+      [{ label: 7 }, 'ERR_INVALID_ARG_TYPE', /options\.label/],
+      [{ memctx: 'yes' }, 'ERR_INVALID_ARG_TYPE', /options\.memctx/],
+      [{ server: {} }, 'ERR_INVALID_ARG_TYPE', /"server".*http\.Server/],
+      [null, 'ERR_INVALID_ARG_TYPE', /"options"/],
+    ];
+    for (const [options, code, message] of cases) {
+      let caught: unknown = null;
+      try {
+        startMonitor(options as never).stop();
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(Error);
+      expect((caught as { code?: string }).code).toBe(code);
+      expect((caught as Error).message).toMatch(message);
+    }
+  });
+
+  test('an unwritable file fails in the caller with the fs error', () => {
+    expect(() => startMonitor({ file: path.join(ROOT, 'package.json', 'x.jsonl') })).toThrow(/ENOTDIR/);
+  });
+
+  test('samples arrive as events and through the async iterator, with RSS from /proc', async () => {
+    const monitor = startMonitor({ intervalMs: 20, label: 'unit', memctx: false });
+    const seen: MonitorSample[] = [];
+    monitor.on('sample', (s: MonitorSample) => seen.push(s));
+    const iterated: MonitorSample[] = [];
+    for await (const s of monitor) {
+      iterated.push(s);
+      if (iterated.length === 3) break;
+    }
+    monitor.stop();
+    expect(iterated).toHaveLength(3);
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    expect(iterated.map((s) => s.timeMs)).toEqual(seen.slice(0, 3).map((s) => s.timeMs));
+    const s = iterated[2];
+    expect(s.type).toBe('sample');
+    expect(s.label).toBe('unit');
+    expect(s.pid).toBe(process.pid);
+    expect(s.mappedBytes).toBeNull();
+    const rss = readProcRss();
+    // The sample's RSS is this process's VmRSS, a few ms earlier.
+    expect(Math.abs(s.rssBytes - rss.rssBytes) / rss.rssBytes).toBeLessThan(0.2);
+    if (fs.existsSync('/proc/self/status')) {
+      expect((s.rssAnonBytes ?? 0) + (s.rssFileBytes ?? 0)).toBeLessThanOrEqual(s.rssBytes);
+      expect(s.rssAnonBytes).toBeGreaterThan(0);
+    }
+    expect(s.heapUsedBytes).toBeGreaterThan(0);
+    expect(s.intervalMs).toBeGreaterThan(5);
+  });
+
+  test('an iterator ends when the monitor stops, and stop() is safe twice', async () => {
+    const monitor = startMonitor({ intervalMs: 10_000, memctx: false });
+    const it = monitor[Symbol.asyncIterator]();
+    const pending = it.next();
+    monitor.stop();
+    monitor.stop();
+    await expect(pending).resolves.toEqual({ value: undefined, done: true });
+    await expect(it.next()).resolves.toEqual({ value: undefined, done: true });
+    expect(monitor.stopped).toBe(true);
+  });
+
+  test('appends every sample as one JSON line that memctx report can read', async () => {
+    const dir = tmpDir('memctx-monitor-');
+    const file = path.join(dir, 'samples.jsonl');
+    fs.writeFileSync(file, '');
+    const monitor = startMonitor({ intervalMs: 15, file, label: 'svc', memctx: false });
+    let n = 0;
+    await new Promise<void>((resolve) => monitor.on('sample', () => ++n === 4 && resolve()));
+    monitor.stop();
+    const data = parseSamples(fs.readFileSync(file, 'utf8'), file);
+    expect(data.samples.length).toBe(n);
+    expect(new Set(data.samples.map((s) => s.label))).toEqual(new Set(['svc']));
+    // Append, not truncate: a second monitor adds to the same file.
+    const again = startMonitor({ intervalMs: 15, file, label: 'svc2', memctx: false });
+    again.sampleNow();
+    again.stop();
+    expect(parseSamples(fs.readFileSync(file, 'utf8')).samples.length).toBe(n + 1);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('counts and times the requests of a tracked server, per sample and per phase', async () => {
+    const server = http.createServer((req, res) => {
+      const delayMs = req.url === '/slow' ? 30 : 0;
+      setTimeout(() => res.end('ok'), delayMs);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const monitor = startMonitor({ intervalMs: 60_000, server, memctx: false });
+    monitor.mark('fast');
+    for (let i = 0; i < 20; i++) await get(port, '/fast');
+    const fastSample = monitor.sampleNow();
+    monitor.mark('slow');
+    for (let i = 0; i < 5; i++) await get(port, '/slow');
+    const slowSample = monitor.sampleNow();
+    monitor.stop();
+    server.close();
+    expect(fastSample.requests).toBe(20);
+    expect(fastSample.phase).toBe('fast');
+    expect(slowSample.requests).toBe(5);
+    expect(slowSample.phase).toBe('slow');
+    expect(slowSample.latencyP50Ms).toBeGreaterThanOrEqual(25);
+    expect(fastSample.latencyP99Ms).toBeLessThan(slowSample.latencyP50Ms as number);
+    const phases = monitor.phaseStats();
+    expect(phases.map((p) => [p.phase, p.count])).toEqual([
+      ['fast', 20],
+      ['slow', 5],
+    ]);
+    expect(phases[1].latencyP50Ms).toBeGreaterThanOrEqual(25);
+    expect(phases[1].latencyMaxMs).toBeGreaterThanOrEqual(phases[1].latencyP99Ms as number);
+  });
+
+  test('recordRequest checks its argument', () => {
+    const monitor = startMonitor({ memctx: false });
+    expect(() => monitor.recordRequest(-1)).toThrow(RangeError);
+    expect(() => monitor.recordRequest(Infinity)).toThrow(/finite number/);
+    monitor.recordRequest(3);
+    expect(monitor.sampleNow().requests).toBe(1);
+    monitor.stop();
+  });
+
+  test('sees garbage collections through perf_hooks', async () => {
+    const monitor = startMonitor({ intervalMs: 60_000, memctx: false });
+    let keep: unknown[] = [];
+    for (let i = 0; i < 200_000; i++) keep.push({ i, s: 'x'.repeat(i % 50) });
+    keep = [];
+    await new Promise((r) => setTimeout(r, 20));
+    const s = monitor.sampleNow();
+    monitor.stop();
+    expect(keep.length).toBe(0);
+    expect(s.gcCount).toBeGreaterThan(0);
+    expect(s.gcPauseMs).toBeGreaterThan(0);
+  });
+
+  test('never keeps a process alive on its own (the compiled module, in a child)', () => {
+    ensureBuilt();
+    // The child exits by itself once its only other timer has fired; a ref'd monitor would hang it.
+    const r = spawnSync(process.execPath, ['-e', `
+      const { startMonitor } = require(${JSON.stringify(path.join(DIST, 'monitor.js'))});
+      const m = startMonitor({ intervalMs: 50, memctx: false });
+      m.on('sample', () => {});
+      setTimeout(() => console.log('alive'), 120);
+    `], { encoding: 'utf8', timeout: 10_000 });
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('alive');
+  });
+});
