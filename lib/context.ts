@@ -131,8 +131,9 @@ export class MemoryContext {
     this.limit = limit;
     this.releaseMode = mode;
     this._parent = parent;
-    const [handle, ab] = native.create(parent === null ? null : parent._h, name, initialSize, maxChunkSize, limit,
+    const ab = native.create(parent === null ? null : parent._h, name, initialSize, maxChunkSize, limit,
       mode === 'reserve');
+    const handle = scratch[4] as NativeHandle;
     this._h = handle;
     this._abs = mode === 'detach' ? [] : null;
     this._adopt(ab as TaggedArrayBuffer);

@@ -4,9 +4,8 @@ import * as path from 'node:path';
 import { MemctxError } from './errors';
 
 /** The functions exported by native/binding/addon.cc (internal; validated by the facade). */
-export interface NativeHandle {
-  readonly __memctxHandle: unique symbol;
-}
+/** A context handle: a number (table index + generation), so handles cost no allocation. */
+export type NativeHandle = number & { readonly __memctxHandle?: never };
 
 export interface NativeGlobalStats {
   [field: string]: unknown;
@@ -36,8 +35,9 @@ export interface NativeConfig {
 
 export interface NativeBinding {
   init(errorCtor: typeof MemctxError, scratch: Float64Array): void;
+  /** Returns the first chunk's ArrayBuffer; the handle is left in scratch[4]. */
   create(parent: NativeHandle | null, name: string, initialSize: number, maxChunkSize: number,
-    limitBytes: number, reserve: boolean): [NativeHandle, ArrayBuffer];
+    limitBytes: number, reserve: boolean): ArrayBuffer;
   reserve(h: NativeHandle, usedOffset: number, freedBytes: number, minBytes: number): ArrayBuffer | undefined;
   commit(h: NativeHandle, usedOffset: number, freedBytes: number): void;
   allocLarge(h: NativeHandle, size: number, zero: boolean, usedOffset: number, freeBytes: number): ArrayBuffer;
@@ -93,7 +93,7 @@ export const native: NativeBinding = load();
 /**
  * Shared out-parameters of the span calls, written by the addon (no object per call):
  * [0] offset used in the chunk, [1] usable bytes of the chunk, [2] index in the forwarding chain,
- * [3] the context's large threshold.
+ * [3] the context's large threshold, [4] the handle made by create().
  */
 export const scratch = new Float64Array(8);
 native.init(MemctxError, scratch);

@@ -14,7 +14,20 @@
 // environment cleanup hook, so it loads in worker threads, several at once.
 #include <napi.h>
 
+// Fast path for detach mode: an ArrayBuffer over C memory made with V8's own API costs a
+// fraction of napi_create_external_arraybuffer (which makes a whole node::Buffer with a weak
+// global handle, a cleanup hook and a finalizer; see bench/js/RESULTS.md). Only where V8 allows
+// external backing stores (no V8 sandbox) and only for buffers without a finalizer; every other
+// case goes through Node-API. MEMCTX_NAPI_ONLY=1 turns it off at build time.
+#if !defined(MEMCTX_NAPI_ONLY) && !defined(V8_ENABLE_SANDBOX)
+#define MEMCTX_V8_DIRECT 1
+#include <v8.h>
+#else
+#define MEMCTX_V8_DIRECT 0
+#endif
+
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -28,7 +41,11 @@ extern "C" {
 
 namespace {
 
-constexpr uint32_t kRecMagic = 0x6d637872u;  // "mcxr": guards against foreign externals
+// A context handle is a number: table index + generation * kIndexSpan. Numbers cost nothing to
+// create or collect (an External per context costs a global handle, a finalizer and malloc
+// churn that dominated the request lifecycle); the generation makes a stale handle harmless.
+constexpr double kIndexSpan = 4194304.0;  // 2^22 live contexts per thread
+constexpr uint32_t kMaxGen = 1u << 30;
 constexpr int kStatusNoExternal = -100;     // binding-level status: external buffers forbidden
 
 // Process-wide counters (several environments share the C core); atomics because worker
@@ -63,13 +80,13 @@ struct AbSlot {
 struct Instance;
 
 struct CtxRec {
-  uint32_t magic = kRecMagic;
+  uint32_t index = 0;
+  uint32_t gen = 0;
   Instance *inst = nullptr;   // NULL after environment teardown
   mcx_context *ctx = nullptr; // NULL once dead
   CtxRec *parent = nullptr;
   std::vector<CtxRec *> children;
   bool reserve = false;
-  bool handleGone = false;
   // detach mode: the data pointers of every ArrayBuffer made for this context, so that only
   // our own buffers are ever detached.
   std::vector<void *> chunkData;
@@ -86,9 +103,12 @@ struct Instance {
   Napi::FunctionReference errorCtor;
   Napi::Reference<Napi::Float64Array> scratchRef;
   double *scratch = nullptr;
-  std::unordered_set<CtxRec *> live;
+  std::vector<CtxRec *> table;   // every record, live or pooled, by index
+  std::vector<uint32_t> freeIdx;  // pooled records
+  size_t liveCount = 0;
   std::vector<Quarantine *> quarantines;
   bool noExternalForTest = false;
+  bool v8Direct = MEMCTX_V8_DIRECT != 0;  // setArrayBufferMaker('napi') turns it off
   bool closing = false;
 };
 
@@ -127,22 +147,64 @@ void ThrowInternal(Napi::Env env, const char *msg) {
 
 // ---- handles --------------------------------------------------------------------------------
 
+double HandleOf(const CtxRec *rec) { return static_cast<double>(rec->gen) * kIndexSpan + rec->index; }
+
+// The live record a handle names; NULL for a dead handle (the context was deleted and its record
+// reused), after throwing when mustBeLive.
 CtxRec *GetRec(const Napi::CallbackInfo &info, size_t i, bool mustBeLive = true) {
+  Napi::Env env = info.Env();
   Napi::Value v = info[i];
-  if (!v.IsExternal()) {
-    ThrowInternal(info.Env(), "expected a context handle");
+  if (!v.IsNumber()) {
+    ThrowInternal(env, "expected a context handle");
     return nullptr;
   }
-  CtxRec *rec = v.As<Napi::External<CtxRec>>().Data();
-  if (rec == nullptr || rec->magic != kRecMagic) {
-    ThrowInternal(info.Env(), "not a memctx context handle");
+  double h = v.As<Napi::Number>().DoubleValue();
+  Instance *inst = env.GetInstanceData<Instance>();
+  if (!(h >= 0) || h > kIndexSpan * kMaxGen) {
+    ThrowInternal(env, "not a memctx context handle");
     return nullptr;
   }
-  if (mustBeLive && rec->ctx == nullptr) {
-    ThrowStatus(info.Env(), MCX_EDELETED, "context");
+  double genD = std::floor(h / kIndexSpan);
+  size_t index = static_cast<size_t>(h - genD * kIndexSpan);
+  CtxRec *rec = index < inst->table.size() ? inst->table[index] : nullptr;
+  if (rec == nullptr || rec->gen != static_cast<uint32_t>(genD) || rec->ctx == nullptr) {
+    if (mustBeLive) ThrowStatus(env, MCX_EDELETED, "context");
     return nullptr;
   }
   return rec;
+}
+
+CtxRec *AcquireRec(Instance *inst) {
+  CtxRec *rec;
+  if (!inst->freeIdx.empty()) {
+    rec = inst->table[inst->freeIdx.back()];
+    inst->freeIdx.pop_back();
+  } else {
+    if (inst->table.size() >= static_cast<size_t>(kIndexSpan)) return nullptr;
+    rec = new CtxRec();
+    rec->index = static_cast<uint32_t>(inst->table.size());
+    inst->table.push_back(rec);
+  }
+  rec->inst = inst;
+  inst->liveCount++;
+  return rec;
+}
+
+// Return a dead record to the pool; its generation moves on so old handles stop naming it.
+void ReleaseRec(CtxRec *rec) {
+  Instance *inst = rec->inst;
+  rec->ctx = nullptr;
+  rec->parent = nullptr;
+  rec->children.clear();
+  rec->chunkData.clear();
+  rec->largeData.clear();
+  rec->slots.clear();
+  rec->curChunk = nullptr;
+  rec->gen = (rec->gen + 1) % kMaxGen;
+  if (inst != nullptr) {
+    inst->freeIdx.push_back(rec->index);
+    inst->liveCount--;
+  }
 }
 
 size_t ToSize(const Napi::Value &v) {
@@ -188,7 +250,22 @@ Napi::Value MakeAb(Napi::Env env, CtxRec *rec, void *data, size_t bytes, bool la
     slot = new AbSlot{data, bytes, rec, nullptr, rec->slots.size(), large, false};
     st = napi_create_external_arraybuffer(env, data, bytes, SlotFinalize, slot, &out);
   } else {
+#if MEMCTX_V8_DIRECT
+    if (rec->inst->v8Direct) {
+      // Node-API values are V8 Local handles underneath (node's v8impl does the same cast).
+      v8::Isolate *isolate = v8::Isolate::GetCurrent();
+      std::unique_ptr<v8::BackingStore> store =
+          v8::ArrayBuffer::NewBackingStore(data, bytes, v8::BackingStore::EmptyDeleter, nullptr);
+      v8::Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(isolate, std::move(store));
+      static_assert(sizeof(napi_value) == sizeof(v8::Local<v8::ArrayBuffer>), "napi_value is a Local");
+      std::memcpy(static_cast<void *>(&out), static_cast<const void *>(&ab), sizeof(out));
+      st = napi_ok;
+    } else {
+      st = napi_create_external_arraybuffer(env, data, bytes, nullptr, nullptr, &out);
+    }
+#else
     st = napi_create_external_arraybuffer(env, data, bytes, nullptr, nullptr, &out);
+#endif
   }
   if (st != napi_ok) {
     delete slot;
@@ -246,10 +323,6 @@ void Unlink(CtxRec *rec) {
   }
 }
 
-void FreeRecIfDone(CtxRec *rec) {
-  if (rec->ctx == nullptr && rec->handleGone) delete rec;
-}
-
 // Mark rec's descendants dead (their C contexts die with rec's). Iterative: deep trees must not
 // overflow the stack.
 void KillDescendants(CtxRec *rec) {
@@ -260,14 +333,8 @@ void KillDescendants(CtxRec *rec) {
     stack.pop_back();
     for (CtxRec *c : r->children) stack.push_back(c);
     r->children.clear();
-    r->parent = nullptr;
-    r->ctx = nullptr;
     for (AbSlot *s : r->slots) s->rec = nullptr;
-    r->slots.clear();
-    r->chunkData.clear();
-    r->largeData.clear();
-    if (r->inst != nullptr) r->inst->live.erase(r);
-    FreeRecIfDone(r);
+    ReleaseRec(r);
   }
 }
 
@@ -315,12 +382,6 @@ void SweepQuarantines(Instance *inst) {
   qs.resize(j);
 }
 
-void ExternalFinalize(Napi::Env /*env*/, CtxRec *rec) {
-  rec->handleGone = true;
-  if (rec->ctx != nullptr && rec->inst != nullptr && rec->inst->closing) return;
-  FreeRecIfDone(rec);
-}
-
 // Write the current span of rec into the scratch array: [offset, chunkBytes, chunkIndex,
 // largeThreshold]; return a new ArrayBuffer when the chunk changed, else undefined.
 Napi::Value SpanOut(Napi::Env env, CtxRec *rec, const mcx_span &span) {
@@ -354,13 +415,20 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Instance *inst = env.GetInstanceData<Instance>();
   CtxRec *parent = nullptr;
-  if (info[0].IsExternal()) {
+  if (info[0].IsNumber()) {
     parent = GetRec(info, 0);
     if (parent == nullptr) return Napi::Value();
   }
-  CtxRec *rec = new CtxRec();
-  rec->inst = inst;
-  rec->name = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : std::string("context");
+  CtxRec *rec = AcquireRec(inst);
+  if (rec == nullptr) {
+    ThrowStatus(env, MCX_ENOMEM, "creating a context (too many live contexts in this thread)");
+    return Napi::Value();
+  }
+  if (info[1].IsString()) {
+    rec->name = info[1].As<Napi::String>().Utf8Value();
+  } else {
+    rec->name.assign("context");
+  }
   rec->opts.name = nullptr;
   rec->opts.initial_size = ToSize(info[2]);
   rec->opts.max_chunk_size = ToSize(info[3]);
@@ -371,7 +439,7 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
   rec->ctx = mcx_context_create(parent != nullptr ? parent->ctx : nullptr, &opts);
   if (rec->ctx == nullptr) {
     int st = mcx_errno();
-    delete rec;
+    ReleaseRec(rec);
     ThrowStatus(env, st, "creating a context");
     return Napi::Value();
   }
@@ -382,7 +450,7 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
   if (st != MCX_OK || ab.IsEmpty()) {
     mcx_delete(rec->ctx);
     for (AbSlot *s : rec->slots) s->rec = nullptr;
-    delete rec;
+    ReleaseRec(rec);
     if (st != MCX_OK) ThrowStatus(env, st, "reserving the first process chunk");
     return Napi::Value();
   }
@@ -390,12 +458,9 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
     rec->parent = parent;
     parent->children.push_back(rec);
   }
-  inst->live.insert(rec);
-  Napi::External<CtxRec> handle = Napi::External<CtxRec>::New(env, rec, ExternalFinalize);
-  Napi::Array out = Napi::Array::New(env, 2);
-  out.Set(0u, handle);
-  out.Set(1u, ab);
-  return out;
+  // The handle goes into scratch[4]; the chunk's ArrayBuffer is the return value.
+  inst->scratch[4] = HandleOf(rec);
+  return ab;
 }
 
 // reserve(handle, usedOffset, freedBytes, minBytes) -> ab | undefined; scratch = span
@@ -489,7 +554,7 @@ Napi::Value FreeLarge(const Napi::CallbackInfo &info) {
 Napi::Value DetachAll(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   CtxRec *rec = GetRec(info, 0, false);
-  if (rec == nullptr) return Napi::Value();
+  if (rec == nullptr) return Napi::Number::New(env, 0);
   return Napi::Number::New(env, DetachOwned(env, rec, info[1]));
 }
 
@@ -541,7 +606,6 @@ void Kill(Napi::Env env, CtxRec *rec, const Napi::Value &abs) {
     KillDescendants(rec);
     Unlink(rec);
     mcx_context *old = rec->ctx;
-    rec->ctx = nullptr;
     Park(inst, old, slots);
     SweepQuarantines(inst);
   } else {
@@ -549,17 +613,15 @@ void Kill(Napi::Env env, CtxRec *rec, const Napi::Value &abs) {
     KillDescendants(rec);
     Unlink(rec);
     mcx_delete(rec->ctx);
-    rec->ctx = nullptr;
   }
-  inst->live.erase(rec);
+  ReleaseRec(rec);
 }
 
 // destroy(handle, abs): delete the context (idempotent).
 Napi::Value Destroy(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   CtxRec *rec = GetRec(info, 0, false);
-  if (rec == nullptr) return Napi::Value();
-  if (rec->ctx != nullptr) Kill(env, rec, info[1]);
+  if (rec != nullptr) Kill(env, rec, info[1]);
   return env.Undefined();
 }
 
@@ -569,8 +631,7 @@ Napi::Value Destroy(const Napi::CallbackInfo &info) {
 Napi::Value Backstop(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   CtxRec *rec = GetRec(info, 0, false);
-  if (rec == nullptr) return Napi::Value();
-  if (rec->ctx == nullptr) return Napi::Boolean::New(env, false);
+  if (rec == nullptr) return Napi::Boolean::New(env, false);
   Kill(env, rec, env.Undefined());
   g_backstopDeleted.fetch_add(1, std::memory_order_relaxed);
   return Napi::Boolean::New(env, true);
@@ -648,7 +709,7 @@ Napi::Value GlobalStats(const Napi::CallbackInfo &info) {
   o.Set("arrayBuffersDetached", Napi::Number::New(env, static_cast<double>(g_abDetached.load())));
   o.Set("arrayBuffersCollected", Napi::Number::New(env, static_cast<double>(g_abFinalized.load())));
   o.Set("backstopDeletedNative", Napi::Number::New(env, static_cast<double>(g_backstopDeleted.load())));
-  o.Set("liveContextsThisThread", Napi::Number::New(env, static_cast<double>(inst->live.size())));
+  o.Set("liveContextsThisThread", Napi::Number::New(env, static_cast<double>(inst->liveCount)));
   return o;
 }
 
@@ -693,7 +754,7 @@ Napi::Value GetConfig(const Napi::CallbackInfo &info) {
 Napi::Value Check(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   const mcx_context *root = nullptr;
-  if (info[0].IsExternal()) {
+  if (info[0].IsNumber()) {
     CtxRec *rec = GetRec(info, 0);
     if (rec == nullptr) return Napi::Value();
     root = rec->ctx;
@@ -711,6 +772,13 @@ Napi::Value FaultInject(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// setV8Direct(on) -> whether the V8 fast path is in use afterwards (false when not compiled in).
+Napi::Value SetV8Direct(const Napi::CallbackInfo &info) {
+  Instance *inst = info.Env().GetInstanceData<Instance>();
+  inst->v8Direct = MEMCTX_V8_DIRECT != 0 && info[0].ToBoolean().Value();
+  return Napi::Boolean::New(info.Env(), inst->v8Direct);
+}
+
 Napi::Value SetNoExternalBuffers(const Napi::CallbackInfo &info) {
   info.Env().GetInstanceData<Instance>()->noExternalForTest = info[0].ToBoolean().Value();
   return info.Env().Undefined();
@@ -721,28 +789,26 @@ Napi::Value SetNoExternalBuffers(const Napi::CallbackInfo &info) {
 // records detached from this Instance.
 void Cleanup(Instance *inst) {
   inst->closing = true;
-  std::vector<CtxRec *> roots;
-  for (CtxRec *r : inst->live) {
-    if (r->parent == nullptr) roots.push_back(r);
-  }
-  for (CtxRec *r : roots) {
+  for (CtxRec *r : inst->table) {
+    if (r->ctx == nullptr || r->parent != nullptr) continue;  // children die with their root
     std::vector<AbSlot *> slots;
     CollectSlots(r, slots);
     for (AbSlot *s : slots) s->rec = nullptr;  // slots now belong to their finalizers only
-    KillDescendants(r);
     mcx_delete(r->ctx);
     r->ctx = nullptr;
-    r->inst = nullptr;
   }
-  for (CtxRec *r : inst->live) r->inst = nullptr;
-  inst->live.clear();
+  for (CtxRec *r : inst->table) {
+    for (AbSlot *s : r->slots) s->rec = nullptr;
+    delete r;
+  }
+  inst->table.clear();
+  inst->freeIdx.clear();
+  inst->liveCount = 0;
   for (Quarantine *q : inst->quarantines) {
     if (q->root != nullptr) mcx_delete(q->root);
     q->root = nullptr;  // q itself stays for the finalizers still to come (a few bytes)
   }
   inst->quarantines.clear();
-  // Records whose handle is already gone can go now.
-  for (CtxRec *r : roots) FreeRecIfDone(r);
 }
 
 Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {
@@ -768,6 +834,7 @@ Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {
   exports.Set("check", Napi::Function::New(env, Check, "check"));
   exports.Set("checkingEnabled", Napi::Function::New(env, CheckingEnabled, "checkingEnabled"));
   exports.Set("faultInject", Napi::Function::New(env, FaultInject, "faultInject"));
+  exports.Set("setV8Direct", Napi::Function::New(env, SetV8Direct, "setV8Direct"));
   exports.Set("setNoExternalBuffers", Napi::Function::New(env, SetNoExternalBuffers, "setNoExternalBuffers"));
   exports.Set("maxAllocBytes", Napi::Number::New(env, static_cast<double>(MCX_ALLOC_MAX)));
   exports.Set("align", Napi::Number::New(env, MCX_ALIGN));
