@@ -151,7 +151,7 @@ export class MemoryContext {
    */
   allocUnsafe(size: number): Buffer {
     // One check covers the type, sign, fraction, NaN and the deleted state (_small = -1).
-    if (size >>> 0 !== size || size > this._small) return this._allocSlow(size, false, 'allocUnsafe');
+    if (typeof size !== 'number' || size >>> 0 !== size || size > this._small) return this._allocSlow(size, false, 'allocUnsafe');
     const need = (size + ALIGN_MASK) & ~ALIGN_MASK;
     if (this._freeBytes !== 0) {
       const reused = this._takeFree(need, size);
@@ -169,7 +169,7 @@ export class MemoryContext {
    * Buffer.prototype.fill(fill, encoding) would.
    */
   alloc(size: number, fill?: string | number | Uint8Array, encoding?: BufferEncoding): Buffer {
-    if (size >>> 0 === size && size <= this._small) {
+    if (typeof size === 'number' && size >>> 0 === size && size <= this._small) {
       const buf = this.allocUnsafe(size);
       if (fill === undefined || fill === 0) {
         typedFill.call(buf, 0);
@@ -187,6 +187,9 @@ export class MemoryContext {
       throw invalidArgType('fill', 'of type string, number or an instance of Buffer or Uint8Array', fill);
     }
     if (encoding !== undefined && typeof encoding !== 'string') throw invalidArgType('encoding', 'of type string', encoding);
+    if (encoding !== undefined && !Buffer.isEncoding(encoding)) {
+      throw invalidArgValue('encoding', 'must be a Buffer encoding (utf8, hex, base64, latin1, ...)', encoding);
+    }
     if (buf.length > 0) buf.fill(fill as string, encoding as BufferEncoding);
     return buf;
   }
