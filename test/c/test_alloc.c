@@ -171,8 +171,9 @@ static void free_memory_is_reused(void) {
     o.name = "reuse";
     mcx_context *ctx = mcx_context_create(NULL, &o);
     REQUIRE(ctx != NULL);
-    enum { N = 2000 };
-    static void *p[N];
+    enum { NMAX = 2000 };
+    static void *p[NMAX];
+    const size_t N = th_scaled(NMAX, 200);
     size_t sizes[] = {24, 100, 700, 3000};
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         for (size_t i = 0; i < N; i++) {
@@ -189,7 +190,7 @@ static void free_memory_is_reused(void) {
         uint64_t mmaps = th_global().mmap_calls;
         /* The same number of allocations of the same size: every one reuses a freed object. */
         size_t reused = 0;
-        static void *q[N];
+        static void *q[NMAX];
         for (size_t i = 0; i < N; i++) {
             q[i] = mcx_alloc(ctx, sizes[k]);
             REQUIRE(q[i] != NULL);
@@ -202,7 +203,7 @@ static void free_memory_is_reused(void) {
                     break;
                 }
         }
-        printf("  size %zu: %zu of %d new allocations reused freed objects\n", sizes[k], reused, N);
+        printf("  size %zu: %zu of %zu new allocations reused freed objects\n", sizes[k], reused, N);
         CHECK_U64(reused, ==, N);
         struct mcx_context_stats again = th_ctx_stats(ctx);
         CHECK_U64(again.total_bytes, ==, full.total_bytes);
@@ -295,7 +296,7 @@ static void realloc_keeps_bytes(void) {
     size_t steps[] = {1, 15, 16, 17, 100, 1000, 8000, 40000, 0, 0, 0};
     steps[8] = threshold + 1;
     steps[9] = 3 * threshold;
-    steps[10] = 8 * TH_MiB;
+    steps[10] = th_scaled(8 * TH_MiB, 2 * TH_MiB);
     size_t nsteps = sizeof steps / sizeof steps[0];
     unsigned char *p = (unsigned char *)mcx_alloc(ctx, steps[0]);
     REQUIRE(p != NULL);

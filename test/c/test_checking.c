@@ -73,7 +73,10 @@ static int asan_poisoned(const void *p, size_t n) {
 static void overrun_one(mcx_context *ctx, size_t size, size_t align) {
     unsigned char *p = (unsigned char *)mcx_alloc_aligned(ctx, size, align);
     REQUIRE(p != NULL);
-    th_fill(p, size, 11);
+    /* The bytes next to the sentinel carry a pattern (all of them would be slow under valgrind). */
+    size_t tail = size < 8192 ? size : 8192;
+    unsigned char *t = p + size - tail;
+    th_fill(t, tail, 11);
     /* Under ASan the byte after the sentinel is poisoned (ASan itself reports a longer overrun). */
     if (th_under_asan()) CHECK(asan_poisoned(p + size + 1, 1) == 1);
     unsigned char saved = peek(p + size);
@@ -83,7 +86,7 @@ static void overrun_one(mcx_context *ctx, size_t size, size_t align) {
     CHECK_STATUS(mcx_check(ctx), MCX_ECORRUPT);
     CHECK_OK(mcx_check(NULL)); /* the top layer is fine */
     CHECK_FAILS(mcx_realloc(p, size + 1000), MCX_ECORRUPT);
-    CHECK_U64(th_verify(p, size, 11), ==, size); /* refused, so nothing moved */
+    CHECK_U64(th_verify(t, tail, 11), ==, tail); /* refused, so nothing moved */
     CHECK(mcx_context_of(p) == ctx);
 
     /* Restore the byte: the context is whole again, the object frees cleanly. */

@@ -86,7 +86,7 @@ static void scenario_alloc_small(void) {
     mcx_context_options o = opts_of("fs", 8 * TH_KiB, 1 * TH_MiB, 0);
     TRY_PTR(ctx, mcx_context_create(g_root, &o));
     if (!ctx) return;
-    size_t n = th_scaled(6000, 2000);
+    size_t n = th_scaled(6000, 600);
     for (size_t i = 0; i < n; i++) {
         void *p;
         size_t sz = 1000 + (i % 7) * 300;
@@ -108,7 +108,8 @@ static void scenario_alloc_large(void) {
     TRY_PTR(ctx, mcx_context_create(g_root, NULL));
     if (!ctx) return;
     size_t threshold = mcx_large_threshold(ctx);
-    size_t sizes[] = {threshold + 1, 900 * TH_KiB, 2 * TH_MiB, 64 * TH_MiB, 5 * TH_MiB + 3, 3 * threshold};
+    /* Even indexes use mcx_alloc_aligned, odd ones mcx_alloc_zero (kept small: zeroing costs). */
+    size_t sizes[] = {threshold + 1, 900 * TH_KiB, 64 * TH_MiB, 2 * TH_MiB, 5 * TH_MiB + 3, 3 * threshold};
     void *keep[6];
     size_t fill[6];
     for (size_t i = 0; i < 6; i++) {
@@ -141,7 +142,7 @@ static void scenario_realloc(void) {
     if (!p) return;
     th_fill(p, 16, 99);
     size_t cur = 16;
-    size_t top = th_scaled(32 * TH_MiB, 8 * TH_MiB);
+    size_t top = th_scaled(32 * TH_MiB, 2 * TH_MiB);
     for (size_t sz = 32; sz <= top; sz *= 2) {
         void *q = mcx_realloc(p, sz);
         if (!q) {
@@ -171,7 +172,7 @@ static void scenario_span(void) {
     mcx_context_options o = opts_of("fspan", 8 * TH_KiB, 1 * TH_MiB, 0);
     TRY_PTR(ctx, mcx_context_create(g_root, &o));
     if (!ctx) return;
-    size_t total = 0, goal = th_scaled(16 * TH_MiB, 6 * TH_MiB);
+    size_t total = 0, goal = th_scaled(16 * TH_MiB, 3 * TH_MiB);
     size_t want = 4000;
     while (total < goal) {
         mcx_span s;
@@ -248,6 +249,12 @@ static void run_with_each_mapping_failing(const char *name, void (*scenario)(voi
 
 static void setup_root(void) {
     if (g_root) return;
+    /* Small top chunks: every scenario needs several mappings, so there are many to fail. */
+    mcx_config c;
+    mcx_config_default(&c);
+    c.top_chunk_size = 256 * TH_KiB;
+    c.retain_bytes = 0;
+    CHECK_OK(mcx_configure(&c));
     mcx_context_options o = opts_of("fault-root", 4 * TH_KiB, 0, 0);
     g_root = mcx_context_create(NULL, &o);
 }

@@ -128,7 +128,7 @@ static void threads_share_the_top_layer(void) {
     for (int i = 0; i < WORKERS; i++) {
         memset(&w[i], 0, sizeof w[i]);
         w[i].index = i;
-        w[i].iterations = th_scaled(60000, 2000);
+        w[i].iterations = th_scaled(60000, 1000);
         REQUIRE(pthread_create(&t[i], NULL, worker_main, &w[i]) == 0);
     }
     REQUIRE(pthread_create(&j, NULL, janitor_main, NULL) == 0);
