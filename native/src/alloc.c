@@ -33,10 +33,13 @@ unsigned mcxi_class_floor(size_t n) {
     return mcxi_class_size(c) > n ? c - 1 : c;
 }
 
-/* Bytes an object of size bytes occupies after its header. */
+/* Bytes an object of size bytes occupies after its header: rounded to 16, and above 256 B to its
+ * size class (at most a fifth more), so that a freed object is found again by an allocation of
+ * the same size: the class it is filed under is the class that allocation looks in. */
 static inline size_t obj_need(size_t size) {
     size_t need = mcxi_align_up(size + MCXI_SENTINEL_BYTES, MCX_ALIGN);
-    return need ? need : MCX_ALIGN;
+    if (MCXI_LIKELY(need <= 256)) return need ? need : MCX_ALIGN;
+    return mcxi_align_up(need, (size_t)1 << (mcxi_log2_floor(need - 1) - 2));
 }
 
 static inline void *fail(int status) {
@@ -173,11 +176,11 @@ static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size
     if (st != MCX_OK) return fail(st);
     if (size > MCX_ALLOC_MAX) return fail(MCX_ETOOBIG);
     size_t need = obj_need(size);
-    if (need > ctx->large_threshold) return alloc_large(ctx, size, MCX_ALIGN);
+    if (size > ctx->large_threshold) return alloc_large(ctx, size, MCX_ALIGN);
     if (ctx->free_class_mask) {
         unsigned c = mcxi_class_ceil(need);
         mcxi_obj *o = ctx->free_lists[c];
-        if (o) {
+        if (o && o->size >= need) {
             ctx->free_lists[c] = o->u.next_free;
             if (!ctx->free_lists[c]) ctx->free_class_mask &= ~((uint64_t)1 << c);
             o->u.live.requested = (uint32_t)size;
@@ -224,7 +227,7 @@ void *mcx_alloc_aligned(mcx_context *ctx, size_t size, size_t align) {
     if (align <= MCX_ALIGN) return mcx_alloc(ctx, size);
     if (size > MCX_ALLOC_MAX) return fail(MCX_ETOOBIG);
     size_t need = obj_need(size);
-    if (need > ctx->large_threshold) return alloc_large(ctx, size, align);
+    if (size > ctx->large_threshold) return alloc_large(ctx, size, align);
     for (int attempt = 0; attempt < 2; attempt++) {
         uintptr_t obj = (uintptr_t)ctx->bump + MCXI_OBJ_HDR;
         size_t pad = (size_t)(mcxi_align_up(obj, align) - obj); /* a multiple of 16 */
@@ -326,8 +329,9 @@ int mcx_free(void *ptr) {
     size_t usable = o->size;
     mcxi_dbg_obj_free(ctx, ptr, usable);
     if ((char *)ptr + usable == ctx->bump && ch == ctx->current && !ctx->span_mode) {
+        /* The header stays readable (not poisoned), so a second free sees a freed object. */
+        o->u.live.magic = 0;
         ctx->bump = (char *)o; /* the newest object: give its bytes back to the bump */
-        MCXI_POISON(o, MCXI_OBJ_HDR);
     } else {
         ctx->used_bytes -= MCXI_OBJ_HDR + usable;
         push_free(ctx, o);
@@ -350,7 +354,7 @@ void *mcx_realloc(void *ptr, size_t size) {
         old = large_requested(ch, ptr);
         if (!mcxi_dbg_sentinel_ok(ptr, old)) return fail(MCX_ECORRUPT);
         size_t off = (size_t)((char *)ptr - (char *)ch);
-        if (need > ctx->large_threshold && off + size + MCXI_SENTINEL_BYTES <= ch->size) {
+        if (size > ctx->large_threshold && off + size + MCXI_SENTINEL_BYTES <= ch->size) {
             ctx->used_bytes = ctx->used_bytes - ch->used + off + size;
             ch->used = off + size;
             mcxi_dbg_obj_resize(ctx, ptr, size, ch->size - off);
@@ -359,14 +363,14 @@ void *mcx_realloc(void *ptr, size_t size) {
     } else {
         old = o->u.live.requested;
         if (!mcxi_dbg_sentinel_ok(ptr, old)) return fail(MCX_ECORRUPT);
-        if (need <= o->size) {
+        if (need <= o->size && size <= ctx->large_threshold) {
             o->u.live.requested = (uint32_t)size;
             mcxi_dbg_obj_resize(ctx, ptr, size, o->size);
             return ptr;
         }
         /* The newest object grows in place when its chunk has room. */
         if ((char *)ptr + o->size == ctx->bump && ch == ctx->current && !ctx->span_mode &&
-            need <= ctx->large_threshold && (size_t)(ctx->end - (char *)ptr) >= need) {
+            size <= ctx->large_threshold && (size_t)(ctx->end - (char *)ptr) >= need) {
             MCXI_UNPOISON((char *)ptr + o->size, need - o->size);
             ctx->bump = (char *)ptr + need;
             o->size = (uint32_t)need;

@@ -103,7 +103,7 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     /* Objects above an eighth of the largest chunk get chunks of their own (PostgreSQL uses the
      * same ratio), so a chain chunk never wastes more than an eighth on one big object. */
     size_t threshold = max_chunk / 8;
-    if (threshold > MCXI_SMALL_MAX) threshold = MCXI_SMALL_MAX;
+    if (threshold > MCXI_SMALL_MAX / 2) threshold = MCXI_SMALL_MAX / 2; /* its class is below the last */
     if (threshold < 256) threshold = 256;
     ctx->large_threshold = threshold;
     ctx->limit_bytes = o.limit_bytes;

@@ -121,8 +121,10 @@ static inline void mcxi_dbg_chunk_acquired(void *chunk, size_t size) {
 static inline void mcxi_dbg_chunk_released(void *chunk, size_t size) {
 #if MCXI_CHECKING
     MCXI_UNPOISON(chunk, size);
-    MCXI_VG_UNDEFINED(chunk, size < 4096 ? size : 4096);
-    memset(chunk, MCXI_WIPE, size < 4096 ? size : 4096); /* wipe the headers; pages may go back */
+    /* Wipe what the chunk held (up to 1 MiB: all of a chain chunk; the head of a large one). */
+    size_t wipe = size < ((size_t)1 << 20) ? size : ((size_t)1 << 20);
+    MCXI_VG_UNDEFINED(chunk, wipe);
+    memset(chunk, MCXI_WIPE, wipe);
 #endif
     MCXI_POISON(chunk, size);
     MCXI_VG_NOACCESS(chunk, size);
