@@ -4,7 +4,8 @@
  * order, then lets the decay run (mcx_maintain from a polling loop, or the background thread with
  * no call at all; --mode both alternates them per cycle). After every cycle the mapped bytes, the
  * resident bytes (mincore) and the process's VmRSS must be back to their baseline within the
- * retained budget, and the last cycle must not sit higher than the first (no upward drift).
+ * retained budget, and the last cycle must not sit higher than the first (no upward drift: the
+ * mapped bytes, and the VmRSS outside memctx's top chunks).
  *
  * With --pin a long-lived context keeps a few hundred small allocations across all cycles (a
  * service's caches): top chunks then cannot be unmapped and the release must come from
@@ -204,10 +205,15 @@ static void check_cycle(const cycle_fig *f, int pinned, uint64_t mapped_target, 
     CHECK_U64(f->resident_after, <=, resident_target);
 }
 
-/* No upward drift: the last cycle ends no higher than the first. */
+/* No upward drift: the last cycle ends no higher than the first. The resident bytes of the top
+ * chunks may rise between cycles within the retained budget (a kept top chunk gets more of its
+ * pages touched; check_cycle bounds it), so the drift is measured on the rest of the process's
+ * RSS (VmRSS - memctx's resident bytes: bookkeeping, page map, everything else), which must stay
+ * flat, and on the mapped bytes. */
 static void check_drift(const cycle_fig *first, const cycle_fig *last, uint64_t mapped_allowance) {
-    CHECK_U64(last->rss_after, <=, first->rss_after + DRIFT_BYTES);
-    CHECK_U64(last->resident_after, <=, first->resident_after + DRIFT_BYTES);
+    uint64_t first_rest = first->rss_after - (first->resident_after < first->rss_after ? first->resident_after : 0);
+    uint64_t last_rest = last->rss_after - (last->resident_after < last->rss_after ? last->resident_after : 0);
+    CHECK_U64(last_rest, <=, first_rest + DRIFT_BYTES);
     CHECK_U64(last->mapped_after, <=, first->mapped_after + mapped_allowance);
 }
 
@@ -335,6 +341,10 @@ int main(int argc, char **argv) {
            (double)max_mapped_after / 1048576.0, (double)base_rss / 1048576.0, (double)first->rss_after / 1048576.0,
            (double)last->rss_after / 1048576.0, (double)max_rss_after / 1048576.0, settle[n / 2], settle[n - 1],
            gend.mmap_calls, gend.munmap_calls, gend.madvise_calls, (double)gend.released_bytes / 1048576.0);
+    printf("drift: VmRSS outside memctx's top chunks first %.1f / last %.1f MiB; mapped first %.1f / last %.1f MiB\n",
+           (double)(first->rss_after - first->resident_after) / 1048576.0,
+           (double)(last->rss_after - last->resident_after) / 1048576.0, (double)first->mapped_after / 1048576.0,
+           (double)last->mapped_after / 1048576.0);
     if (pin) {
         for (int i = 0; i < PIN_OBJS; i++)
             if (g_pin[i].p) CHECK(stamp_ok(&g_pin[i]));
