@@ -109,7 +109,8 @@ static void scenario_alloc_large(void) {
     if (!ctx) return;
     size_t threshold = mcx_large_threshold(ctx);
     /* Even indexes use mcx_alloc_aligned, odd ones mcx_alloc_zero (kept small: zeroing costs). */
-    size_t sizes[] = {threshold + 1, 900 * TH_KiB, 64 * TH_MiB, 2 * TH_MiB, 5 * TH_MiB + 3, 3 * threshold};
+    size_t sizes[] = {threshold + 1, 900 * TH_KiB, th_scaled(64 * TH_MiB, 4 * TH_MiB), 2 * TH_MiB,
+                      5 * TH_MiB + 3, 3 * threshold};
     void *keep[6];
     size_t fill[6];
     for (size_t i = 0; i < 6; i++) {
@@ -142,7 +143,7 @@ static void scenario_realloc(void) {
     if (!p) return;
     th_fill(p, 16, 99);
     size_t cur = 16;
-    size_t top = th_scaled(32 * TH_MiB, 2 * TH_MiB);
+    size_t top = th_scaled(32 * TH_MiB, 1 * TH_MiB);
     for (size_t sz = 32; sz <= top; sz *= 2) {
         void *q = mcx_realloc(p, sz);
         if (!q) {
