@@ -16,34 +16,54 @@ export interface DemoOptions {
   seed: number;
   verify: boolean;
   plain: boolean;
+  /** Run the modes one after another instead of at the same time. */
+  sequential: boolean;
+  /** Mean simulated backend wait per request, ms (0 = none). */
+  backendMs: number;
+  /** V8 young-generation cap of both services (--max-semi-space-size), MiB; 0 = node's default. */
+  semiSpaceMiB: number;
+  /** Services run one full GC once idle for 1 s (node --expose-gc). */
+  idleGc: boolean;
   help: boolean;
 }
 
 export const DEFAULT_PHASES_SEC: Record<(typeof PHASE_NAMES)[number], number> = {
-  warmup: 3,
-  rampup: 6,
-  hold: 8,
-  rampdown: 4,
-  idle: 7,
+  warmup: 5,
+  rampup: 12,
+  hold: 18,
+  rampdown: 8,
+  idle: 12,
 };
-const DEFAULT_PEAK = 32;
+const DEFAULT_PEAK = 128;
+const DEFAULT_BACKEND_MS = 20;
+const DEFAULT_SEMI_SPACE_MIB = 2;
 
 export const HELP = `Usage: npm start -- [flags]
 
 Runs the memctx demo: a node:http service (one memory context per request) and the same service
-with plain Buffers, each driven by autocannon through warm-up, ramp up, hold, ramp down and idle,
-sampled every 100 ms. Shows RSS live, then writes an HTML report, samples.jsonl, samples.csv and
-prints a summary table. The defaults take about a minute on two cores.
+with plain Buffers, side by side, each driven by its own autocannon process through warm-up, ramp
+up, hold, ramp down and idle, sampled every 100 ms. Both modes run at the same time (so noise on
+the machine hits both alike) unless --sequential. Shows RSS live, then writes an HTML report,
+samples.jsonl, samples.csv and prints a summary table. The defaults take about a minute.
 
 Flags:
   --peak <n>          connections at the top of the ramp, 1..1024 (default ${DEFAULT_PEAK})
-  --duration <s>      seconds per mode; scales the phases to this total (default ${Object.values(DEFAULT_PHASES_SEC).reduce((a, b) => a + b, 0)})
+  --duration <s>      seconds of the run; scales the phases to this total (default ${Object.values(DEFAULT_PHASES_SEC).reduce((a, b) => a + b, 0)})
   --phases <list>     phase lengths in seconds, all five in order, e.g.
-                      warmup:3,rampup:6,hold:8,rampdown:4,idle:7 (or 3,6,8,4,7)
-  --modes <list>      modes to run, in order: memctx,baseline (default both)
+                      warmup:5,rampup:12,hold:18,rampdown:8,idle:12 (or 5,12,18,8,12)
+  --modes <list>      modes to run: memctx,baseline (default both)
+  --sequential        run the modes one after another (in --modes order), not at once
   --out <dir>         output folder (default reports/<date-time>)
+  --backend-ms <ms>   mean wait of each request on a simulated backend, holding its Buffers,
+                      0..1000 (default ${DEFAULT_BACKEND_MS}; each wait is 0.2x to 1.8x of it)
   --interval <ms>     sampling period of each service, 10..10000 (default 100)
   --seed <n>          seed of the request mix, 0..65535 (default 1)
+  --semi-space-mib <n>
+                      V8 young generation of both services (--max-semi-space-size), 0..64 MiB,
+                      0 = node's default (default ${DEFAULT_SEMI_SPACE_MIB}: node 20 grows it to 2 x 16 MiB under the
+                      first burst and never shrinks it, in both modes alike)
+  --no-idle-gc        do not let the services run one full GC once idle for 1 s (default: they
+                      do, in both modes, so RSS after the load shows what the allocators keep)
   --no-verify         do not check response bodies byte for byte (default: check every one)
   --plain             plain log lines even on a terminal (default when output is not a TTY)
   -h, --help          this text
@@ -93,9 +113,13 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
         modes: { type: 'string' },
         out: { type: 'string' },
         interval: { type: 'string' },
+        'backend-ms': { type: 'string' },
+        'semi-space-mib': { type: 'string' },
         seed: { type: 'string' },
         'no-verify': { type: 'boolean' },
+        'no-idle-gc': { type: 'boolean' },
         plain: { type: 'boolean' },
+        sequential: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -131,9 +155,13 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
     modes,
     outDir: v.out ?? null,
     intervalMs: v.interval !== undefined ? parseNumber('--interval', v.interval, 10, 10000, true) : 100,
+    backendMs: v['backend-ms'] !== undefined ? parseNumber('--backend-ms', v['backend-ms'], 0, 1000, false) : DEFAULT_BACKEND_MS,
+    semiSpaceMiB: v['semi-space-mib'] !== undefined ? parseNumber('--semi-space-mib', v['semi-space-mib'], 0, 64, true) : DEFAULT_SEMI_SPACE_MIB,
     seed: v.seed !== undefined ? parseNumber('--seed', v.seed, 0, 65535, true) : 1,
     verify: v['no-verify'] !== true,
     plain: v.plain === true,
+    sequential: v.sequential === true,
+    idleGc: v['no-idle-gc'] !== true,
     help: v.help === true,
   };
 }

@@ -111,9 +111,12 @@ function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
     };
     const fail = (message: string): void => finish(new Error(message));
 
-    const service = fork(path.join(here, 'service.js'), [mode, rc.dataFile, String(opts.intervalMs)], {
+    const service = fork(path.join(here, 'service.js'), [mode, rc.dataFile, String(opts.intervalMs), String(opts.backendMs)], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      execArgv: [],
+      execArgv: [
+        ...(opts.idleGc ? ['--expose-gc'] : []),
+        ...(opts.semiSpaceMiB > 0 ? [`--max-semi-space-size=${opts.semiSpaceMiB}`] : []),
+      ],
     });
     live.add(service);
     const serviceTail = tail(service);
@@ -253,9 +256,10 @@ export async function main(argv: string[]): Promise<number> {
   writeDataFile(dataFile);
   const startedAt = new Date();
   process.stdout.write(
-    `memctx demo: ${opts.modes.join(' then ')}, ${(planMs / 1000).toFixed(0)} s each ` +
-      `(${opts.phases.map((p) => `${p.name} ${(p.durationMs / 1000).toFixed(1)} s`).join(', ')}), peak ${opts.peakConnections} connections, ` +
-      `bodies ${opts.verify ? 'checked byte for byte' : 'not checked'}\n`,
+    `memctx demo: ${opts.modes.join(opts.sequential ? ' then ' : ' and ')}${opts.sequential ? `, ${(planMs / 1000).toFixed(0)} s each` : ` at once, ${(planMs / 1000).toFixed(0)} s`} ` +
+      `(${opts.phases.map((p) => `${p.name} ${(p.durationMs / 1000).toFixed(1)} s`).join(', ')}), peak ${opts.peakConnections} connections, backend ${opts.backendMs} ms, ` +
+      `bodies ${opts.verify ? 'checked byte for byte' : 'not checked'}, ${opts.idleGc ? 'one GC once idle' : 'no idle GC'}, ` +
+      `V8 semi-space ${opts.semiSpaceMiB > 0 ? `${opts.semiSpaceMiB} MiB` : 'default'}\n`,
   );
   const view = new LiveView({ modes: opts.modes, modeDurationMs: planMs, phases: opts.phases, tty });
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -266,9 +270,16 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const runs: ModeRun[] = [];
+  let runs: ModeRun[] = [];
   try {
-    for (const mode of opts.modes) runs.push(await runMode(mode, { opts, dataFile, view, log }));
+    const rc: RunContext = { opts, dataFile, view, log };
+    if (opts.sequential) {
+      for (const mode of opts.modes) runs.push(await runMode(mode, rc));
+    } else {
+      // At the same time: each mode has its own service and client, and both share whatever
+      // else the machine is doing, so the comparison is fair even on a busy host.
+      runs = await Promise.all(opts.modes.map((mode) => runMode(mode, rc)));
+    }
   } catch (err) {
     view.stop();
     cleanup();
@@ -306,7 +317,7 @@ export async function main(argv: string[]): Promise<number> {
   if (m !== undefined && b !== undefined) {
     process.stdout.write(
       `memctx / baseline: throughput ${ratio(m.holdReqPerSec, b.holdReqPerSec)}, p99 ${ratio(m.holdP99Ms, b.holdP99Ms)}, ` +
-        `peak RSS ${ratio(m.peakRssBytes, b.peakRssBytes)}\n` +
+        `CPU per request ${ratio(m.holdCpuUsPerRequest, b.holdCpuUsPerRequest)}, peak RSS ${ratio(m.peakRssBytes, b.peakRssBytes)}\n` +
         `RSS before the ramp -> 2 s after the load -> at the end: memctx ${mib(m.preRampRssBytes)} -> ${mib(m.rssAfterLoad2sBytes)} -> ${mib(m.endRssBytes)}, ` +
         `baseline ${mib(b.preRampRssBytes)} -> ${mib(b.rssAfterLoad2sBytes)} -> ${mib(b.endRssBytes)}\n`,
     );

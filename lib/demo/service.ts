@@ -1,10 +1,12 @@
 // lib/demo/service.ts - the demo HTTP service (a child process of npm start): three handlers that use memory like a real service.
 //
-// Usage (by the driver, with an IPC channel): node service.js <memctx|baseline> <data-file> <intervalMs>
+// Usage (by the driver, with an IPC channel):
+//   node [--expose-gc] service.js <memctx|baseline> <data-file> <intervalMs> <backendMs>
 // Routes, all bodies deterministic (lib/demo/bodies.ts) so the client can check every byte:
 //   GET  /render?seed=S&size=N  builds an N-byte body in 16 KiB request Buffers, written without copies
 //   GET  /file?off=O&len=N      fs.read of a data-file range straight into a request Buffer, then sent
 //   POST /ingest                buffers and parses a JSON body, answers with body(seed) of the size it asks
+// Each request then waits on a simulated backend (a timer around backendMs) holding its Buffers.
 // Every request's Buffers come from lib/demo/alloc.ts: a memory context per request (memctx) or
 // plain Buffers (baseline). Samples of this process go to the driver every intervalMs.
 import * as fs from 'node:fs';
@@ -27,10 +29,11 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-const [modeArg, dataFile, intervalArg] = process.argv.slice(2);
+const [modeArg, dataFile, intervalArg, backendArg] = process.argv.slice(2);
 if (!MODES.includes(modeArg as Mode)) fail(`mode must be one of ${MODES.join(', ')}, got ${String(modeArg)}`);
 const mode = modeArg as Mode;
 const intervalMs = Number(intervalArg ?? '100');
+const backendMs = Number(backendArg ?? '0');
 let fd: number;
 let fileSizeBytes: number;
 try {
@@ -70,18 +73,37 @@ function plainError(res: http.ServerResponse, status: number, message: string): 
   res.end(message);
 }
 
-/** Writes body(seed) of sizeBytes as request Buffers of up to 16 KiB, corked into one writev. */
+/**
+ * Simulated backend: the request waits (a timer) as if on its database, holding every Buffer it
+ * has built, from 0.2x to 1.8x of backendMs (spread by `key`, so the wait is deterministic).
+ * Memory held across waits is what makes in-flight memory grow with load in a real service.
+ */
+function afterBackend(res: http.ServerResponse, key: number, fn: () => void): void {
+  const run = (): void => {
+    // The client may have gone meanwhile; the request's memory is released then, so stop here.
+    if (!res.destroyed) fn();
+  };
+  if (backendMs <= 0) return run();
+  const u = (Math.imul(key >>> 0, 2654435761) >>> 0) / 4294967296;
+  setTimeout(run, backendMs * (0.2 + 1.6 * u));
+}
+
+/** Builds body(seed) of sizeBytes in request Buffers of up to 16 KiB, then sends them corked (one writev). */
 function sendBody(mem: RequestMemory, res: http.ServerResponse, seed: number, sizeBytes: number, tag: string, extra: http.OutgoingHttpHeaders = {}): void {
-  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': sizeBytes, 'x-req': tag, ...extra });
-  res.cork();
+  const pieces: Buffer[] = [];
   for (let off = 0; off < sizeBytes; off += PIECE_BYTES) {
     const piece = mem.allocUnsafe(Math.min(PIECE_BYTES, sizeBytes - off));
     fillBody(piece, seed, off);
-    // Zero-copy: the socket keeps a reference until written; the memory lives until 'finish'/'close'.
-    res.write(piece);
+    pieces.push(piece);
   }
-  res.uncork();
-  res.end();
+  afterBackend(res, seed, () => {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': sizeBytes, 'x-req': tag, ...extra });
+    res.cork();
+    // Zero-copy: the socket keeps a reference until written; the memory lives until 'finish'/'close'.
+    for (const piece of pieces) res.write(piece);
+    res.uncork();
+    res.end();
+  });
 }
 
 function handleRender(mem: RequestMemory, res: http.ServerResponse, params: Map<string, string>): void {
@@ -104,8 +126,10 @@ function handleFile(mem: RequestMemory, res: http.ServerResponse, params: Map<st
     try {
       if (res.destroyed) return;
       if (err) return plainError(res, 500, `read failed: ${err.message}\n`);
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': bytesRead, 'x-req': `file:${off}:${len}` });
-      res.end(bytesRead === len ? buf : buf.subarray(0, bytesRead));
+      afterBackend(res, off, () => {
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': bytesRead, 'x-req': `file:${off}:${len}` });
+        res.end(bytesRead === len ? buf : buf.subarray(0, bytesRead));
+      });
     } finally {
       unpin();
     }
@@ -166,6 +190,36 @@ const server = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
   }
 });
 server.on('clientError', (_err, socket) => socket.destroy());
+
+// Idle GC (both modes, when node runs with --expose-gc): once no request has been in flight for
+// IDLE_GC_AFTER_MS, one full GC, so that what RSS shows afterwards is what the allocators keep
+// (memctx's chunks; glibc's heap under plain Buffers), not garbage V8 had no reason to collect yet.
+const IDLE_GC_AFTER_MS = 1000;
+const runGc = (globalThis as { gc?: () => void }).gc;
+if (typeof runGc === 'function') {
+  let inFlight = 0;
+  let lastActiveMs = Date.now();
+  let collected = true;
+  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    inFlight++;
+    collected = false;
+    let done = false;
+    const end = (): void => {
+      if (done) return;
+      done = true;
+      inFlight--;
+      lastActiveMs = Date.now();
+    };
+    res.once('finish', end);
+    res.once('close', end);
+  });
+  setInterval(() => {
+    if (!collected && inFlight === 0 && Date.now() - lastActiveMs >= IDLE_GC_AFTER_MS) {
+      collected = true;
+      runGc();
+    }
+  }, 100).unref();
+}
 
 const monitor = startMonitor({ intervalMs, label: mode, server, memctx: mode === 'memctx' });
 monitor.on('sample', (sample) => send({ type: 'sample', sample }));

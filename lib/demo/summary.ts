@@ -46,6 +46,11 @@ export function summarize(run: ModeRun): SummaryRecord {
   const tail = samples.filter((s) => s.timeMs >= lastTime - 500);
   const hold = run.phaseStats.find((p) => p.phase === 'hold');
   const loaded = run.phaseStats.filter((p) => p.phase === 'rampup' || p.phase === 'hold' || p.phase === 'rampdown');
+  const holdPhase = run.phases.find((p) => p.name === 'hold');
+  const holdSamples = holdPhase === undefined ? [] : samples.filter((s) => s.timeMs > holdPhase.startMs && s.timeMs <= holdPhase.endMs);
+  const holdMs = holdSamples.reduce((a, s) => a + s.intervalMs, 0);
+  const holdCpuMs = holdSamples.reduce((a, s) => a + (s.cpuPercent / 100) * s.intervalMs, 0);
+  const holdRequests = holdSamples.reduce((a, s) => a + s.requests, 0);
   const mapped = samples.map((s) => s.mappedBytes).filter((v): v is number => v !== null);
   return {
     type: 'summary',
@@ -59,6 +64,8 @@ export function summarize(run: ModeRun): SummaryRecord {
     holdReqPerSec: hold?.reqPerSec ?? null,
     holdP50Ms: hold?.latencyP50Ms ?? null,
     holdP99Ms: hold?.latencyP99Ms ?? null,
+    holdCpuPercent: holdMs > 0 ? (holdCpuMs / holdMs) * 100 : null,
+    holdCpuUsPerRequest: holdRequests > 0 ? (holdCpuMs * 1000) / holdRequests : null,
     // The worst p99 of the loaded phases: ramps see fewer connections, so hold usually dominates.
     loadP99Ms: loaded.length > 0 ? Math.max(...loaded.map((p) => p.latencyP99Ms ?? 0)) : null,
     requests: samples.reduce((a, s) => a + s.requests, 0),

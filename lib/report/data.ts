@@ -40,6 +40,9 @@ export interface SummaryRecord {
   holdReqPerSec: number | null;
   holdP50Ms: number | null;
   holdP99Ms: number | null;
+  /** Service CPU over the hold phase: mean percentage of one core, and CPU time per request. */
+  holdCpuPercent: number | null;
+  holdCpuUsPerRequest: number | null;
   loadP99Ms: number | null;
   requests: number;
   gcCount: number;

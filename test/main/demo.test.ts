@@ -14,7 +14,7 @@ describe('npm start: flags', () => {
   test('--help lists every flag and exits 0', async () => {
     const r = await runDemo(['--help']);
     expect(r.code).toBe(0);
-    for (const flag of ['--peak', '--duration', '--phases', '--modes', '--out', '--interval', '--seed', '--no-verify', '--plain', '--help']) {
+    for (const flag of ['--peak', '--duration', '--phases', '--modes', '--sequential', '--out', '--interval', '--backend-ms', '--semi-space-mib', '--seed', '--no-idle-gc', '--no-verify', '--plain', '--help']) {
       expect(r.stdout).toContain(flag);
     }
   });
@@ -30,6 +30,8 @@ describe('npm start: flags', () => {
       [['--duration', '-3'], /Option '--duration' argument is ambiguous/],
       [['--peak'], /Option '--peak <value>' argument missing/],
       [['--interval', '5'], /--interval must be an integer from 10 to 10000/],
+      [['--backend-ms', '1e9'], /--backend-ms must be a number from 0 to 1000, got "1e9"/],
+      [['--semi-space-mib', '0.5'], /--semi-space-mib must be an integer from 0 to 64/],
       [['--phases', '1,2'], /--phases needs 5 entries/],
       [['--phases', 'warmup:1,rampup:1,hold:x,rampdown:1,idle:1'], /--phases hold must be a number/],
       [['--phases', 'warmup:1,ramp:1,hold:1,rampdown:1,idle:1'], /--phases entry 2 must be rampup, got "ramp"/],

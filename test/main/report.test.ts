@@ -45,7 +45,7 @@ function syntheticRun(): ReportData {
   }
   data.summaries.push({
     type: 'summary', label: 'memctx', peakRssBytes: 150 * MiB, preRampRssBytes: 60 * MiB, rssAfterLoad2sBytes: 50 * MiB, endRssBytes: 50 * MiB,
-    peakMappedBytes: 104 * MiB, endMappedBytes: 4 * MiB, holdReqPerSec: 3000, holdP50Ms: 0.5, holdP99Ms: 3, loadP99Ms: 3,
+    peakMappedBytes: 104 * MiB, endMappedBytes: 4 * MiB, holdReqPerSec: 3000, holdP50Ms: 0.5, holdP99Ms: 3, holdCpuPercent: 80, holdCpuUsPerRequest: 266, loadP99Ms: 3,
     requests: 1000, gcCount: 20, gcPauseMs: 30, verified: 1000, mismatches: 0, errors: 0, loadStopMs: t0 + 12_000,
   });
   return data;
