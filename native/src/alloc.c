@@ -56,7 +56,7 @@ static inline void push_free(mcx_context *ctx, mcxi_obj *o) {
 
 /* Place an object header at o (in the current chunk) for an object of need bytes. */
 static inline void *place(mcx_context *ctx, mcxi_obj *o, size_t size, size_t need) {
-    MCXI_UNPOISON(o, MCXI_OBJ_HDR);
+    mcxi_dbg_hdr_writable(o);
     mcxi_obj h;
     h.size = (uint32_t)need;
     h.chunk_off = (uint32_t)((size_t)((char *)o - (char *)ctx->current) / MCX_ALIGN);
@@ -75,7 +75,7 @@ static void retire_tail(mcx_context *ctx) {
     size_t tail = (size_t)(ctx->end - ctx->bump);
     if (!ctx->span_mode && tail >= MCXI_OBJ_HDR + MCX_ALIGN) {
         mcxi_obj *o = (mcxi_obj *)ctx->bump;
-        MCXI_UNPOISON(o, MCXI_OBJ_HDR);
+        mcxi_dbg_hdr_writable(o);
         o->size = (uint32_t)(tail - MCXI_OBJ_HDR);
         o->chunk_off = (uint32_t)(((char *)o - (char *)ctx->current) / MCX_ALIGN);
         push_free(ctx, o);
@@ -149,7 +149,7 @@ static void *alloc_large(mcx_context *ctx, size_t size, size_t align) {
     if (ctx->large_head) ctx->large_head->prev = ch;
     ctx->large_head = ch;
     mcxi_obj *o = (mcxi_obj *)((char *)ch + off - MCXI_OBJ_HDR);
-    MCXI_UNPOISON(o, MCXI_OBJ_HDR);
+    mcxi_dbg_hdr_writable(o);
     o->size = 0;
     o->chunk_off = (uint32_t)((off - MCXI_OBJ_HDR) / MCX_ALIGN);
     o->u.live.requested = 0;
@@ -235,7 +235,7 @@ void *mcx_alloc_aligned(mcx_context *ctx, size_t size, size_t align) {
             if (pad) {
                 /* A pad pseudo-object keeps the chunk walkable from header to header. */
                 mcxi_obj *padding = (mcxi_obj *)ctx->bump;
-                MCXI_UNPOISON(padding, MCXI_OBJ_HDR);
+                mcxi_dbg_hdr_writable(padding);
                 padding->size = (uint32_t)(pad - MCXI_OBJ_HDR);
                 padding->chunk_off = (uint32_t)(((char *)padding - (char *)ctx->current) / MCX_ALIGN);
                 padding->u.live.requested = 0;
@@ -357,7 +357,7 @@ void *mcx_realloc(void *ptr, size_t size) {
         if (size > ctx->large_threshold && off + size + MCXI_SENTINEL_BYTES <= ch->size) {
             ctx->used_bytes = ctx->used_bytes - ch->used + off + size;
             ch->used = off + size;
-            mcxi_dbg_obj_resize(ctx, ptr, size, ch->size - off);
+            mcxi_dbg_obj_resize(ctx, ptr, old, size, ch->size - off);
             return ptr;
         }
     } else {
@@ -365,7 +365,7 @@ void *mcx_realloc(void *ptr, size_t size) {
         if (!mcxi_dbg_sentinel_ok(ptr, old)) return fail(MCX_ECORRUPT);
         if (need <= o->size && size <= ctx->large_threshold) {
             o->u.live.requested = (uint32_t)size;
-            mcxi_dbg_obj_resize(ctx, ptr, size, o->size);
+            mcxi_dbg_obj_resize(ctx, ptr, old, size, o->size);
             return ptr;
         }
         /* The newest object grows in place when its chunk has room. */
@@ -375,7 +375,7 @@ void *mcx_realloc(void *ptr, size_t size) {
             ctx->bump = (char *)ptr + need;
             o->size = (uint32_t)need;
             o->u.live.requested = (uint32_t)size;
-            mcxi_dbg_obj_resize(ctx, ptr, size, need);
+            mcxi_dbg_obj_resize(ctx, ptr, old, size, need);
             return ptr;
         }
     }
@@ -414,6 +414,9 @@ int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
         if (!mcxi_dbg_sentinel_ok(p, c->used - c->reserved)) rc = MCX_ECORRUPT;
     }
 #endif
+    /* Forget the objects before any chunk goes back: another thread may get it at once, and
+     * destroying the pool later would mark that thread's new objects inaccessible. */
+    MCXI_VG_DESTROY_POOL(ctx);
     for (mcxi_chunk *c = ctx->large_head, *next; c; c = next) {
         next = c->next;
         mcxi_dbg_chunk_released(c, c->size);
@@ -424,7 +427,6 @@ int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
         mcxi_dbg_chunk_released(c, c->size);
         mcxi_chunk_release(c);
     }
-    MCXI_VG_DESTROY_POOL(ctx);
     mcxi_chunk *keeper = ctx->keeper;
     if (!keep_keeper) {
         ctx->magic = MCXI_CTX_DEAD;

@@ -48,6 +48,12 @@
 #define MCXI_VG_NOACCESS(p, n) ((void)(p), (void)(n))
 #endif
 
+/* An object header is about to be written at h, where a freed object's body may have been. */
+static inline void mcxi_dbg_hdr_writable(void *h) {
+    MCXI_UNPOISON(h, MCXI_OBJ_HDR);
+    MCXI_VG_UNDEFINED(h, MCXI_OBJ_HDR);
+}
+
 /* An object of usable bytes at p, requested bytes asked for, is handed to the user. */
 static inline void mcxi_dbg_obj_alloc(mcx_context *ctx, void *p, size_t requested, size_t usable) {
     (void)ctx;
@@ -65,15 +71,19 @@ static inline void mcxi_dbg_obj_free(mcx_context *ctx, void *p, size_t usable) {
     (void)ctx;
 #if MCXI_CHECKING
     MCXI_UNPOISON(p, usable);
+    MCXI_VG_UNDEFINED(p, usable); /* beyond the requested bytes it may have been inaccessible */
     memset(p, MCXI_WIPE, usable);
 #endif
     MCXI_VG_POOL_FREE(ctx, p);
+    MCXI_VG_NOACCESS(p, usable);
     MCXI_POISON(p, usable);
 }
 
-/* An object at p changes its requested size in place (realloc). */
-static inline void mcxi_dbg_obj_resize(mcx_context *ctx, void *p, size_t requested, size_t usable) {
+/* An object at p changes its requested size in place (realloc), from old to requested bytes. */
+static inline void mcxi_dbg_obj_resize(mcx_context *ctx, void *p, size_t old, size_t requested, size_t usable) {
     (void)ctx;
+    /* New bytes may cover a freed object's body, which the tools see as inaccessible. */
+    if (requested > old) MCXI_VG_UNDEFINED((char *)p + old, requested - old + MCXI_SENTINEL_BYTES);
     MCXI_POISON(p, usable);
     MCXI_UNPOISON(p, requested + MCXI_SENTINEL_BYTES);
 #if MCXI_CHECKING
