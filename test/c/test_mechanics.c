@@ -125,7 +125,9 @@ static void top_chunks_double(void) {
     }
     printf("\n");
     CHECK_U64(m, ==, 6);
-    /* Sizes are 256 KiB, 512 KiB, ... each twice the one before (whatever the vector order). */
+    /* In vector (creation) order, each top chunk is twice the one before. */
+    for (size_t i = 1; i < m; i++) CHECK_U64(sizes[i], ==, 2 * sizes[i - 1]);
+    /* Sizes are 256 KiB, 512 KiB, ... each twice the one before (checked again sorted). */
     for (size_t i = 0; i < m; i++)
         for (size_t j = i + 1; j < m; j++)
             if (sizes[j] < sizes[i]) {

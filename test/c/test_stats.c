@@ -29,6 +29,9 @@ static void check_global_consistency(void) {
     CHECK_U64(count2, ==, count);
     uint64_t size_sum = 0, decommitted_sum = 0, dedicated = 0;
     for (size_t i = 0; i < count; i++) {
+        /* The vector first, then the dedicated mappings. */
+        if (i < g.top_chunk_count) CHECK(tops[i].dedicated == 0);
+        else CHECK(tops[i].dedicated == 1);
         CHECK_U64(tops[i].size, >, 0);
         CHECK_U64(tops[i].used, <=, tops[i].size);
         CHECK_U64(tops[i].decommitted + tops[i].used, <=, tops[i].size);
