@@ -421,7 +421,55 @@ static void large_allocations_get_own_chunk(void) {
     CHECK_OK(mcx_check(NULL));
 }
 
-TH_MAIN(TH_TEST(alloc_basic_sizes), TH_TEST(alloc_zero_clears_reused_memory),
+/* Random alloc/free/realloc churn with a bounded live set: freed memory is reused, so the
+ * context reaches a steady size instead of growing with the number of operations. */
+static void churn_stays_bounded(void) {
+    mcx_context *ctx = mcx_context_create(NULL, NULL);
+    REQUIRE(ctx != NULL);
+    enum { LIVE = 512 };
+    static void *p[LIVE];
+    static size_t sz[LIVE];
+    th_rng r;
+    th_rng_seed(&r, 7);
+    size_t ops = th_scaled(400000, 20000);
+    uint64_t live = 0, peak_live = 0, total_half = 0;
+    for (size_t i = 0; i < ops; i++) {
+        size_t k = (size_t)th_below(&r, LIVE);
+        if (p[k]) {
+            if (th_below(&r, 4) == 0) {
+                size_t ns = 16 + (size_t)th_below(&r, 4080);
+                void *q = mcx_realloc(p[k], ns);
+                REQUIRE(q != NULL);
+                live = live - sz[k] + ns;
+                p[k] = q;
+                sz[k] = ns;
+            } else {
+                CHECK_OK(mcx_free(p[k]));
+                live -= sz[k];
+                p[k] = NULL;
+            }
+        } else {
+            sz[k] = 16 + (size_t)th_below(&r, 4080);
+            p[k] = mcx_alloc(ctx, sz[k]);
+            REQUIRE(p[k] != NULL);
+            live += sz[k];
+        }
+        if (live > peak_live) peak_live = live;
+        if (i == ops / 2) total_half = th_ctx_stats(ctx).total_bytes;
+    }
+    struct mcx_context_stats s = th_ctx_stats(ctx);
+    printf("  %zu operations: peak live %" PRIu64 " KiB, context total %" PRIu64
+           " KiB at half time, %" PRIu64 " KiB at the end\n",
+           ops, peak_live / 1024, total_half / 1024, s.total_bytes / 1024);
+    /* Steady state: the second half of the run adds little, and the total stays within a small
+     * multiple of the peak live bytes (class rounding and per-class free lists). */
+    CHECK_U64(s.total_bytes, <=, total_half + total_half / 4);
+    CHECK_U64(s.total_bytes, <=, 4 * peak_live + TH_MiB);
+    CHECK_OK(mcx_check(ctx));
+    CHECK_OK(mcx_delete(ctx));
+}
+
+TH_MAIN(TH_TEST(alloc_basic_sizes), TH_TEST(churn_stays_bounded), TH_TEST(alloc_zero_clears_reused_memory),
         TH_TEST(size_zero_gives_unique_pointers), TH_TEST(size_limits_and_null_context),
         TH_TEST(aligned_every_power_of_two), TH_TEST(free_memory_is_reused),
         TH_TEST(free_bad_pointers), TH_TEST(realloc_keeps_bytes),

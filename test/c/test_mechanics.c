@@ -427,7 +427,42 @@ static void large_allocations_released_when_freed(void) {
     mcx_trim();
 }
 
-TH_MAIN(TH_TEST(chain_doubles_and_is_linked), TH_TEST(top_chunks_double),
+/* A steady request-like cycle (create a context, fill 6 MiB, delete) under the default policy:
+ * after the first cycle nothing is mapped or unmapped again (no refault thrash): the emptied
+ * top chunk is kept within retain_bytes and reused. */
+static void steady_cycle_maps_nothing_new(void) {
+    mcx_config c;
+    mcx_config_default(&c);
+    CHECK_OK(mcx_configure(&c));
+    mcx_trim();
+    mcx_context_options po = opts_of("app", 8 * TH_KiB, 0, 0);
+    mcx_context *app = mcx_context_create(NULL, &po);
+    REQUIRE(app != NULL);
+    REQUIRE(mcx_alloc(app, 100) != NULL);
+    mcx_context *req = make_spill(6 * TH_MiB); /* warm-up cycle */
+    REQUIRE(req != NULL);
+    CHECK_OK(mcx_delete(req));
+    struct mcx_global_stats g0 = th_global();
+    size_t cycles = th_scaled(100, 5);
+    for (size_t i = 0; i < cycles; i++) {
+        req = make_spill(6 * TH_MiB);
+        REQUIRE(req != NULL);
+        CHECK_OK(mcx_delete(req));
+    }
+    struct mcx_global_stats g1 = th_global();
+    printf("  %zu cycles of 6 MiB: mmap %" PRIu64 " -> %" PRIu64 ", munmap %" PRIu64 " -> %" PRIu64
+           ", mapped %" PRIu64 " MiB\n",
+           cycles, g0.mmap_calls, g1.mmap_calls, g0.munmap_calls, g1.munmap_calls,
+           g1.mapped_bytes / TH_MiB);
+    CHECK_U64(g1.mmap_calls, ==, g0.mmap_calls);
+    CHECK_U64(g1.munmap_calls, ==, g0.munmap_calls);
+    CHECK_U64(g1.mapped_bytes, ==, g0.mapped_bytes);
+    CHECK_OK(mcx_check(app));
+    CHECK_OK(mcx_delete(app));
+    mcx_trim();
+}
+
+TH_MAIN(TH_TEST(chain_doubles_and_is_linked), TH_TEST(steady_cycle_maps_nothing_new), TH_TEST(top_chunks_double),
         TH_TEST(munmap_empty_top_chunk_on_trim), TH_TEST(munmap_empty_top_chunk_after_decay),
         TH_TEST(madvise_free_runs_in_pinned_top_chunk), TH_TEST(next_top_chunk_sized_from_demand),
         TH_TEST(large_allocations_released_when_freed))
