@@ -131,9 +131,22 @@ static void rss_spike_falls_with_background_thread(void) {
     if (th_under_valgrind() || th_under_asan()) wait_ms += 2000; /* tools slow the thread */
     th_sleep_ms(wait_ms);
     run.after_rss = th_vmrss_bytes();
-    run.after_res = mcx_resident_bytes();
+    run.after_res = mcx_resident_bytes(); /* mincore of memctx's own mappings, at the deadline */
     report("background thread", &run);
     CHECK_U64(th_global().maintain_runs, >, runs0);
+    /* The strict target is on memctx's resident pages at the deadline (check_run). VmRSS is the
+     * kernel's figure: on a loaded machine an munmap of hundreds of MiB may still be tearing
+     * pages down when it is read, so give the kernel up to one more second to settle. */
+    uint64_t allow = allowed_over_baseline(c.retain_bytes, run.spike);
+    unsigned settle_ms = 0;
+    while (!th_under_valgrind() && run.after_rss > run.base_rss + allow && settle_ms < 1000) {
+        th_sleep_ms(25);
+        settle_ms += 25;
+        run.after_rss = th_vmrss_bytes();
+    }
+    if (settle_ms)
+        printf("  VmRSS settled %u ms after the deadline: %" PRIu64 " KiB\n", settle_ms,
+               run.after_rss / 1024);
     check_run(&run, c.retain_bytes);
     CHECK_OK(mcx_check(app));
     CHECK_OK(mcx_delete(app));
