@@ -1,0 +1,17 @@
+// test/js/backstop.test.ts - forgotten contexts are released by the FinalizationRegistry backstop
+// (and counted in memoryStats), never while one of their Buffers is still reachable; reserve mode
+// parks a deleted context until its ArrayBuffers are collected. Needs --expose-gc: a child process.
+import { runFixture, lastJson } from './support/child';
+
+test('backstop and reserve-mode quarantine', async () => {
+  const r = await runFixture('backstop.ts', [], ['--expose-gc']);
+  expect(r.code).toBe(0);
+  const res = lastJson<Record<string, number | boolean>>(r);
+  expect(res.backstop).toBeGreaterThanOrEqual(45); // 50 roots forgotten (children go with them)
+  expect(res.heldOk).toBe(true);
+  expect(res.contextsLeft).toBeLessThanOrEqual(1 + 5); // the held one, give or take GC timing
+  expect(res.contextsLeft).toBeGreaterThanOrEqual(1);
+  expect(res.quarantinedWhileHeld).toBe(1);
+  expect(res.viewOk).toBe(true);
+  expect(res.quarantinedAfter).toBe(0);
+});
