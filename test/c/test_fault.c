@@ -213,6 +213,22 @@ static void scenario_configure(void) {
     TRY_INT(mcx_configure(&c));
 }
 
+/* Many small top chunks (the ceiling equals the first size): the top-chunk vector and the page
+ * map grow, and their bookkeeping mappings fail too. */
+static void scenario_many_tops(void) {
+    enum { N = 160 };
+    mcx_context *c[N];
+    size_t n = 0;
+    mcx_context_options o = opts_of("tops", 64 * TH_KiB, 64 * TH_KiB, 0);
+    for (; n < N; n++) {
+        TRY_PTR(c[n], mcx_context_create(g_root, &o));
+        if (!c[n]) break;
+    }
+    CHECK_U64(th_global().top_chunk_count, >=, N / 3);
+    CHECK_OK(mcx_check(g_root));
+    for (size_t i = 0; i < n; i++) CHECK_OK(mcx_delete(c[i]));
+}
+
 /* ---- the driver -------------------------------------------------------------------------------- */
 static void run_with_each_mapping_failing(const char *name, void (*scenario)(void)) {
     struct mcx_global_stats base;
@@ -284,6 +300,19 @@ static void fault_span_reserve(void) {
     setup_root();
     REQUIRE(g_root != NULL);
     run_with_each_mapping_failing("span_reserve", scenario_span);
+}
+
+static void fault_many_top_chunks(void) {
+    setup_root();
+    REQUIRE(g_root != NULL);
+    mcx_config before, c;
+    mcx_config_get(&before);
+    c = before;
+    c.top_chunk_size = 256 * TH_KiB;
+    c.max_top_chunk_size = 256 * TH_KiB;
+    CHECK_OK(mcx_configure(&c));
+    run_with_each_mapping_failing("many top chunks", scenario_many_tops);
+    CHECK_OK(mcx_configure(&before));
 }
 
 static void fault_configure(void) {
@@ -358,5 +387,6 @@ static void teardown(void) {
 }
 
 TH_MAIN(TH_TEST(fault_create), TH_TEST(fault_alloc_small), TH_TEST(fault_alloc_large),
-        TH_TEST(fault_realloc), TH_TEST(fault_span_reserve), TH_TEST(fault_configure),
+        TH_TEST(fault_realloc), TH_TEST(fault_span_reserve), TH_TEST(fault_many_top_chunks),
+        TH_TEST(fault_configure),
         TH_TEST(sticky_injection), TH_TEST(teardown))
