@@ -1,7 +1,7 @@
 /* test_threads.c - the top-chunk layer is shared between threads: several threads, each owning
  * its own context tree (the documented thread rule), allocate, free, reset and delete at the same
  * time, with large allocations (dedicated mappings) and new top chunks, while a janitor thread
- * runs mcx_trim, mcx_maintain, the global statistics, mcx_top_chunks, mcx_resident_bytes and
+ * runs mcx_trim, mcx_maintain, mcx_configure, the global statistics, mcx_top_chunks, mcx_resident_bytes and
  * mcx_check(NULL), and the background release thread is on. Every thread verifies its bytes; at
  * the end nothing is left mapped.
  */
@@ -98,7 +98,17 @@ static void *janitor_main(void *arg) {
     (void)arg;
     uint64_t clock = mcx_now_ms();
     mcx_top_info tops[64];
+    mcx_config base;
+    mcx_config_get(&base);
+    unsigned round = 0;
     while (atomic_load(&workers_done) < WORKERS) {
+        /* Change the release policy while the workers allocate (the configuration is shared). */
+        if (++round % 16 == 0) {
+            mcx_config c = base;
+            c.decay_ms = (round / 16) % 2 ? 5 : base.decay_ms;
+            c.retain_bytes = (round / 16) % 3 ? base.retain_bytes : 0;
+            if (mcx_configure(&c) != MCX_OK) atomic_fetch_add(&janitor_failures, 1);
+        }
         struct mcx_global_stats g;
         mcx_global_stats(&g);
         if (g.peak_mapped_bytes < g.mapped_bytes) atomic_fetch_add(&janitor_failures, 1);
