@@ -2,7 +2,7 @@
 // process chunk (one external ArrayBuffer per chunk), Buffer views, JS free lists, the lifetime
 // operations (reset, delete, children, reset callbacks, pins) and the forgotten-context backstop.
 import { constants as bufferConstants } from 'node:buffer';
-import { MemctxError, deletedError, invalidArgType, invalidArgValue } from './errors';
+import { MemctxError, deletedError, invalidArgType, invalidArgValue, outOfRange } from './errors';
 import { native, scratch, type NativeHandle } from './native';
 import { ensureMaintenance, getDefaultReleaseMode, noteBackstop, noteContextCreated, noteContextGone } from './runtime';
 import { validateFunction, validateOneOf, validateOptionalSize, validateOptions, validateSize } from './validate';
@@ -16,7 +16,7 @@ export interface MemoryContextOptions {
   name?: string;
   /** The new context is a child of parent: reset/delete of the parent deletes it. */
   parent?: MemoryContext;
-  /** First process chunk, bytes (0 or omitted: the C default, 8 KiB). */
+  /** First process chunk, bytes, rounded up to a power of two (0 or omitted: 16 KiB). */
   initialSize?: number;
   /** Process chunks double up to this size, bytes (0 or omitted: the C default, 1 MiB). */
   maxChunkSize?: number;
@@ -33,7 +33,14 @@ const ALIGN = 16;
 const ALIGN_MASK = ALIGN - 1;
 /** Largest Buffer this facade hands out: the C maximum, capped by V8's ArrayBuffer limit. */
 export const MAX_ALLOC_BYTES = Math.min(native.maxAllocBytes, bufferConstants.MAX_LENGTH);
-const MAX_CHUNK_OPTION_BYTES = 2 ** 40;
+/** Largest process chunk of a forwarding chain (the C core's ceiling). */
+const MAX_CHUNK_OPTION_BYTES = 2 ** 30;
+/**
+ * The facade's default first chunk: 16 KiB, so that a typical request (16 Buffers of up to
+ * 1 KiB) fits in one chunk and costs one ArrayBuffer; the C default (8 KiB) forwards once there.
+ */
+export const DEFAULT_INITIAL_SIZE = 16 * 1024;
+const MIN_CHUNK_BYTES = 4096;
 
 /** Bookkeeping hung on every ArrayBuffer the addon made for a context. */
 interface ChunkInfo {
@@ -67,8 +74,11 @@ type ResetCallback = () => void;
 // Forgotten contexts: when the context object becomes unreachable (no view of it is alive either:
 // every chunk's ArrayBuffer points back at its context), the C context is deleted here.
 const registry = new FinalizationRegistry<NativeHandle>((handle) => {
-  if (native.backstop(handle)) noteBackstop();
-  noteContextGone();
+  const killed = native.backstop(handle); // 0 when delete() ran (or an ancestor's backstop did)
+  if (killed > 0) {
+    noteBackstop();
+    noteContextGone(killed);
+  }
 });
 
 export class MemoryContext {
@@ -88,8 +98,12 @@ export class MemoryContext {
   private _small = -1;
   private _freeBytes = 0;
   private _free: Map<number, Array<TaggedArrayBuffer | number>> | null = null;
-  /** detach mode: every ArrayBuffer made for this context since its last reset. */
-  private _abs: TaggedArrayBuffer[] | null;
+  /**
+   * detach mode: every ArrayBuffer made for this context since its last reset: the first one
+   * alone (no array for the common one-chunk request), then an array.
+   */
+  private _abs: TaggedArrayBuffer | TaggedArrayBuffer[] | null;
+  private readonly _detach: boolean;
   private _gen = 0;
   private _state = LIVE;
   private _parent: MemoryContext | null;
@@ -102,7 +116,7 @@ export class MemoryContext {
   constructor(options?: MemoryContextOptions) {
     let parent: MemoryContext | null = null;
     let name = 'context';
-    let initialSize = 0;
+    let initialSize = DEFAULT_INITIAL_SIZE;
     let maxChunkSize = 0;
     let limit = 0;
     let mode = getDefaultReleaseMode();
@@ -119,12 +133,17 @@ export class MemoryContext {
         parent = o.parent;
         parent._checkUsable('createChild');
       }
-      initialSize = validateOptionalSize(o.initialSize, 'options.initialSize', 0, MAX_CHUNK_OPTION_BYTES, 0);
+      initialSize = validateOptionalSize(o.initialSize, 'options.initialSize', 0, MAX_CHUNK_OPTION_BYTES, DEFAULT_INITIAL_SIZE) || DEFAULT_INITIAL_SIZE;
       maxChunkSize = validateOptionalSize(o.maxChunkSize, 'options.maxChunkSize', 0, MAX_CHUNK_OPTION_BYTES, 0);
       if (maxChunkSize !== 0 && initialSize > maxChunkSize) {
         throw invalidArgValue('options.maxChunkSize', `must be 0 or >= options.initialSize (${initialSize})`, maxChunkSize);
       }
       limit = validateOptionalSize(o.limit, 'options.limit', 0, Number.MAX_SAFE_INTEGER, 0);
+      // The C core refuses a limit that cannot hold the first process chunk.
+      const firstChunk = 2 ** Math.ceil(Math.log2(Math.max(initialSize, MIN_CHUNK_BYTES)));
+      if (limit !== 0 && limit < firstChunk) {
+        throw outOfRange('options.limit', `0 (no limit) or >= the first chunk size (${firstChunk})`, limit);
+      }
       if (o.releaseMode !== undefined) mode = validateOneOf(o.releaseMode, 'options.releaseMode', RELEASE_MODES);
     }
     this.name = name;
@@ -135,7 +154,8 @@ export class MemoryContext {
       mode === 'reserve');
     const handle = scratch[4] as NativeHandle;
     this._h = handle;
-    this._abs = mode === 'detach' ? [] : null;
+    this._detach = mode === 'detach';
+    this._abs = null;
     this._adopt(ab as TaggedArrayBuffer);
     if (parent !== null) (parent._children ??= new Set()).add(this);
     registry.register(this, handle, this);
@@ -200,7 +220,7 @@ export class MemoryContext {
     if (size > this._small) {
       const ab = native.allocLarge(this._h, size, zero, this._off, this._freeBytes) as TaggedArrayBuffer;
       ab[kChunk] = { owner: this, gen: this._gen, large: true, used: size, freed: null };
-      if (this._abs !== null) this._abs.push(ab);
+      this._track(ab);
       return new ContextBuffer(ab, 0, size) as unknown as Buffer;
     }
     // Sizes from 2^31 up do not pass `>>> 0` but are still small when the threshold is large.
@@ -240,7 +260,16 @@ export class MemoryContext {
     this._off = scratch[0];
     this._end = scratch[1];
     this._small = scratch[3];
-    if (this._abs !== null) this._abs.push(ab);
+    this._track(ab);
+  }
+
+  /** detach mode: remember an ArrayBuffer to detach at reset/delete. */
+  private _track(ab: TaggedArrayBuffer): void {
+    if (!this._detach) return;
+    const abs = this._abs;
+    if (abs === null) this._abs = ab;
+    else if (Array.isArray(abs)) abs.push(ab);
+    else this._abs = [abs, ab];
   }
 
   private _takeFree(need: number, size: number): Buffer | null {
@@ -373,11 +402,11 @@ export class MemoryContext {
     try {
       failure = this._runCallbacks();
       this._killDescendants();
-      const ab = native.reset(this._h, this._abs ?? []) as TaggedArrayBuffer | undefined;
+      const ab = native.reset(this._h, this._abs ?? undefined) as TaggedArrayBuffer | undefined;
       this._gen++;
       this._free = null;
       this._freeBytes = 0;
-      if (this._abs !== null) this._abs = [];
+      this._abs = null;
       if (ab === undefined) throw new MemctxError('reset: the addon returned no chunk', 'ERR_MEMCTX_CORRUPT', -8);
       this._adopt(ab);
     } finally {
@@ -404,8 +433,10 @@ export class MemoryContext {
     this._small = -1;
     let failure: unknown = null;
     try {
-      failure = this._runCallbacks();
-      this._killDescendants();
+      if (this._callbacks !== null || this._children !== null) {
+        failure = this._runCallbacks();
+        this._killDescendants();
+      }
       native.destroy(this._h, this._abs ?? undefined);
     } finally {
       this._markDeleted();
@@ -554,7 +585,8 @@ export class MemoryContext {
     this._freeBytes = 0;
     this._callbacks = null;
     this._children = null;
-    registry.unregister(this);
+    // No registry.unregister(): when this object is collected the backstop finds the handle
+    // dead (its generation moved on) and does nothing; unregistering would cost every delete.
     noteContextGone();
   }
 }

@@ -42,10 +42,10 @@ export interface NativeBinding {
   commit(h: NativeHandle, usedOffset: number, freedBytes: number): void;
   allocLarge(h: NativeHandle, size: number, zero: boolean, usedOffset: number, freeBytes: number): ArrayBuffer;
   freeLarge(h: NativeHandle, ab: ArrayBuffer): void;
-  detachAll(h: NativeHandle, abs: ArrayBuffer[]): number;
-  reset(h: NativeHandle, abs: ArrayBuffer[]): ArrayBuffer | undefined;
-  destroy(h: NativeHandle, abs: ArrayBuffer[] | undefined): void;
-  backstop(h: NativeHandle): boolean;
+  detachAll(h: NativeHandle, abs: ArrayBuffer | ArrayBuffer[]): number;
+  reset(h: NativeHandle, abs: ArrayBuffer | ArrayBuffer[] | undefined): ArrayBuffer | undefined;
+  destroy(h: NativeHandle, abs: ArrayBuffer | ArrayBuffer[] | undefined): void;
+  backstop(h: NativeHandle): number;
   contextStats(h: NativeHandle): NativeContextStats;
   globalStats(): NativeGlobalStats;
   maintain(): number;

@@ -65,8 +65,8 @@ export function noteContextCreated(): void {
   createdContexts++;
 }
 
-export function noteContextGone(): void {
-  liveContexts--;
+export function noteContextGone(count = 1): void {
+  liveContexts -= count;
 }
 
 export function noteBackstop(): void {

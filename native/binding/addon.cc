@@ -289,22 +289,29 @@ Napi::Value MakeAb(Napi::Env env, CtxRec *rec, void *data, size_t bytes, bool la
 
 // Detach the ArrayBuffers in `abs` that this addon created for rec (detach mode). Anything else
 // is skipped: detaching a buffer we do not own (Node's Buffer pool) would break the process.
+bool DetachOne(CtxRec *rec, const Napi::Value &v) {
+  if (!v.IsArrayBuffer()) return false;
+  Napi::ArrayBuffer ab = v.As<Napi::ArrayBuffer>();
+  if (ab.IsDetached()) return false;
+  void *data = ab.Data();
+  bool ours = rec->largeData.count(data) != 0 ||
+              std::find(rec->chunkData.begin(), rec->chunkData.end(), data) != rec->chunkData.end();
+  if (!ours) return false;
+  ab.Detach();
+  return true;
+}
+
+// Detach the ArrayBuffers in `absValue` (one ArrayBuffer or an array of them) that this addon
+// created for rec (detach mode). Anything else is skipped: detaching a buffer we do not own
+// (Node's Buffer pool) would break the process.
 uint32_t DetachOwned(Napi::Env /*env*/, CtxRec *rec, const Napi::Value &absValue) {
-  if (!absValue.IsArray()) return 0;
-  Napi::Array abs = absValue.As<Napi::Array>();
-  uint32_t n = abs.Length();
   uint32_t detached = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    Napi::Value v = abs.Get(i);
-    if (!v.IsArrayBuffer()) continue;
-    Napi::ArrayBuffer ab = v.As<Napi::ArrayBuffer>();
-    if (ab.IsDetached()) continue;
-    void *data = ab.Data();
-    bool ours = rec->largeData.count(data) != 0 ||
-                std::find(rec->chunkData.begin(), rec->chunkData.end(), data) != rec->chunkData.end();
-    if (!ours) continue;
-    ab.Detach();
-    detached++;
+  if (absValue.IsArray()) {
+    Napi::Array abs = absValue.As<Napi::Array>();
+    uint32_t n = abs.Length();
+    for (uint32_t i = 0; i < n; i++) detached += DetachOne(rec, abs.Get(i)) ? 1 : 0;
+  } else if (absValue.IsArrayBuffer()) {
+    detached = DetachOne(rec, absValue) ? 1 : 0;
   }
   g_abDetached.fetch_add(detached, std::memory_order_relaxed);
   rec->chunkData.clear();
@@ -627,14 +634,22 @@ Napi::Value Destroy(const Napi::CallbackInfo &info) {
 
 // backstop(handle): the FinalizationRegistry found the context unreachable; every view over it
 // is unreachable too (each chunk's ArrayBuffer keeps its context object alive), so nothing needs
-// detaching. Returns true when it was still live.
+// detaching. Returns how many live contexts it deleted (it and its descendants; 0 if dead).
 Napi::Value Backstop(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   CtxRec *rec = GetRec(info, 0, false);
-  if (rec == nullptr) return Napi::Boolean::New(env, false);
+  if (rec == nullptr) return Napi::Number::New(env, 0);
+  size_t killed = 0;
+  std::vector<CtxRec *> stack{rec};
+  while (!stack.empty()) {
+    CtxRec *r = stack.back();
+    stack.pop_back();
+    killed++;
+    for (CtxRec *c : r->children) stack.push_back(c);
+  }
   Kill(env, rec, env.Undefined());
   g_backstopDeleted.fetch_add(1, std::memory_order_relaxed);
-  return Napi::Boolean::New(env, true);
+  return Napi::Number::New(env, static_cast<double>(killed));
 }
 
 Napi::Value ContextStats(const Napi::CallbackInfo &info) {
