@@ -213,7 +213,9 @@ static inline void th_sleep_ms(unsigned ms) {
 typedef struct th_rng {
     uint64_t s;
 } th_rng;
-static inline void th_rng_seed(th_rng *r, uint64_t seed) { r->s = seed ? seed : 0x853c49e6748fea9bull; }
+static inline void th_rng_seed(th_rng *r, uint64_t seed) {
+    r->s = seed ? seed : 0x853c49e6748fea9bull;
+}
 static inline uint64_t th_rand(th_rng *r) {
     r->s ^= r->s >> 12;
     r->s ^= r->s << 25;

@@ -203,7 +203,8 @@ static void free_memory_is_reused(void) {
                     break;
                 }
         }
-        printf("  size %zu: %zu of %zu new allocations reused freed objects\n", sizes[k], reused, N);
+        printf("  size %zu: %zu of %zu new allocations reused freed objects\n", sizes[k], reused,
+               N);
         CHECK_U64(reused, ==, N);
         struct mcx_context_stats again = th_ctx_stats(ctx);
         CHECK_U64(again.total_bytes, ==, full.total_bytes);
@@ -469,8 +470,8 @@ static void churn_stays_bounded(void) {
     CHECK_OK(mcx_delete(ctx));
 }
 
-TH_MAIN(TH_TEST(alloc_basic_sizes), TH_TEST(churn_stays_bounded), TH_TEST(alloc_zero_clears_reused_memory),
-        TH_TEST(size_zero_gives_unique_pointers), TH_TEST(size_limits_and_null_context),
-        TH_TEST(aligned_every_power_of_two), TH_TEST(free_memory_is_reused),
-        TH_TEST(free_bad_pointers), TH_TEST(realloc_keeps_bytes),
+TH_MAIN(TH_TEST(alloc_basic_sizes), TH_TEST(churn_stays_bounded),
+        TH_TEST(alloc_zero_clears_reused_memory), TH_TEST(size_zero_gives_unique_pointers),
+        TH_TEST(size_limits_and_null_context), TH_TEST(aligned_every_power_of_two),
+        TH_TEST(free_memory_is_reused), TH_TEST(free_bad_pointers), TH_TEST(realloc_keeps_bytes),
         TH_TEST(large_allocations_get_own_chunk))

@@ -181,7 +181,8 @@ static void freed_memory_is_wiped(void) {
     CHECK_U64(count_not(r + 16, 84, 0x7F), ==, 0);
     CHECK_OK(mcx_delete(ctx));
     if (th_under_asan())
-        th_skip("read of freed memory", "ASan reports it and aborts the process; checked as poisoned");
+        th_skip("read of freed memory",
+                "ASan reports it and aborts the process; checked as poisoned");
 }
 
 static void no_op(void *arg) { (void)arg; }
@@ -311,5 +312,6 @@ static void check_finds_broken_headers(void) {
     CHECK_OK(mcx_delete(ctx));
 }
 
-TH_MAIN(TH_TEST(check_finds_broken_headers), TH_TEST(bytes_reused_after_rollback), TH_TEST(overrun_is_reported), TH_TEST(freed_memory_is_wiped),
+TH_MAIN(TH_TEST(check_finds_broken_headers), TH_TEST(bytes_reused_after_rollback),
+        TH_TEST(overrun_is_reported), TH_TEST(freed_memory_is_wiped),
         TH_TEST(deleted_context_is_refused), TH_TEST(unused_memory_is_poisoned))

@@ -305,7 +305,8 @@ static void *deep_worker(void *arg) {
         if (!n) break;
         c = n;
     }
-    job->ok_delete = mcx_delete(root) == MCX_OK && th_global().context_count == job->contexts_before &&
+    job->ok_delete = mcx_delete(root) == MCX_OK &&
+                     th_global().context_count == job->contexts_before &&
                      mcx_check(NULL) == MCX_OK;
     return NULL;
 }

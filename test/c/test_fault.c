@@ -29,15 +29,18 @@ static void on_failure(int line, int status) {
     th_checks++;
     if (status != MCX_ENOMEM) {
         char d[120];
-        snprintf(d, sizeof d, "status %d (%s), expected MCX_ENOMEM", status, mcx_status_code(status));
+        snprintf(d, sizeof d, "status %d (%s), expected MCX_ENOMEM", status,
+                 mcx_status_code(status));
         th_fail(__FILE__, line, "failing call under fault injection", d);
     }
     uint64_t inj = mcx_faults_injected();
     th_checks++;
-    if (inj == g_injected_seen) th_fail(__FILE__, line, "a call failed with no injected fault", NULL);
+    if (inj == g_injected_seen)
+        th_fail(__FILE__, line, "a call failed with no injected fault", NULL);
     g_injected_seen = inj;
     th_checks++;
-    if (mcx_check(g_root) != MCX_OK) th_fail(__FILE__, line, "mcx_check(root) after a failure", NULL);
+    if (mcx_check(g_root) != MCX_OK)
+        th_fail(__FILE__, line, "mcx_check(root) after a failure", NULL);
     th_checks++;
     if (mcx_check(NULL) != MCX_OK) th_fail(__FILE__, line, "mcx_check(NULL) after a failure", NULL);
 }
@@ -197,7 +200,8 @@ static void scenario_configure(void) {
     if (st != MCX_OK) {
         on_failure(__LINE__, st);
         mcx_config_get(&after);
-        CHECK(after.background_thread == before.background_thread && after.decay_ms == before.decay_ms);
+        CHECK(after.background_thread == before.background_thread);
+        CHECK(after.decay_ms == before.decay_ms);
         CHECK_OK(mcx_configure(&c));
     }
     /* Work with the thread on, then switch it off. */
@@ -229,7 +233,7 @@ static void scenario_many_tops(void) {
     for (size_t i = 0; i < n; i++) CHECK_OK(mcx_delete(c[i]));
 }
 
-/* ---- the driver -------------------------------------------------------------------------------- */
+/* ---- the driver ------------------------------------------------------------------------ */
 static void run_with_each_mapping_failing(const char *name, void (*scenario)(void)) {
     struct mcx_global_stats base;
     unsigned nth = 1;
@@ -333,7 +337,8 @@ static void fault_configure(void) {
         CHECK(after.top_chunk_size == c.top_chunk_size && after.retain_bytes == c.retain_bytes);
     } else {
         CHECK_STATUS(st, MCX_ENOMEM);
-        CHECK(after.top_chunk_size == before.top_chunk_size && after.retain_bytes == before.retain_bytes);
+        CHECK(after.top_chunk_size == before.top_chunk_size);
+        CHECK(after.retain_bytes == before.retain_bytes);
     }
     CHECK_OK(mcx_configure(&before));
     run_with_each_mapping_failing("configure", scenario_configure);

@@ -81,7 +81,8 @@ static void chain_doubles_and_is_linked(void) {
     for (size_t i = 0; i + 1 < count; i++) CHECK_U64(ch[i].used + 64 + 16, >, ch[i].size);
     /* Every object still resolves to ctx, whichever chunk holds it, and kept its bytes. */
     size_t bad = 0;
-    for (size_t i = 0; i < n; i++) bad += mcx_context_of(p[i]) != ctx || th_verify(p[i], 64, i) != 64;
+    for (size_t i = 0; i < n; i++)
+        bad += mcx_context_of(p[i]) != ctx || th_verify(p[i], 64, i) != 64;
     CHECK_U64(bad, ==, 0);
     struct mcx_context_stats s = th_ctx_stats(ctx);
     uint64_t sum = 0;
@@ -140,7 +141,8 @@ static void top_chunks_double(void) {
     /* A new top chunk was only made when the others could not hold a process chunk. */
     uint64_t largest = sizes[m - 1];
     for (size_t i = 0; i < k; i++)
-        if (!tops[i].dedicated && tops[i].size != largest) CHECK_U64(tops[i].size - tops[i].used, <, proc);
+        if (!tops[i].dedicated && tops[i].size != largest)
+            CHECK_U64(tops[i].size - tops[i].used, <, proc);
     CHECK_OK(mcx_check(NULL));
     for (size_t i = 0; i < n; i++) CHECK_OK(mcx_delete(c[i]));
     mcx_trim();
@@ -462,7 +464,7 @@ static void steady_cycle_maps_nothing_new(void) {
     mcx_trim();
 }
 
-TH_MAIN(TH_TEST(chain_doubles_and_is_linked), TH_TEST(steady_cycle_maps_nothing_new), TH_TEST(top_chunks_double),
-        TH_TEST(munmap_empty_top_chunk_on_trim), TH_TEST(munmap_empty_top_chunk_after_decay),
-        TH_TEST(madvise_free_runs_in_pinned_top_chunk), TH_TEST(next_top_chunk_sized_from_demand),
-        TH_TEST(large_allocations_released_when_freed))
+TH_MAIN(TH_TEST(chain_doubles_and_is_linked), TH_TEST(steady_cycle_maps_nothing_new),
+        TH_TEST(top_chunks_double), TH_TEST(munmap_empty_top_chunk_on_trim),
+        TH_TEST(munmap_empty_top_chunk_after_decay), TH_TEST(madvise_free_runs_in_pinned_top_chunk),
+        TH_TEST(next_top_chunk_sized_from_demand), TH_TEST(large_allocations_released_when_freed))

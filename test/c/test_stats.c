@@ -213,7 +213,8 @@ static void top_chunks_copy(void) {
     CHECK_OK(mcx_top_chunks(all, 64, &c1));
     int found_dedicated = 0;
     for (size_t i = 0; i < c1 && i < 64; i++)
-        if (all[i].dedicated && all[i].size >= 32 * TH_MiB && all[i].used >= 32 * TH_MiB) found_dedicated = 1;
+        if (all[i].dedicated && all[i].size >= 32 * TH_MiB && all[i].used >= 32 * TH_MiB)
+            found_dedicated = 1;
     CHECK(found_dedicated);
     check_global_consistency();
     CHECK_OK(mcx_delete(ctx));

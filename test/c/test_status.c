@@ -68,7 +68,8 @@ static void errno_is_per_thread(void) {
 }
 
 static int config_equal(const mcx_config *a, const mcx_config *b) {
-    return a->top_chunk_size == b->top_chunk_size && a->max_top_chunk_size == b->max_top_chunk_size &&
+    return a->top_chunk_size == b->top_chunk_size &&
+           a->max_top_chunk_size == b->max_top_chunk_size &&
            a->retain_bytes == b->retain_bytes && a->decay_ms == b->decay_ms &&
            a->background_thread == b->background_thread;
 }
@@ -150,7 +151,8 @@ static void configure_invalid_changes_nothing(void) {
     mcx_config_get(&after);
     CHECK(config_equal(&before, &after));
 
-    size_t bad_sizes[] = {0, 1, 4096, 128 * TH_KiB, 256 * TH_KiB + 4096, 3 * TH_MiB, 5 * TH_MiB + 1};
+    size_t bad_sizes[] = {0, 1, 4096, 128 * TH_KiB, 256 * TH_KiB + 4096, 3 * TH_MiB,
+                          5 * TH_MiB + 1};
     for (size_t i = 0; i < sizeof bad_sizes / sizeof bad_sizes[0]; i++) {
         bad = before;
         bad.top_chunk_size = bad_sizes[i];
@@ -190,6 +192,6 @@ static void checking_enabled_matches_build(void) {
     CHECK_U64(b, <, a + 5000);
 }
 
-TH_MAIN(TH_TEST(config_defaults), TH_TEST(status_strings_for_every_code), TH_TEST(errno_is_per_thread),
-        TH_TEST(configure_valid), TH_TEST(configure_invalid_changes_nothing),
-        TH_TEST(checking_enabled_matches_build))
+TH_MAIN(TH_TEST(config_defaults), TH_TEST(status_strings_for_every_code),
+        TH_TEST(errno_is_per_thread), TH_TEST(configure_valid),
+        TH_TEST(configure_invalid_changes_nothing), TH_TEST(checking_enabled_matches_build))

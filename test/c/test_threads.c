@@ -1,9 +1,9 @@
 /* test_threads.c - the top-chunk layer is shared between threads: several threads, each owning
  * its own context tree (the documented thread rule), allocate, free, reset and delete at the same
  * time, with large allocations (dedicated mappings) and new top chunks, while a janitor thread
- * runs mcx_trim, mcx_maintain, mcx_configure, the global statistics, mcx_top_chunks, mcx_resident_bytes and
- * mcx_check(NULL), and the background release thread is on. Every thread verifies its bytes; at
- * the end nothing is left mapped.
+ * runs mcx_trim, mcx_maintain, mcx_configure, the global statistics, mcx_top_chunks,
+ * mcx_resident_bytes and mcx_check(NULL), and the background release thread is on. Every thread
+ * verifies its bytes; at the end nothing is left mapped.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -153,7 +153,8 @@ static void threads_share_the_top_layer(void) {
     struct mcx_global_stats g = th_global();
     printf("  %d workers, %" PRIu64 " operations; %" PRIu64 " mmap, %" PRIu64 " munmap, %" PRIu64
            " madvise calls, peak mapped %" PRIu64 " MiB\n",
-           WORKERS, ops, g.mmap_calls, g.munmap_calls, g.madvise_calls, g.peak_mapped_bytes / TH_MiB);
+           WORKERS, ops, g.mmap_calls, g.munmap_calls, g.madvise_calls,
+           g.peak_mapped_bytes / TH_MiB);
     CHECK_U64(g.context_count, ==, 0);
     c.background_thread = 0;
     CHECK_OK(mcx_configure(&c));
