@@ -1,5 +1,5 @@
 // lib/index.ts - the public entry point of memctx: re-exports the facade.
-export { MemoryContext, MAX_ALLOC_BYTES, RELEASE_MODES } from './context';
+export { MemoryContext, MAX_ALLOC_BYTES, RELEASE_MODES, DEFAULT_INITIAL_SIZE } from './context';
 export type { MemoryContextOptions, ContextStats, ReleaseMode } from './context';
 export { withContext } from './scope';
 export { contextFor, contextForResponse, bindToStream } from './http';

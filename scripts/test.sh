@@ -3,3 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/test-c.sh
+test -f build/Release/memctx.node || npx node-gyp rebuild; npx jest --ci
