@@ -158,6 +158,17 @@ static void aligned_every_power_of_two(void) {
     }
     CHECK_OK(mcx_check(ctx));
 
+    /* A dedicated mapping (2 MiB) at every alignment too. */
+    for (size_t align = 1; align <= 4096; align <<= 3) {
+        unsigned char *d = (unsigned char *)mcx_alloc_aligned(ctx, 2 * TH_MiB, align);
+        REQUIRE(d != NULL);
+        CHECK(aligned_to(d, align));
+        d[0] = 1;
+        d[2 * TH_MiB - 1] = 2;
+        CHECK_U64(mcx_alloc_size(d), ==, 2 * TH_MiB);
+        CHECK_OK(mcx_free(d));
+    }
+
     size_t bad[] = {0, 3, 5, 24, 48, 100, 8192, 65536, (size_t)1 << 40, SIZE_MAX};
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
         CHECK_FAILS(mcx_alloc_aligned(ctx, 64, bad[k]), MCX_EINVAL);

@@ -74,6 +74,19 @@ static void create_with_options(void) {
     REQUIRE(c2 != NULL);
     CHECK_U64(first_chunk_size(c2), ==, 4 * TH_KiB);
 
+    /* A big first chunk (4 MiB) and chain (8 MiB): kept by reset like any first chunk. */
+    mcx_context_options bigo = opts_of("big", 4 * TH_MiB, 8 * TH_MiB, 0);
+    mcx_context *big = mcx_context_create(ctx, &bigo);
+    REQUIRE(big != NULL);
+    CHECK_U64(first_chunk_size(big), ==, 4 * TH_MiB);
+    for (int i = 0; i < 3000; i++) REQUIRE(mcx_alloc(big, 2000) != NULL);
+    struct mcx_context_stats bs = th_ctx_stats(big);
+    CHECK_U64(bs.chunk_count, ==, 2);
+    CHECK_U64(bs.total_bytes, ==, 12 * TH_MiB);
+    CHECK_OK(mcx_reset(big));
+    CHECK_U64(th_ctx_stats(big).total_bytes, ==, 4 * TH_MiB);
+    CHECK_OK(mcx_check(big));
+
     /* The name is copied: changing the caller's buffer does not change it. */
     char buf[16];
     strcpy(buf, "copied");
