@@ -300,6 +300,51 @@ static void free_bad_pointers(void) {
     CHECK_OK(mcx_delete(ctx));
 }
 
+/* Pointers that are near memctx memory but not allocations: interior pointers, pointers into a
+ * deleted context's returned chunks, just outside a dedicated mapping. Refused without harm. */
+static void free_interior_and_stale_pointers(void) {
+    mcx_context *root = mcx_context_create(NULL, NULL); /* keeps the top chunk mapped */
+    REQUIRE(root != NULL);
+    unsigned char *p = (unsigned char *)mcx_alloc_zero(root, 256);
+    REQUIRE(p != NULL);
+    th_fill(p + 128, 128, 5);
+    size_t offsets[] = {1, 8, 16, 32, 128};
+    for (size_t k = 0; k < sizeof offsets / sizeof offsets[0]; k++) {
+        int st = mcx_free(p + offsets[k]);
+        CHECK(st != MCX_OK);
+        CHECK(mcx_context_of(p + offsets[k]) == NULL);
+        CHECK_U64(mcx_alloc_size(p + offsets[k]), ==, 0);
+        void *r = mcx_realloc(p + offsets[k], 10);
+        CHECK(r == NULL);
+    }
+    CHECK_U64(th_verify(p + 128, 128, 5), ==, 128);
+    CHECK(mcx_context_of(p) == root);
+    CHECK_OK(mcx_check(root));
+
+    /* A pointer into a deleted context's memory (its chunk went back to the top chunk). */
+    mcx_context *gone = mcx_context_create(root, NULL);
+    REQUIRE(gone != NULL);
+    void *stale = mcx_alloc(gone, 100);
+    REQUIRE(stale != NULL);
+    CHECK_OK(mcx_delete(gone));
+    int st = mcx_free(stale);
+    CHECK(st == MCX_EFOREIGN || st == MCX_EFREED || st == MCX_EDELETED);
+    CHECK(mcx_context_of(stale) == NULL);
+    CHECK_OK(mcx_check(root));
+    CHECK_OK(mcx_check(NULL));
+
+    /* Just outside a dedicated mapping, and inside it past the object's start. */
+    unsigned char *d = (unsigned char *)mcx_alloc(root, 4 * TH_MiB);
+    REQUIRE(d != NULL);
+    CHECK(mcx_free(d + 4096) != MCX_OK);
+    CHECK(mcx_free(d + 4 * TH_MiB + 65536) != MCX_OK);
+    CHECK(mcx_context_of(d + 4 * TH_MiB + 65536) == NULL);
+    CHECK(mcx_context_of(d - 65536) == NULL);
+    CHECK_OK(mcx_free(d));
+    CHECK_OK(mcx_check(root));
+    CHECK_OK(mcx_delete(root));
+}
+
 static void realloc_keeps_bytes(void) {
     mcx_context *ctx = mcx_context_create(NULL, NULL);
     REQUIRE(ctx != NULL);
@@ -484,5 +529,6 @@ static void churn_stays_bounded(void) {
 TH_MAIN(TH_TEST(alloc_basic_sizes), TH_TEST(churn_stays_bounded),
         TH_TEST(alloc_zero_clears_reused_memory), TH_TEST(size_zero_gives_unique_pointers),
         TH_TEST(size_limits_and_null_context), TH_TEST(aligned_every_power_of_two),
-        TH_TEST(free_memory_is_reused), TH_TEST(free_bad_pointers), TH_TEST(realloc_keeps_bytes),
+        TH_TEST(free_memory_is_reused), TH_TEST(free_bad_pointers),
+        TH_TEST(free_interior_and_stale_pointers), TH_TEST(realloc_keeps_bytes),
         TH_TEST(large_allocations_get_own_chunk))
