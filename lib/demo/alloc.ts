@@ -41,5 +41,7 @@ export function createAllocator(mode: Mode): Allocator {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const facade = require('../index') as Facade;
   // The facade's helper deletes the context on 'finish'/'close'; ctx.pin() defers that for fs.read.
-  return { mode, forResponse: (res) => facade.contextForResponse(res, { name: 'request' }) };
+  // A 64 KiB first process chunk (the default is 8 KiB) fits most of this service's requests
+  // (2 KiB to 384 KiB) in at most three chunks: fewer forwarding steps per request.
+  return { mode, forResponse: (res) => facade.contextForResponse(res, { name: 'request', initialSize: 64 * 1024 }) };
 }

@@ -55,7 +55,7 @@ export function summarize(run: ModeRun): SummaryRecord {
   return {
     type: 'summary',
     label: run.label,
-    peakRssBytes: Math.max(...samples.map((s) => s.rssBytes)),
+    peakRssBytes: samples.reduce((a, s) => Math.max(a, s.rssBytes), 0),
     preRampRssBytes: median(preRamp.map((s) => s.rssBytes)),
     rssAfterLoad2sBytes: after2s,
     endRssBytes: median(tail.map((s) => s.rssBytes)) ?? 0,
