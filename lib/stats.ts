@@ -32,8 +32,10 @@ export interface MemoryStats extends FacadeCounters {
   metaBytes: number;
   topChunkCount: number;
   dedicatedCount: number;
-  /** Live C contexts in the process (every thread). */
+  /** Live contexts in the process (every thread), not counting pooledContexts. */
   contextCount: number;
+  /** Deleted root contexts kept reset for reuse by the next new MemoryContext (a few per thread). */
+  pooledContexts: number;
   contextsCreated: number;
   mmapCalls: number;
   munmapCalls: number;

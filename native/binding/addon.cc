@@ -56,6 +56,7 @@ std::atomic<uint64_t> g_abFinalized{0};
 std::atomic<uint64_t> g_quarantined{0};
 std::atomic<uint64_t> g_quarantineReleased{0};
 std::atomic<uint64_t> g_backstopDeleted{0};
+std::atomic<uint64_t> g_pooled{0};  // C contexts parked in the threads' pools (see ContextPool)
 
 struct CtxRec;
 
@@ -99,7 +100,19 @@ struct CtxRec {
   mcx_context_options opts{};
 };
 
+// Root contexts of detach mode are recycled: delete() resets the C context (keeping its first
+// process chunk) and parks it here; the next create() with the same options takes it. A reset
+// costs ~70 ns in C where create + delete cost 300-500 ns (bench/js/RESULTS.md). The pool is
+// small, emptied by trim(), by the maintenance timer once idle for decayMs, and at teardown.
+struct Pooled {
+  mcx_context *ctx;
+  size_t initialSize, maxChunkSize, limitBytes;
+};
+constexpr size_t kPoolMax = 16;
+
 struct Instance {
+  std::vector<Pooled> pool;
+  uint64_t poolUsedMs = 0;
   Napi::FunctionReference errorCtor;
   Napi::Reference<Napi::Float64Array> scratchRef;
   double *scratch = nullptr;
@@ -443,7 +456,20 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
   rec->reserve = info[5].ToBoolean().Value();
   mcx_context_options opts = rec->opts;
   opts.name = rec->name.c_str();
-  rec->ctx = mcx_context_create(parent != nullptr ? parent->ctx : nullptr, &opts);
+  rec->ctx = nullptr;
+  if (parent == nullptr && !rec->reserve) {
+    for (size_t i = inst->pool.size(); i-- > 0;) {
+      const Pooled &p = inst->pool[i];
+      if (p.initialSize == opts.initial_size && p.maxChunkSize == opts.max_chunk_size &&
+          p.limitBytes == opts.limit_bytes) {
+        rec->ctx = p.ctx;
+        inst->pool.erase(inst->pool.begin() + static_cast<std::ptrdiff_t>(i));
+        g_pooled.fetch_sub(1, std::memory_order_relaxed);
+        break;
+      }
+    }
+  }
+  if (rec->ctx == nullptr) rec->ctx = mcx_context_create(parent != nullptr ? parent->ctx : nullptr, &opts);
   if (rec->ctx == nullptr) {
     int st = mcx_errno();
     ReleaseRec(rec);
@@ -618,10 +644,24 @@ void Kill(Napi::Env env, CtxRec *rec, const Napi::Value &abs) {
   } else {
     DetachOwned(env, rec, abs);
     KillDescendants(rec);
+    bool root = rec->parent == nullptr;
     Unlink(rec);
-    mcx_delete(rec->ctx);
+    if (root && inst->pool.size() < kPoolMax && !inst->closing && mcx_reset(rec->ctx) == MCX_OK) {
+      inst->pool.push_back(Pooled{rec->ctx, rec->opts.initial_size, rec->opts.max_chunk_size, rec->opts.limit_bytes});
+      inst->poolUsedMs = mcx_now_ms();
+      g_pooled.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      mcx_delete(rec->ctx);
+    }
   }
   ReleaseRec(rec);
+}
+
+// Delete every pooled C context of this thread.
+void DrainPool(Instance *inst) {
+  for (const Pooled &p : inst->pool) mcx_delete(p.ctx);
+  g_pooled.fetch_sub(inst->pool.size(), std::memory_order_relaxed);
+  inst->pool.clear();
 }
 
 // destroy(handle, abs): delete the context (idempotent).
@@ -663,7 +703,8 @@ Napi::Value ContextStats(const Napi::CallbackInfo &info) {
     return Napi::Value();
   }
   Napi::Object o = Napi::Object::New(env);
-  o.Set("name", Napi::String::New(env, cs.name != nullptr ? cs.name : rec->name.c_str()));
+  // The binding's copy: a recycled C context keeps the name it was first created with.
+  o.Set("name", Napi::String::New(env, rec->name.c_str()));
   o.Set("totalBytes", Napi::Number::New(env, static_cast<double>(cs.total_bytes)));
   o.Set("usedBytes", Napi::Number::New(env, static_cast<double>(cs.used_bytes)));
   o.Set("freeBytes", Napi::Number::New(env, static_cast<double>(cs.free_bytes)));
@@ -699,6 +740,10 @@ Napi::Value GlobalStats(const Napi::CallbackInfo &info) {
 #define MCX_X_SET(field, camel, doc) o.Set(camel, Napi::Number::New(env, static_cast<double>(gs.field)));
   MCX_GLOBAL_STATS_LIST(MCX_X_SET)
 #undef MCX_X_SET
+  // Pooled contexts are not the program's: report them apart.
+  uint64_t pooled = g_pooled.load(std::memory_order_relaxed);
+  o.Set("contextCount", Napi::Number::New(env, static_cast<double>(gs.context_count - std::min(pooled, gs.context_count))));
+  o.Set("pooledContexts", Napi::Number::New(env, static_cast<double>(pooled)));
   o.Set("residentBytes", Napi::Number::New(env, static_cast<double>(mcx_resident_bytes())));
   size_t count = 0;
   mcx_top_chunks(nullptr, 0, &count);
@@ -730,11 +775,18 @@ Napi::Value GlobalStats(const Napi::CallbackInfo &info) {
 
 Napi::Value Maintain(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  SweepQuarantines(env.GetInstanceData<Instance>());
+  Instance *inst = env.GetInstanceData<Instance>();
+  SweepQuarantines(inst);
+  if (!inst->pool.empty()) {
+    mcx_config cfg;
+    mcx_config_get(&cfg);
+    if (mcx_now_ms() - inst->poolUsedMs >= cfg.decay_ms) DrainPool(inst);
+  }
   return Napi::Number::New(env, static_cast<double>(mcx_maintain(0)));
 }
 
 Napi::Value Trim(const Napi::CallbackInfo &info) {
+  DrainPool(info.Env().GetInstanceData<Instance>());
   return Napi::Number::New(info.Env(), static_cast<double>(mcx_trim()));
 }
 
@@ -804,6 +856,7 @@ Napi::Value SetNoExternalBuffers(const Napi::CallbackInfo &info) {
 // records detached from this Instance.
 void Cleanup(Instance *inst) {
   inst->closing = true;
+  DrainPool(inst);
   for (CtxRec *r : inst->table) {
     if (r->ctx == nullptr || r->parent != nullptr) continue;  // children die with their root
     std::vector<AbSlot *> slots;
