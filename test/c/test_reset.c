@@ -183,6 +183,32 @@ static void reset_callbacks_order_and_once(void) {
 static int cb_saw_intact;
 static void cb_check_data(void *arg) { cb_saw_intact = th_verify(arg, 64, 4242) == 64; }
 
+/* Very many callbacks on one context: all run once, last registered first (no recursion). */
+static long seq_expected;
+static long seq_errors;
+static void cb_sequence(void *arg) {
+    if ((long)(intptr_t)arg != seq_expected) seq_errors++;
+    seq_expected--;
+}
+
+static void many_reset_callbacks(void) {
+    mcx_context *ctx = mcx_context_create(NULL, NULL);
+    REQUIRE(ctx != NULL);
+    long n = (long)th_scaled(100000, 5000);
+    for (long i = 0; i < n; i++)
+        REQUIRE(mcx_register_reset_callback(ctx, cb_sequence, (void *)(intptr_t)i) == MCX_OK);
+    seq_expected = n - 1;
+    seq_errors = 0;
+    CHECK_OK(mcx_reset(ctx));
+    CHECK_U64(seq_errors, ==, 0);
+    CHECK_U64(seq_expected, ==, (uint64_t)-1);
+    seq_expected = -1;
+    CHECK_OK(mcx_reset(ctx)); /* nothing runs twice */
+    CHECK_U64(seq_errors, ==, 0);
+    CHECK_U64(th_ctx_stats(ctx).chunk_count, ==, 1);
+    CHECK_OK(mcx_delete(ctx));
+}
+
 static void reset_callback_runs_before_memory_goes(void) {
     mcx_context *ctx = mcx_context_create(NULL, NULL);
     REQUIRE(ctx != NULL);
@@ -260,4 +286,4 @@ static void limit_fails_cleanly(void) {
 
 TH_MAIN(TH_TEST(reset_frees_all_and_keeps_first_chunk), TH_TEST(delete_returns_memory),
         TH_TEST(reset_callbacks_order_and_once), TH_TEST(reset_callback_runs_before_memory_goes),
-        TH_TEST(limit_fails_cleanly))
+        TH_TEST(many_reset_callbacks), TH_TEST(limit_fails_cleanly))
