@@ -28,7 +28,7 @@ export interface Configuration {
   maintenanceIntervalMs: number;
 }
 
-const KEYS = ['topChunkSize', 'maxTopChunkSize', 'retainBytes', 'decayMs', 'releaseMode', 'maintenanceIntervalMs'] as const;
+const KEYS: ReadonlySet<string> = new Set(['topChunkSize', 'maxTopChunkSize', 'retainBytes', 'decayMs', 'releaseMode', 'maintenanceIntervalMs']);
 const MIN_TOP_CHUNK_BYTES = 256 * 1024;
 const MAX_TOP_CHUNK_BYTES = 2 ** 40;
 const MAX_DECAY_MS = 24 * 3600 * 1000;

@@ -26,7 +26,7 @@ export interface MemoryContextOptions {
   releaseMode?: ReleaseMode;
 }
 
-const OPTION_KEYS = ['name', 'parent', 'initialSize', 'maxChunkSize', 'limit', 'releaseMode'] as const;
+const OPTION_KEYS: ReadonlySet<string> = new Set(['name', 'parent', 'initialSize', 'maxChunkSize', 'limit', 'releaseMode']);
 
 /** Allocation alignment inside a chunk, bytes (MCX_ALIGN). */
 const ALIGN = 16;
@@ -80,6 +80,17 @@ const registry = new FinalizationRegistry<NativeHandle>((handle) => {
     noteContextGone(killed);
   }
 });
+
+// Contexts created in this turn of the event loop: registered with the backstop registry when the
+// turn ends, if still live. A context deleted within the turn it was made in (a synchronous
+// request) never pays for a registration (a WeakCell, GC work; measured in bench/js/RESULTS.md),
+// and a registry callback could not run before the turn ends anyway.
+let young: MemoryContext[] = [];
+function registerYoung(): void {
+  const batch = young;
+  young = [];
+  for (let i = 0; i < batch.length; i++) batch[i]!._registerIfLive();
+}
 
 export class MemoryContext {
   /** The name given at creation (the C core keeps the first 47 bytes). */
@@ -158,7 +169,9 @@ export class MemoryContext {
     this._abs = null;
     this._adopt(ab as TaggedArrayBuffer);
     if (parent !== null) (parent._children ??= new Set()).add(this);
-    registry.register(this, handle, this);
+    // Bounded: a long synchronous stretch registers its survivors every 256 contexts.
+    if (young.push(this) === 1) setImmediate(registerYoung).unref();
+    else if (young.length >= 256) registerYoung();
     noteContextCreated();
     ensureMaintenance();
   }
@@ -517,6 +530,11 @@ export class MemoryContext {
   }
 
   // ---- internals ----------------------------------------------------------------------------
+
+  /** @internal called once, at the end of the turn that created this context. */
+  _registerIfLive(): void {
+    if (this._state !== DELETED && !this._deletePending) registry.register(this, this._h);
+  }
 
   private _checkUsable(method: string): void {
     if (this._state === DELETED || this._deletePending) throw deletedError(method, this.name);
