@@ -282,6 +282,9 @@ int mcxi_resolve(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk) {
     }
     if (p < (char *)ch + MCXI_CHUNK_HDR + MCXI_OBJ_HDR || p >= (char *)ch + ch->size) return MCX_EFOREIGN;
     if (ch->magic != MCXI_CHUNK_MAGIC) return MCX_EFOREIGN;
+    /* A large chunk's object sits at a known offset: anything else is an interior pointer, and
+     * reading a "header" there would read the user's bytes. */
+    if ((ch->flags & MCXI_CHUNK_LARGE) && p != (char *)ch + ch->reserved) return MCX_EFOREIGN;
     mcxi_obj *o = (mcxi_obj *)(p - MCXI_OBJ_HDR);
     if (mcxi_dbg_poisoned(o, MCXI_OBJ_HDR)) return MCX_EFOREIGN;
     if ((size_t)o->chunk_off * MCX_ALIGN != (size_t)((char *)o - (char *)ch)) return MCX_EFOREIGN;
