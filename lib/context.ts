@@ -61,7 +61,12 @@ type TaggedArrayBuffer = ArrayBuffer & { [kChunk]?: ChunkInfo };
  * Buffer.isBuffer() is true and every Buffer method works; cheaper to make than Buffer.from()
  * (see bench/js/RESULTS.md).
  */
-class ContextBuffer extends Uint8Array {}
+class ContextBuffer extends Uint8Array {
+  // An explicit fixed-arity constructor: ~7% cheaper than the implicit (...args) one.
+  constructor(ab: ArrayBuffer, byteOffset: number, length: number) {
+    super(ab, byteOffset, length);
+  }
+}
 Object.setPrototypeOf(ContextBuffer.prototype, Buffer.prototype);
 const typedFill = Uint8Array.prototype.fill;
 

@@ -31,6 +31,22 @@ describe('allocUnsafe', () => {
     }
   });
 
+  test('methods that make new arrays work: map, filter, subarray, slice, toJSON', () => {
+    const b = ctx.alloc(8, 2);
+    const mapped = b.map((v) => v * 2);
+    expect(mapped.length).toBe(8);
+    expect(mapped[0]).toBe(4);
+    expect(mapped.buffer).not.toBe(b.buffer); // a fresh array, not a view into the chunk
+    expect(b.filter((v) => v === 2).length).toBe(8);
+    const sub = b.subarray(2, 4);
+    expect(Buffer.isBuffer(sub)).toBe(true);
+    expect(sub.buffer).toBe(b.buffer);
+    expect(sub.byteOffset).toBe(b.byteOffset + 2);
+    expect(Buffer.isBuffer(b.slice(1, 3))).toBe(true);
+    expect(b.toJSON()).toEqual({ type: 'Buffer', data: [2, 2, 2, 2, 2, 2, 2, 2] });
+    expect(b.toString('hex')).toBe('0202020202020202');
+  });
+
   test('allocations are 16-byte aligned views sharing one chunk ArrayBuffer', () => {
     const a = ctx.allocUnsafe(3);
     const b = ctx.allocUnsafe(40);
