@@ -19,7 +19,7 @@ step() { # step NAME COMMAND...: run, keep the log, note failures
   local name="$1"; shift
   local log="build-reliability/$name.log"
   echo "== reliability: $name ($(( $(date +%s) - start )) s)"
-  "$@" 2>&1 | tee "$log" | grep -E '^(FIGURE|summary|drift|fuzz\.sh|ulimit-tests\.sh|soak\.sh|fault sweep|  [a-z].*mapping points|FAIL|.*CHECK failed|ERROR)' 
+  "$@" 2>&1 | tee "$log" | grep -E '^(FIGURE|summary|drift|fuzz\.sh|ulimit-tests\.sh|soak\.sh|fault sweep|  [a-z].*mapping points|FAIL|.*CHECK failed|ERROR|Tests:)|^ +(workers|loopback|release while|ulimit -v|allocUnsafe after)' 
   local rc=${PIPESTATUS[0]}
   if [ "$rc" -ne 0 ]; then failed+=("$name"); echo "== reliability: $name FAILED (status $rc, log $log)"; tail -30 "$log"; fi
   return 0
@@ -54,8 +54,11 @@ step ulimit bash scripts/ulimit-tests.sh
 fig[ulimit_enomem]="$(figure ulimit_enomem build-reliability/ulimit.log)"
 
 # 5. the jest reliability suite (facade property tests, workers, loopback I/O, bad-input matrix)
+# npm test runs the same files with short defaults; here they run longer.
 if ls test/reliability/*.test.ts >/dev/null 2>&1; then
-  jest_run() { npx jest --ci --runInBand test/reliability; }
+  jest_run() {
+    MEMCTX_REL_SECONDS=8 MEMCTX_REL_RUNS=150 MEMCTX_REL_REQUESTS=5000 npx jest --ci --runInBand test/reliability
+  }
   step jest jest_run
 fi
 
