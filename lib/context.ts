@@ -22,7 +22,7 @@ export interface MemoryContextOptions {
   maxChunkSize?: number;
   /** Cap on the bytes of this context's own process chunks (0 or omitted: none). */
   limit?: number;
-  /** Overrides the process default set by configure({ releaseMode }). */
+  /** Overrides the thread default set by configure({ releaseMode }); a child takes its parent's. */
   releaseMode?: ReleaseMode;
 }
 
@@ -161,6 +161,13 @@ export class MemoryContext {
         throw outOfRange('options.limit', `0 (no limit) or >= the first chunk size (${firstChunk})`, limit);
       }
       if (o.releaseMode !== undefined) mode = validateOneOf(o.releaseMode, 'options.releaseMode', RELEASE_MODES);
+      if (parent !== null) {
+        // One release mode per tree: a child's buffers are detached or parked with its parent's.
+        if (o.releaseMode !== undefined && mode !== parent.releaseMode) {
+          throw invalidArgValue('options.releaseMode', `must be the parent's release mode ('${parent.releaseMode}') or omitted`, mode);
+        }
+        mode = parent.releaseMode;
+      }
     }
     this.name = name;
     this.limit = limit;

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <mutex>
 #include <unordered_set>
 #include <vector>
 
@@ -61,22 +62,32 @@ std::atomic<uint64_t> g_pooled{0};  // C contexts parked in the threads' pools (
 struct CtxRec;
 
 // A context tree parked by reserve mode: deleted once every ArrayBuffer over it is collected.
+// The collector may be V8's background sweeper thread, hence the atomics; the tree itself is
+// touched by nobody until then (it was made a root), so any JS thread may delete it.
 struct Quarantine {
-  mcx_context *root;  // NULL once deleted (at environment teardown)
-  size_t pending;     // ArrayBuffers over the tree not yet collected
-  uint64_t bytes;     // total_bytes of the tree when parked, for stats
+  mcx_context *root;           // NULL: nothing to delete (orphaned at environment teardown)
+  std::atomic<size_t> pending; // ArrayBuffers over the tree not yet collected
+  uint64_t bytes;              // total_bytes of the tree when parked, for stats
 };
 
-// One external ArrayBuffer of reserve mode, owned by its finalizer.
+// One ArrayBuffer of reserve mode. state: 0 while its context is live (the slot sits in
+// rec->slots and the record frees it), kSlotDead once collected during that time, or the
+// Quarantine waiting for it (then the collector frees the slot).
+constexpr uintptr_t kSlotDead = 1;
 struct AbSlot {
   void *data;
   size_t bytes;
-  CtxRec *rec;     // owner while the context is live, else NULL
-  Quarantine *q;   // set when the owner was reset/deleted while this buffer lived
-  size_t index;    // position in rec->slots (swap-remove)
   bool large;
-  bool freedPending;  // ctx.free() of a large allocation: mcx_free once collected
+  std::atomic<uintptr_t> state;
 };
+
+// Parked trees whose last ArrayBuffer has been collected, waiting for a JS thread to delete
+// them (DrainReady: on create, reset/delete, the maintenance timer and stats).
+std::mutex g_readyMutex;
+std::vector<Quarantine *> g_ready;
+std::atomic<size_t> g_readyCount{0};
+std::atomic<uint64_t> g_parkedCount{0};
+std::atomic<uint64_t> g_parkedBytes{0};
 
 struct Instance;
 
@@ -92,8 +103,9 @@ struct CtxRec {
   // our own buffers are ever detached.
   std::vector<void *> chunkData;
   std::unordered_set<void *> largeData;
-  // reserve mode: live ArrayBuffers with finalizers.
+  // reserve mode: the ArrayBuffers made for this context (some maybe collected already).
   std::vector<AbSlot *> slots;
+  size_t slotsCompactAt = 64;
   const void *curChunk = nullptr;
   // options kept to recreate the C context on a reserve-mode reset
   std::string name;
@@ -119,7 +131,6 @@ struct Instance {
   std::vector<CtxRec *> table;   // every record, live or pooled, by index
   std::vector<uint32_t> freeIdx;  // pooled records
   size_t liveCount = 0;
-  std::vector<Quarantine *> quarantines;
   bool noExternalForTest = false;
   bool v8Direct = MEMCTX_V8_DIRECT != 0;  // setArrayBufferMaker('napi') turns it off
   bool closing = false;
@@ -227,28 +238,61 @@ size_t ToSize(const Napi::Value &v) {
 
 // ---- ArrayBuffers ---------------------------------------------------------------------------
 
-void SlotFinalize(napi_env /*env*/, void * /*data*/, void *hint) {
-  AbSlot *slot = static_cast<AbSlot *>(hint);
+// A reserve-mode ArrayBuffer was collected (any thread).
+void SlotDead(AbSlot *slot) {
   g_abFinalized.fetch_add(1, std::memory_order_relaxed);
-  if (slot->q != nullptr) {
-    Quarantine *q = slot->q;
-    if (--q->pending == 0) {
-      if (q->root != nullptr) {
-        mcx_delete(q->root);
-        g_quarantineReleased.fetch_add(1, std::memory_order_relaxed);
-      }
-      q->root = nullptr;  // the Instance frees q (or q was orphaned at teardown)
-    }
-  } else if (slot->rec != nullptr) {
-    CtxRec *rec = slot->rec;
-    if (slot->freedPending && rec->ctx != nullptr) mcx_free(slot->data);
-    // swap-remove from the owner's list
-    AbSlot *last = rec->slots.back();
-    rec->slots[slot->index] = last;
-    last->index = slot->index;
-    rec->slots.pop_back();
-  }
+  uintptr_t prev = slot->state.exchange(kSlotDead, std::memory_order_acq_rel);
+  if (prev == 0) return;  // its context is live: the record frees the slot
+  Quarantine *q = reinterpret_cast<Quarantine *>(prev);
   delete slot;
+  if (q->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    std::lock_guard<std::mutex> lock(g_readyMutex);
+    g_ready.push_back(q);
+    g_readyCount.store(g_ready.size(), std::memory_order_release);
+  }
+}
+
+void SlotFinalize(napi_env /*env*/, void * /*data*/, void *hint) { SlotDead(static_cast<AbSlot *>(hint)); }
+
+#if MEMCTX_V8_DIRECT
+void SlotDeleter(void * /*data*/, size_t /*length*/, void *deleterData) { SlotDead(static_cast<AbSlot *>(deleterData)); }
+#endif
+
+void FreeQuarantine(Quarantine *q) {
+  if (q->root != nullptr) {
+    mcx_delete(q->root);
+    g_quarantineReleased.fetch_add(1, std::memory_order_relaxed);
+  }
+  g_parkedCount.fetch_sub(1, std::memory_order_relaxed);
+  g_parkedBytes.fetch_sub(q->bytes, std::memory_order_relaxed);
+  delete q;
+}
+
+// Delete the parked trees whose ArrayBuffers are all gone.
+void DrainReady() {
+  if (g_readyCount.load(std::memory_order_acquire) == 0) return;
+  std::vector<Quarantine *> ready;
+  {
+    std::lock_guard<std::mutex> lock(g_readyMutex);
+    ready.swap(g_ready);
+    g_readyCount.store(0, std::memory_order_release);
+  }
+  for (Quarantine *q : ready) FreeQuarantine(q);
+}
+
+// Drop the slots of collected ArrayBuffers from a live context's list (amortised O(1)).
+void CompactSlots(CtxRec *rec) {
+  auto &v = rec->slots;
+  size_t j = 0;
+  for (size_t i = 0; i < v.size(); i++) {
+    if (v[i]->state.load(std::memory_order_acquire) == kSlotDead) {
+      delete v[i];
+    } else {
+      v[j++] = v[i];
+    }
+  }
+  v.resize(j);
+  rec->slotsCompactAt = std::max<size_t>(64, 2 * j);
 }
 
 // Create an external ArrayBuffer over [data, data+bytes) for rec. Returns an empty value with an
@@ -260,8 +304,21 @@ Napi::Value MakeAb(Napi::Env env, CtxRec *rec, void *data, size_t bytes, bool la
   if (rec->inst->noExternalForTest) {
     st = napi_no_external_buffers_allowed;
   } else if (rec->reserve) {
-    slot = new AbSlot{data, bytes, rec, nullptr, rec->slots.size(), large, false};
+    slot = new AbSlot{data, bytes, large, {0}};
+#if MEMCTX_V8_DIRECT
+    if (rec->inst->v8Direct) {
+      // The deleter runs when V8 frees the backing store, possibly on its sweeper thread.
+      v8::Isolate *isolate = v8::Isolate::GetCurrent();
+      std::unique_ptr<v8::BackingStore> store = v8::ArrayBuffer::NewBackingStore(data, bytes, SlotDeleter, slot);
+      v8::Local<v8::ArrayBuffer> ab = v8::ArrayBuffer::New(isolate, std::move(store));
+      std::memcpy(static_cast<void *>(&out), static_cast<const void *>(&ab), sizeof(out));
+      st = napi_ok;
+    } else {
+      st = napi_create_external_arraybuffer(env, data, bytes, SlotFinalize, slot, &out);
+    }
+#else
     st = napi_create_external_arraybuffer(env, data, bytes, SlotFinalize, slot, &out);
+#endif
   } else {
 #if MEMCTX_V8_DIRECT
     if (rec->inst->v8Direct) {
@@ -292,6 +349,7 @@ Napi::Value MakeAb(Napi::Env env, CtxRec *rec, void *data, size_t bytes, bool la
   g_abCreated.fetch_add(1, std::memory_order_relaxed);
   if (slot != nullptr) {
     rec->slots.push_back(slot);
+    if (rec->slots.size() >= rec->slotsCompactAt) CompactSlots(rec);
   } else if (large) {
     rec->largeData.insert(data);
   } else {
@@ -353,8 +411,7 @@ void KillDescendants(CtxRec *rec) {
     stack.pop_back();
     for (CtxRec *c : r->children) stack.push_back(c);
     r->children.clear();
-    for (AbSlot *s : r->slots) s->rec = nullptr;
-    ReleaseRec(r);
+    ReleaseRec(r);  // reserve mode: CollectSlots took its slots before
   }
 }
 
@@ -370,36 +427,29 @@ void CollectSlots(CtxRec *rec, std::vector<AbSlot *> &out) {
   }
 }
 
-// Park the C tree rooted at `root` until the ArrayBuffers in `slots` are collected.
-void Park(Instance *inst, mcx_context *root, std::vector<AbSlot *> &slots) {
-  if (slots.empty()) {
-    mcx_delete(root);
-    return;
+// Park the C tree rooted at `root` (NULL: nothing to delete) until the ArrayBuffers in `slots`
+// are collected; slots of buffers already collected are freed here.
+void Park(mcx_context *root, std::vector<AbSlot *> &slots) {
+  uint64_t bytes = 0;
+  if (root != nullptr) {
+    mcx_set_parent(root, nullptr);  // a parent's delete must not free it early
+    struct mcx_context_stats cs{};
+    if (mcx_context_stats(root, &cs) == MCX_OK) bytes = cs.total_bytes;
   }
-  mcx_set_parent(root, nullptr);  // a parent's delete must not free it early
-  struct mcx_context_stats cs{};
-  mcx_context_stats(root, &cs);
-  Quarantine *q = new Quarantine{root, slots.size(), cs.total_bytes};
-  for (AbSlot *s : slots) {
-    s->rec = nullptr;
-    s->q = q;
-  }
-  inst->quarantines.push_back(q);
+  Quarantine *q = new Quarantine{root, {1}, bytes};  // 1: our guard while handing over
+  g_parkedCount.fetch_add(1, std::memory_order_relaxed);
+  g_parkedBytes.fetch_add(bytes, std::memory_order_relaxed);
   g_quarantined.fetch_add(1, std::memory_order_relaxed);
-}
-
-// Free quarantine records whose tree has been deleted by the last finalizer.
-void SweepQuarantines(Instance *inst) {
-  auto &qs = inst->quarantines;
-  size_t j = 0;
-  for (size_t i = 0; i < qs.size(); i++) {
-    if (qs[i]->pending == 0) {
-      delete qs[i];
-    } else {
-      qs[j++] = qs[i];
+  for (AbSlot *sl : slots) {
+    q->pending.fetch_add(1, std::memory_order_acq_rel);
+    uintptr_t expected = 0;
+    if (!sl->state.compare_exchange_strong(expected, reinterpret_cast<uintptr_t>(q), std::memory_order_acq_rel)) {
+      q->pending.fetch_sub(1, std::memory_order_acq_rel);  // collected already
+      delete sl;
     }
   }
-  qs.resize(j);
+  slots.clear();
+  if (q->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) FreeQuarantine(q);  // none alive
 }
 
 // Write the current span of rec into the scratch array: [offset, chunkBytes, chunkIndex,
@@ -434,6 +484,7 @@ Napi::Value Init(const Napi::CallbackInfo &info) {
 Napi::Value Create(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Instance *inst = env.GetInstanceData<Instance>();
+  DrainReady();
   CtxRec *parent = nullptr;
   if (info[0].IsNumber()) {
     parent = GetRec(info, 0);
@@ -453,7 +504,9 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
   rec->opts.initial_size = ToSize(info[2]);
   rec->opts.max_chunk_size = ToSize(info[3]);
   rec->opts.limit_bytes = ToSize(info[4]);
-  rec->reserve = info[5].ToBoolean().Value();
+  // A tree has one release mode: a reserve-mode child's buffers must be parked with its parent's
+  // tree, a detach-mode child's detached with it.
+  rec->reserve = parent != nullptr ? parent->reserve : info[5].ToBoolean().Value();
   mcx_context_options opts = rec->opts;
   opts.name = rec->name.c_str();
   rec->ctx = nullptr;
@@ -481,8 +534,9 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
   Napi::Value ab;
   if (st == MCX_OK) ab = SpanOut(env, rec, span);
   if (st != MCX_OK || ab.IsEmpty()) {
-    mcx_delete(rec->ctx);
-    for (AbSlot *s : rec->slots) s->rec = nullptr;
+    std::vector<AbSlot *> slots;
+    CollectSlots(rec, slots);
+    Park(rec->ctx, slots);
     ReleaseRec(rec);
     if (st != MCX_OK) ThrowStatus(env, st, "reserving the first process chunk");
     return Napi::Value();
@@ -557,15 +611,10 @@ Napi::Value FreeLarge(const Napi::CallbackInfo &info) {
   Napi::ArrayBuffer ab = info[1].As<Napi::ArrayBuffer>();
   void *data = ab.Data();
   if (rec->reserve) {
-    for (AbSlot *s : rec->slots) {
-      if (s->data == data && s->large) {
-        if (s->freedPending) {
-          ThrowStatus(env, MCX_EFREED, "free");
-          return Napi::Value();
-        }
-        s->freedPending = true;
-        return env.Undefined();
-      }
+    // reserve mode never reuses memory a live view may reach: the allocation stays with the
+    // context until its reset/delete parks it (the facade refuses a second free).
+    for (AbSlot *sl : rec->slots) {
+      if (sl->data == data && sl->large) return env.Undefined();
     }
     ThrowStatus(env, MCX_EFOREIGN, "free");
     return Napi::Value();
@@ -596,7 +645,7 @@ Napi::Value Reset(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   CtxRec *rec = GetRec(info, 0);
   if (rec == nullptr) return Napi::Value();
-  Instance *inst = rec->inst;
+  DrainReady();
   if (rec->reserve) {
     mcx_context_options opts = rec->opts;
     opts.name = rec->name.c_str();
@@ -611,8 +660,7 @@ Napi::Value Reset(const Napi::CallbackInfo &info) {
     mcx_context *old = rec->ctx;
     rec->ctx = fresh;
     rec->curChunk = nullptr;
-    Park(inst, old, slots);
-    SweepQuarantines(inst);
+    Park(old, slots);
   } else {
     DetachOwned(env, rec, info[1]);
     KillDescendants(rec);
@@ -639,8 +687,7 @@ void Kill(Napi::Env env, CtxRec *rec, const Napi::Value &abs) {
     KillDescendants(rec);
     Unlink(rec);
     mcx_context *old = rec->ctx;
-    Park(inst, old, slots);
-    SweepQuarantines(inst);
+    Park(old, slots);
   } else {
     DetachOwned(env, rec, abs);
     KillDescendants(rec);
@@ -733,7 +780,7 @@ Napi::Value ContextStats(const Napi::CallbackInfo &info) {
 Napi::Value GlobalStats(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Instance *inst = env.GetInstanceData<Instance>();
-  SweepQuarantines(inst);
+  DrainReady();
   struct mcx_global_stats gs{};
   mcx_global_stats(&gs);
   Napi::Object o = Napi::Object::New(env);
@@ -761,9 +808,8 @@ Napi::Value GlobalStats(const Napi::CallbackInfo &info) {
     arr.Set(static_cast<uint32_t>(i), t);
   }
   o.Set("topChunks", arr);
-  uint64_t qBytes = 0;
-  for (Quarantine *q : inst->quarantines) qBytes += q->bytes;
-  o.Set("quarantinedContexts", Napi::Number::New(env, static_cast<double>(inst->quarantines.size())));
+  uint64_t qBytes = g_parkedBytes.load(std::memory_order_relaxed);
+  o.Set("quarantinedContexts", Napi::Number::New(env, static_cast<double>(g_parkedCount.load(std::memory_order_relaxed))));
   o.Set("quarantinedBytes", Napi::Number::New(env, static_cast<double>(qBytes)));
   o.Set("arrayBuffersCreated", Napi::Number::New(env, static_cast<double>(g_abCreated.load())));
   o.Set("arrayBuffersDetached", Napi::Number::New(env, static_cast<double>(g_abDetached.load())));
@@ -776,7 +822,7 @@ Napi::Value GlobalStats(const Napi::CallbackInfo &info) {
 Napi::Value Maintain(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Instance *inst = env.GetInstanceData<Instance>();
-  SweepQuarantines(inst);
+  DrainReady();
   if (!inst->pool.empty()) {
     mcx_config cfg;
     mcx_config_get(&cfg);
@@ -857,26 +903,23 @@ Napi::Value SetNoExternalBuffers(const Napi::CallbackInfo &info) {
 void Cleanup(Instance *inst) {
   inst->closing = true;
   DrainPool(inst);
+  DrainReady();
   for (CtxRec *r : inst->table) {
     if (r->ctx == nullptr || r->parent != nullptr) continue;  // children die with their root
     std::vector<AbSlot *> slots;
     CollectSlots(r, slots);
-    for (AbSlot *s : slots) s->rec = nullptr;  // slots now belong to their finalizers only
     mcx_delete(r->ctx);
     r->ctx = nullptr;
+    // The isolate frees its ArrayBuffers after this; their collectors free the slots through an
+    // empty quarantine (JS no longer runs, so the memory could go at once).
+    Park(nullptr, slots);
   }
-  for (CtxRec *r : inst->table) {
-    for (AbSlot *s : r->slots) s->rec = nullptr;
-    delete r;
-  }
+  for (CtxRec *r : inst->table) delete r;
   inst->table.clear();
   inst->freeIdx.clear();
   inst->liveCount = 0;
-  for (Quarantine *q : inst->quarantines) {
-    if (q->root != nullptr) mcx_delete(q->root);
-    q->root = nullptr;  // q itself stays for the finalizers still to come (a few bytes)
-  }
-  inst->quarantines.clear();
+  // Trees parked earlier by this thread wait for their ArrayBuffers like any other: the isolate's
+  // teardown frees those, and the next DrainReady on any thread deletes the trees.
 }
 
 Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {

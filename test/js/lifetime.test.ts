@@ -159,3 +159,12 @@ describe('pins', () => {
     expect(child.deleted).toBe(true);
   });
 });
+
+describe('release modes in a tree', () => {
+  test('a child takes its parent’s release mode; a different one is refused', () => {
+    const root = new MemoryContext({ releaseMode: 'reserve' });
+    expect(root.createChild().releaseMode).toBe('reserve');
+    expect(() => root.createChild({ releaseMode: 'detach' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/parent's release mode \('reserve'\)/) }));
+    root.delete();
+  });
+});

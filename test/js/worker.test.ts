@@ -8,14 +8,15 @@ import { registerPath } from './support/child';
 
 const fixture = path.join(__dirname, 'fixtures', 'worker-alloc.ts');
 
-function startWorker(id: number, rounds: number): Worker {
-  return new Worker(fixture, { workerData: { id, rounds }, execArgv: ['-r', registerPath] });
+function startWorker(id: number, rounds: number, mode: string): Worker {
+  return new Worker(fixture, { workerData: { id, rounds, mode }, execArgv: ['-r', registerPath] });
 }
 
-test('four workers allocate and reset at the same time without corrupting each other', async () => {
+// reserve mode also exercises V8's sweeper thread handing parked trees back to JS threads.
+test.each(['detach', 'reserve'])('four workers (%s mode) allocate and reset at the same time without corrupting each other', async (mode) => {
   const mainCtx = new MemoryContext({ name: 'main-thread' });
   const mine = mainCtx.alloc(100000, 0x77);
-  const workers = [0, 1, 2, 3].map((id) => startWorker(id, 20));
+  const workers = [0, 1, 2, 3].map((id) => startWorker(id, 20, mode));
   const exited = workers.map((w) => new Promise<number>((r) => w.once('exit', r)));
   const results = await Promise.all(
     workers.map(
