@@ -1,17 +1,18 @@
 // addon.cc - the memctx Node-API binding: maps C contexts and their process chunks onto external
-// ArrayBuffers, detaches (or quarantines) them on reset/delete, and maps C status codes to
-// MemctxError. Thin by design: every argument is validated by the TypeScript facade (lib/).
+// ArrayBuffers, detaches (or parks) them on reset/delete, and maps C status codes to MemctxError.
+// Thin by design: every argument is validated by the TypeScript facade (lib/).
 //
 // Ownership rules (see docs/API.md, "Release modes"):
 //  - detach mode: each chunk or large allocation gets one external ArrayBuffer without a
 //    finalizer; on free/reset/delete the facade hands back the ArrayBuffers it holds, this file
 //    checks each one is an ArrayBuffer it created for that context and detaches it BEFORE the C
-//    memory is reused or unmapped.
-//  - reserve mode: nothing is detached; each ArrayBuffer carries a finalizer, and a reset or
-//    deleted context's C tree is parked (quarantined) until every ArrayBuffer over it has been
-//    collected, so a stale view only ever sees the bytes of its own context.
+//    memory is reused or unmapped. Deleted root contexts are recycled through a small pool.
+//  - reserve mode: nothing is detached; each ArrayBuffer carries a deleter (or a Node-API
+//    finalizer), and a reset or deleted context's C tree is parked until every ArrayBuffer over
+//    it has been collected, so a stale view only ever sees the bytes of its own context.
 // The addon is context-aware: all state hangs off the per-environment Instance, released by an
-// environment cleanup hook, so it loads in worker threads, several at once.
+// environment cleanup hook, so it loads in worker threads, several at once. Context handles are
+// numbers (record index + generation), so a stale handle can never reach a reused record.
 #include <napi.h>
 
 // Fast path for detach mode: an ArrayBuffer over C memory made with V8's own API costs a
