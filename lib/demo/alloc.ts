@@ -35,13 +35,13 @@ const plain: RequestMemory = {
 
 type Facade = typeof import('../index');
 
-export function createAllocator(mode: Mode): Allocator {
+export function createAllocator(mode: Mode, initialSizeBytes = 0): Allocator {
   if (mode === 'baseline') return { mode, forResponse: () => plain };
   // Loaded only in memctx mode so that a baseline process never maps the addon.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const facade = require('../index') as Facade;
   // The facade's helper deletes the context on 'finish'/'close'; ctx.pin() defers that for fs.read.
-  // A 64 KiB first process chunk (the default is 8 KiB) fits most of this service's requests
-  // (2 KiB to 384 KiB) in at most three chunks: fewer forwarding steps per request.
-  return { mode, forResponse: (res) => facade.contextForResponse(res, { name: 'request', initialSize: 64 * 1024 }) };
+  // initialSizeBytes sizes each request's first process chunk (0: the facade's default, 8 KiB).
+  const options = initialSizeBytes > 0 ? { name: 'request', initialSize: initialSizeBytes } : { name: 'request' };
+  return { mode, forResponse: (res) => facade.contextForResponse(res, options) };
 }

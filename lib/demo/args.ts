@@ -18,6 +18,8 @@ export interface DemoOptions {
   plain: boolean;
   /** Run the modes one after another instead of at the same time. */
   sequential: boolean;
+  /** First process chunk of each request context, KiB (0 = the facade's default). */
+  chunkKiB: number;
   /** Mean simulated backend wait per request, ms (0 = none). */
   backendMs: number;
   /** V8 young-generation cap of both services (--max-semi-space-size), MiB; 0 = node's default. */
@@ -37,6 +39,7 @@ export const DEFAULT_PHASES_SEC: Record<(typeof PHASE_NAMES)[number], number> = 
 const DEFAULT_PEAK = 128;
 const DEFAULT_BACKEND_MS = 20;
 const DEFAULT_SEMI_SPACE_MIB = 2;
+const DEFAULT_CHUNK_KIB = 0;
 
 export const HELP = `Usage: npm start -- [flags]
 
@@ -56,6 +59,8 @@ Flags:
   --out <dir>         output folder (default reports/<date-time>)
   --backend-ms <ms>   mean wait of each request on a simulated backend, holding its Buffers,
                       0..1000 (default ${DEFAULT_BACKEND_MS}; each wait is 0.2x to 1.8x of it)
+  --chunk-kib <n>     first process chunk of each request's context, 0..4096 KiB
+                      (default ${DEFAULT_CHUNK_KIB}; 0 = the facade's default, 8 KiB)
   --interval <ms>     sampling period of each service, 10..10000 (default 100)
   --seed <n>          seed of the request mix, 0..65535 (default 1)
   --semi-space-mib <n>
@@ -115,6 +120,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
         interval: { type: 'string' },
         'backend-ms': { type: 'string' },
         'semi-space-mib': { type: 'string' },
+        'chunk-kib': { type: 'string' },
         seed: { type: 'string' },
         'no-verify': { type: 'boolean' },
         'no-idle-gc': { type: 'boolean' },
@@ -157,6 +163,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
     intervalMs: v.interval !== undefined ? parseNumber('--interval', v.interval, 10, 10000, true) : 100,
     backendMs: v['backend-ms'] !== undefined ? parseNumber('--backend-ms', v['backend-ms'], 0, 1000, false) : DEFAULT_BACKEND_MS,
     semiSpaceMiB: v['semi-space-mib'] !== undefined ? parseNumber('--semi-space-mib', v['semi-space-mib'], 0, 64, true) : DEFAULT_SEMI_SPACE_MIB,
+    chunkKiB: v['chunk-kib'] !== undefined ? parseNumber('--chunk-kib', v['chunk-kib'], 0, 4096, true) : DEFAULT_CHUNK_KIB,
     seed: v.seed !== undefined ? parseNumber('--seed', v.seed, 0, 65535, true) : 1,
     verify: v['no-verify'] !== true,
     plain: v.plain === true,

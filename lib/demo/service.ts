@@ -1,7 +1,7 @@
 // lib/demo/service.ts - the demo HTTP service (a child process of npm start): three handlers that use memory like a real service.
 //
 // Usage (by the driver, with an IPC channel):
-//   node [--expose-gc] service.js <memctx|baseline> <data-file> <intervalMs> <backendMs>
+//   node [--expose-gc] service.js <memctx|baseline> <data-file> <intervalMs> <backendMs> <firstChunkBytes>
 // Routes, all bodies deterministic (lib/demo/bodies.ts) so the client can check every byte:
 //   GET  /render?seed=S&size=N  builds an N-byte body in 16 KiB request Buffers, written without copies
 //   GET  /file?off=O&len=N      fs.read of a data-file range straight into a request Buffer, then sent
@@ -29,11 +29,12 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-const [modeArg, dataFile, intervalArg, backendArg] = process.argv.slice(2);
+const [modeArg, dataFile, intervalArg, backendArg, chunkArg] = process.argv.slice(2);
 if (!MODES.includes(modeArg as Mode)) fail(`mode must be one of ${MODES.join(', ')}, got ${String(modeArg)}`);
 const mode = modeArg as Mode;
 const intervalMs = Number(intervalArg ?? '100');
 const backendMs = Number(backendArg ?? '0');
+const firstChunkBytes = Number(chunkArg ?? '0');
 let fd: number;
 let fileSizeBytes: number;
 try {
@@ -42,7 +43,7 @@ try {
 } catch (err) {
   fail(`cannot open data file ${String(dataFile)}: ${(err as Error).message}`);
 }
-const allocator = createAllocator(mode);
+const allocator = createAllocator(mode, firstChunkBytes);
 
 function parseQuery(url: string): { path: string; params: Map<string, string> } {
   const q = url.indexOf('?');
