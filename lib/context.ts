@@ -113,6 +113,10 @@ export class MemoryContext {
   /** Largest size served from chunks (the C large threshold); -1 blocks every fast path. */
   private _small = -1;
   private _freeBytes = 0;
+  /** Largest chunk (usable bytes) this context has reached; after reset() the first forwarding
+   * step asks C for that much at once instead of doubling its way back up. */
+  private _peakChunkBytes = 0;
+  private _regrowBytes = 0;
   private _free: Map<number, Array<TaggedArrayBuffer | number>> | null = null;
   /**
    * detach mode: every ArrayBuffer made for this context since its last reset: the first one
@@ -263,7 +267,14 @@ export class MemoryContext {
 
   /** The current chunk is full: commit, forward to the next chunk (the C forwarding step). */
   private _refill(size: number, need: number): Buffer {
-    const ab = native.reserve(this._h, this._off, this._freeBytes, need) as TaggedArrayBuffer | undefined;
+    // Size follows demand: a context reset after reaching a big chunk goes straight back to it
+    // (no limit involved: the hint must never make an allocation that fits fail).
+    let min = need;
+    if (this._regrowBytes > need) {
+      if (this.limit === 0) min = this._regrowBytes;
+      this._regrowBytes = 0;
+    }
+    const ab = native.reserve(this._h, this._off, this._freeBytes, min) as TaggedArrayBuffer | undefined;
     if (ab !== undefined) {
       this._info.used = this._off;
       this._adopt(ab);
@@ -285,6 +296,7 @@ export class MemoryContext {
     this._off = scratch[0];
     this._end = scratch[1];
     this._small = scratch[3];
+    if (this._end > this._peakChunkBytes) this._peakChunkBytes = this._end;
     this._track(ab);
   }
 
@@ -434,6 +446,7 @@ export class MemoryContext {
       this._abs = null;
       if (ab === undefined) throw new MemctxError('reset: the addon returned no chunk', 'ERR_MEMCTX_CORRUPT', -8);
       this._adopt(ab);
+      this._regrowBytes = this._peakChunkBytes > this._end ? this._peakChunkBytes : 0;
     } finally {
       this._state = LIVE;
     }

@@ -17,6 +17,19 @@ describe('reset and delete', () => {
     ctx.delete();
   });
 
+  test('after reset, the first forwarding step goes straight back to the largest chunk reached', () => {
+    const ctx = new MemoryContext();
+    for (let i = 0; i < 1000; i++) ctx.allocUnsafe(1000); // ~1 MB: chain 16 KiB .. 512 KiB
+    const grown = ctx.stats().chunks;
+    const peak = Math.max(...grown.map((c) => c.size));
+    ctx.reset();
+    for (let i = 0; i < 40; i++) ctx.allocUnsafe(1000); // overflows the 16 KiB first chunk
+    const again = ctx.stats().chunks;
+    expect(again).toHaveLength(2);
+    expect(again[1]!.size).toBe(peak);
+    ctx.delete();
+  });
+
   test('delete is idempotent and takes the context out of the C tree', () => {
     const before = memoryStats().contextCount;
     const ctx = new MemoryContext();
