@@ -199,7 +199,20 @@ export class MemoryContext {
    * Valid until this context (or an ancestor) is reset or deleted, or until free()/realloc().
    */
   allocUnsafe(size: number): Buffer {
-    // One check covers the type, sign, fraction, NaN and the deleted state (_small = -1).
+    // The fast path in one test: a valid small size (the deleted state makes _small -1), no free
+    // lists to consult, room in the current chunk. Everything else takes _allocUnsafeSlow.
+    const off = this._off;
+    if (typeof size === 'number' && size >>> 0 === size && size <= this._small && this._freeBytes === 0) {
+      const next = off + ((size + ALIGN_MASK) & ~ALIGN_MASK);
+      if (next <= this._end) {
+        this._off = next;
+        return new ContextBuffer(this._ab, off, size) as unknown as Buffer;
+      }
+    }
+    return this._allocUnsafeSlow(size);
+  }
+
+  private _allocUnsafeSlow(size: number): Buffer {
     if (typeof size !== 'number' || size >>> 0 !== size || size > this._small) return this._allocSlow(size, false, 'allocUnsafe');
     const need = (size + ALIGN_MASK) & ~ALIGN_MASK;
     if (this._freeBytes !== 0) {
