@@ -284,7 +284,7 @@ const missed = targets.filter((t) => !t.met);
 {
   const cg = R.callgrind?.runs?.memctx;
   prof.push('## Where memctx spends its time (profile)', '');
-  prof.push(missed.length ? `${missed.length} target(s) missed; this section shows what dominates in memctx on workloads 1–3 (instruction counts from callgrind, page faults from perf stat).` : 'Every target is met; the profile is kept for tracking.', '');
+  prof.push(missed.length ? `${missed.length} target(s) missed; this section shows what dominates in memctx on workloads 1–4 (instruction counts from callgrind, page faults from perf stat).` : 'Every target is met; the profile is kept for tracking.', '');
   if (cg?.top?.length) {
     // .c files first, so that a definition wins over a declaration in a header
     const sources = ['native/src', 'bench/c']
@@ -311,7 +311,7 @@ const missed = targets.filter((t) => !t.met);
     prof.push(`Workload 1 (region), self instructions by function, the measured loop only — ${f1(cg.irPerAlloc)} instructions per allocation:`, '');
     table(cg.top);
     for (const [workload, p] of Object.entries(R.callgrind.profiles ?? {})) {
-      prof.push(`Workload ${workload === 'requests' ? '2 (requests)' : '3 (mixed lifetimes)'}, \`${p.command}\` — ${f1(p.irPerAlloc)} instructions per allocation, the frees and scope calls included:`, '');
+      prof.push(`Workload ${{ requests: '2 (requests)', mixed: '3 (mixed lifetimes)', ramp: '4 (traffic ramp, the phases only)' }[workload] ?? workload}, \`${p.command}\` — ${f1(p.irPerAlloc)} instructions per allocation, the frees and scope calls included:`, '');
       table(p.top);
     }
   }
@@ -331,8 +331,36 @@ const missed = targets.filter((t) => !t.met);
 const js = [];
 const jsFragment = path.join(root, 'bench', 'results', 'js.md');
 js.push('## JavaScript workloads', '');
-if (fs.existsSync(jsFragment)) js.push(fs.readFileSync(jsFragment, 'utf8').trim(), '');
-else js.push('Not run: `bench/results/js.md` is absent (the JS part runs with `npm run bench:js` when the package defines it).', '');
+const jsResults = path.join(root, 'bench', 'js', 'results.json');
+if (fs.existsSync(jsFragment)) {
+  js.push(fs.readFileSync(jsFragment, 'utf8').trim(), '');
+} else if (fs.existsSync(jsResults)) {
+  // Written by `npm run bench:js` (bench/js/, another part of the project); shown as it stands.
+  let J = null;
+  try {
+    J = JSON.parse(fs.readFileSync(jsResults, 'utf8'));
+  } catch (e) {
+    js.push(`\`bench/js/results.json\` could not be read: ${e.message}.`, '');
+  }
+  if (J && Array.isArray(J.results)) {
+    js.push(`From [bench/js/results.json](${rel(jsResults)}), written by \`${J.command ?? 'npm run bench:js'}\` on ${String(J.started ?? '').replace('T', ' ').replace(/\..*/, '')} UTC (node ${J.node ?? '?'}, ${J.rounds ?? '?'} rounds). Speedup = Buffer time / memctx time.`, '');
+    js.push('| operation | how | memctx ns | Buffer ns | speedup | min–max | GC share memctx / Buffer |', '|---|---|---|---|---|---|---|');
+    const pct = (v) => (typeof v === 'number' ? `${f1(v * 100)}%` : 'n/a');
+    for (const r of J.results) {
+      js.push(`| ${r.name} | ${r.note ?? ''} | ${f1(r.memctxNs)} | ${f1(r.bufferNs)} | ${fx(r.speedup)} | ${f2(r.speedupMin)}–${f2(r.speedupMax)}× | ${pct(r.gcShareMemctx)} / ${pct(r.gcShareBuffer)} |`);
+    }
+    js.push('');
+    const d = J.detachSlowdown;
+    if (d) js.push(`${d.name}: ${fx(d.slowdown)} (${f2(d.min)}–${f2(d.max)}×; ${f2(d.nsNoDetach)} ns → ${f2(d.nsAfterDetach)} ns per element).`, '');
+    if (J.balloon) {
+      js.push('| release mode | ns per lifecycle | peak RSS growth MiB | RSS growth after 1.5 s MiB |', '|---|---|---|---|');
+      for (const [mode, b] of Object.entries(J.balloon)) js.push(`| ${mode} | ${f1(b.nsPerLifecycle)} | ${f1(b.peakRssMiB)} | ${f1(b.afterMiB)} |`);
+      js.push('');
+    }
+  }
+} else {
+  js.push('Not run: neither `bench/results/js.md` nor `bench/js/results.json` exists (the JS part runs with `npm run bench:js` when the package defines it).', '');
+}
 
 // targets table (top of the file) -------------------------------------------------------------
 const summary = ['## Targets', '', 'Judged on wall time, as stated in the issues; the same ratio in process CPU time is shown for reference.', '',

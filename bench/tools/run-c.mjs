@@ -188,16 +188,16 @@ if (haveValgrind) {
   // memctx on workloads 2 and 3 too, for the profile section (where its time goes there).
   const memctx = backends.find((b) => b.name === 'memctx');
   result.callgrind.profiles = {};
-  for (const [workload, scale] of [['requests', quick ? 0.005 : 0.02], ['mixed', quick ? 0.01 : 0.05]]) {
+  for (const [workload, scale] of [['requests', quick ? 0.005 : 0.02], ['mixed', quick ? 0.01 : 0.05], ['ramp', quick ? 0.02 : 0.1]]) {
     const out = path.join(os.tmpdir(), `mcxb-cg-${process.pid}-memctx-${workload}.out`);
     const argv = ['--tool=callgrind', '--collect-atstart=no', `--callgrind-out-file=${out}`, memctx.exe,
-      '--backend', 'memctx', '--workload', workload, '--scale', String(scale), '--no-warmup', '--callgrind'];
+      '--backend', 'memctx', '--workload', workload, '--scale', String(scale), '--no-warmup', '--callgrind', '--idle-ms', '0'];
     const r = spawnSync('valgrind', argv, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     if (r.status !== 0) continue;
     const { json } = { json: JSON.parse(r.stdout.trim().split('\n').pop()) };
     const ir = callgrindTotal(out);
     result.callgrind.profiles[workload] = { scale, ir, ops: json.ops, irPerAlloc: ir / json.ops, top: callgrindTop(out, 10),
-      command: `valgrind --tool=callgrind --collect-atstart=no ${path.relative(root, memctx.exe)} --backend memctx --workload ${workload} --scale ${scale} --no-warmup --callgrind` };
+      command: `valgrind --tool=callgrind --collect-atstart=no ${path.relative(root, memctx.exe)} --backend memctx --workload ${workload} --scale ${scale} --no-warmup --callgrind --idle-ms 0` };
     log(`  memctx ${workload}: ${(ir / json.ops).toFixed(1)} instructions per allocation (free and scope calls included)`);
     fs.rmSync(out, { force: true });
   }
