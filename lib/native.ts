@@ -79,8 +79,8 @@ function load(): NativeBinding {
     const where = override ? `MEMCTX_ADDON_PATH=${override}` : `${path.join(packageRoot, 'build', 'Release')} or prebuilds/`;
     const e = new MemctxError(
       `memctx: the native addon memctx.node could not be loaded from ${where}. ` +
-        'Build it with `npm rebuild memctx` (in a checkout: `npx node-gyp rebuild --nodedir=/usr` ' +
-        'or `npm run build`); it needs a C/C++ compiler and Python. Cause: ' + cause.message,
+        'Build it with `npm rebuild memctx` (in a checkout of memctx: `npm run build`); it needs a ' +
+        'C/C++ compiler and Python, and offline, node-gyp needs --nodedir. Cause: ' + cause.message,
       'ERR_MEMCTX_ADDON_NOT_FOUND',
     );
     (e as Error & { cause?: unknown }).cause = cause;

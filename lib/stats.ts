@@ -49,7 +49,7 @@ export interface MemoryStats extends FacadeCounters {
   rssBytes: number;
   /** The top-chunk vector in order. */
   topChunks: TopChunkStats[];
-  /** reserve mode: context trees waiting for their ArrayBuffers to be collected (this thread). */
+  /** reserve mode: context trees waiting for their ArrayBuffers to be collected (process-wide). */
   quarantinedContexts: number;
   quarantinedBytes: number;
   /** External ArrayBuffers made / detached / collected by the addon (process-wide). */
