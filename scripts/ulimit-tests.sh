@@ -5,7 +5,8 @@
 # ulimit -v) in build-ulimit/, then under `ulimit -v` (default 262144 KiB = 256 MiB):
 #   1. test/reliability/oom_ulimit: allocates until MCX_ENOMEM, frees, goes on; must pass;
 #   2. every ctest test of the build: passed or failed with errors reported are fine; a signal,
-#      an abort or a timeout fails this script.
+#      an abort or a timeout fails this script;
+#   3. the jest suite under JEST_LIMIT_KIB (default 8 GiB; see below why node needs more).
 #   scripts/ulimit-tests.sh [limit-kib]
 # Prints "FIGURE ulimit_enomem=<n>" (MCX_ENOMEM reported by oom_ulimit).
 set -euo pipefail
@@ -59,5 +60,31 @@ total=$((passed + reported + aborted))
 echo "ulimit-tests.sh: ctest under ulimit -v: $total tests, $passed passed, $reported ended with errors reported, $aborted aborted (log: $log)"
 if [ "$total" -eq 0 ]; then echo "ulimit-tests.sh: no test ran" >&2; status=1; fi
 if [ "$aborted" -ne 0 ]; then status=1; fi
+
+# 3. the jest suite under an address-space limit. Node needs far more address space than C: V8
+# reserves a code range per isolate and aborts ("Fatal process OOM ... CodeRange") when a worker
+# isolate cannot get it, below about 3 GiB for the 8-worker test. So the limit here is
+# JEST_LIMIT_KIB (default 8 GiB); the tight limit for the facade is test/reliability/oom.test.ts,
+# which runs its own child under `ulimit -v`. Failed tests are allowed (errors reported); a
+# process killed by a signal or a V8 fatal error is not.
+jest_limit_kib="${JEST_LIMIT_KIB:-8388608}"
+if [ -d node_modules/jest ] && [ -f build/Release/memctx.node ]; then
+  jlog="$dir/ulimit-jest.log"
+  set +e
+  ( ulimit -v "$jest_limit_kib"; npx jest --ci ) >"$jlog" 2>&1
+  jrc=$?
+  set -e
+  summary="$(grep -E '^Tests:' "$jlog" | tail -1)"
+  if grep -qE 'Fatal process|FATAL ERROR|Segmentation fault|Aborted|Trace/breakpoint trap|SIGABRT|SIGSEGV' "$jlog"; then
+    echo "ulimit-tests.sh: jest under ulimit -v $((jest_limit_kib / 1024)) MiB: ABORTED (log: $jlog)" >&2
+    grep -E 'Fatal process|FATAL ERROR|Segmentation fault|Aborted|Trace/breakpoint trap|SIGABRT|SIGSEGV' "$jlog" | head -5 >&2
+    status=1
+  else
+    echo "ulimit-tests.sh: jest under ulimit -v $((jest_limit_kib / 1024)) MiB: status $jrc, ${summary:-no summary}, 0 aborted (log: $jlog)"
+    [ -n "$summary" ] || status=1
+  fi
+else
+  echo "ulimit-tests.sh: jest under ulimit -v skipped (no node_modules/jest or no built addon)"
+fi
 echo "FIGURE ulimit_enomem=$enomem"
 exit $status
