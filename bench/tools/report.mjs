@@ -324,6 +324,14 @@ const missed = targets.filter((t) => !t.met);
       prof.push(`| ${name} | ${f1(c['task-clock'])} | ${c['page-faults']} | ${f2((c['page-faults'] / allocs) * 1000)} | ${c['context-switches']} | ${c['cpu-migrations']} |`);
     }
     prof.push('');
+    if (perf.ramp && Object.keys(perf.ramp).length) {
+      prof.push(`Software events of the traffic ramp (workload 4, the phases only), one process each (\`${perf.rampCommand}\`):`, '');
+      prof.push('| allocator | task-clock ms | page faults | faults per 1000 allocations | peak RSS MiB |', '|---|---|---|---|---|');
+      for (const [name, x] of Object.entries(perf.ramp)) {
+        prof.push(`| ${name} | ${f1(x.counters['task-clock'])} | ${x.counters['page-faults']} | ${f2((x.counters['page-faults'] / x.ops) * 1000)} | ${mib(x.peakRssBytes)} |`);
+      }
+      prof.push('');
+    }
   }
 }
 

@@ -222,6 +222,23 @@ if (havePerf) {
     result.perf.runs[name] = counters;
   }
   result.perf.command = `perf stat -x, -e ${events} <exe> --backend <name> --workload region --scale ${scale} --no-warmup`;
+  // The ramp too: where memctx's throughput goes there (faults rather than instructions?).
+  result.perf.ramp = {};
+  const rampScale = quick ? 0.25 : 1;
+  for (const name of ['memctx', 'glibc', 'mimalloc-free', 'jemalloc-free', 'apr-pool']) {
+    const b = backends.find((x) => x.name === name);
+    if (!b) continue;
+    const r = spawnSync('perf', ['stat', '-x,', '-e', events, b.exe, '--backend', name, '--workload', 'ramp', '--scale', String(rampScale), '--idle-ms', '0'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    if (r.status !== 0) continue;
+    const counters = {};
+    for (const line of r.stderr.split('\n')) {
+      const f = line.split(',');
+      if (f.length > 3 && /^[\d.]+$/.test(f[0])) counters[f[2]] = Number(f[0]);
+    }
+    const json = JSON.parse(r.stdout.trim().split('\n').pop());
+    result.perf.ramp[name] = { counters, ops: json.ops, peakRssBytes: json.peakRssBytes };
+  }
+  result.perf.rampCommand = `perf stat -x, -e ${events} <exe> --backend <name> --workload ramp --scale ${rampScale} --idle-ms 0`;
 }
 
 result.loadAverageAtEnd = os.loadavg();
