@@ -56,6 +56,7 @@ export interface NativeBinding {
   checkingEnabled(): boolean;
   faultInject(nth: number, every: number): void;
   setNoExternalBuffers(on: boolean): void;
+  setV8Direct(on: boolean): boolean;
   readonly maxAllocBytes: number;
   readonly align: number;
   readonly version: string;

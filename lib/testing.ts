@@ -14,6 +14,14 @@ export const testing = {
   forbidExternalBuffers(on: boolean): void {
     native.setNoExternalBuffers(on === true);
   },
+  /**
+   * Make chunk ArrayBuffers with napi_create_external_arraybuffer (and Node-API finalizers in
+   * reserve mode) instead of V8's API, as builds without node's V8 headers do. Returns whether
+   * the V8 path is in use afterwards.
+   */
+  useNodeApiArrayBuffers(on: boolean): boolean {
+    return native.setV8Direct(on !== true);
+  },
   /** 1 when the C core was built with MEMCTX_CHECKING. */
   checkingEnabled(): boolean {
     return native.checkingEnabled();

@@ -3,8 +3,8 @@
 // parks a deleted context until its ArrayBuffers are collected. Needs --expose-gc: a child process.
 import { runFixture, lastJson } from './support/child';
 
-test('backstop and reserve-mode quarantine', async () => {
-  const r = await runFixture('backstop.ts', [], ['--expose-gc']);
+test.each(['v8', 'napi'])('backstop and reserve-mode quarantine (%s ArrayBuffers)', async (maker) => {
+  const r = await runFixture('backstop.ts', [maker], ['--expose-gc']);
   expect(r.code).toBe(0);
   const res = lastJson<Record<string, number | boolean>>(r);
   expect(res.backstop).toBeGreaterThanOrEqual(45); // 50 roots forgotten (children go with them)
