@@ -62,6 +62,13 @@ size_t mcxi_next_top_size_locked(size_t need) {
     return size;
 }
 
+/* The smallest top chunk that holds need bytes next to its bookkeeping. */
+static size_t smallest_top_size(size_t need) {
+    size_t size = mcxi_g.config.top_chunk_size;
+    while (size < need + mcxi_buddy_meta_bytes(size) && size < MCXI_TOP_CEILING) size *= 2;
+    return size;
+}
+
 static int top_map_buddy(size_t need, mcxi_top **out) {
     size_t size = mcxi_next_top_size_locked(need);
     if (size < need + mcxi_buddy_meta_bytes(size)) return MCX_ENOMEM;
@@ -69,7 +76,14 @@ static int top_map_buddy(size_t need, mcxi_top **out) {
     if (st != MCX_OK) return st;
     void *base;
     st = mcxi_os_map(size, MCXI_GRANULE, &base);
-    if (st != MCX_OK) return st;
+    if (st != MCX_OK) {
+        /* Near the address-space limit the doubled size may not fit where a smaller one does. */
+        size_t smallest = smallest_top_size(need);
+        if (smallest >= size) return st;
+        size = smallest;
+        st = mcxi_os_map(size, MCXI_GRANULE, &base);
+        if (st != MCX_OK) return st;
+    }
     mcxi_top *top = base;
     top->magic = MCXI_TOP_MAGIC;
     top->dedicated = 0;
