@@ -66,8 +66,19 @@ class ContextBuffer extends Uint8Array {
   constructor(ab: ArrayBuffer, byteOffset: number, length: number) {
     super(ab, byteOffset, length);
   }
+
+  // subarray(), map() and the like make ViewBuffers: only what alloc/allocUnsafe/realloc returned
+  // is a ContextBuffer, so free()/realloc() can refuse a view into the middle of an allocation
+  // without the bump allocator keeping a record of where allocations start.
+  static get [Symbol.species](): typeof ViewBuffer {
+    return ViewBuffer;
+  }
 }
 Object.setPrototypeOf(ContextBuffer.prototype, Buffer.prototype);
+
+/** A view derived from a ContextBuffer: a Buffer in every way, but not an allocation. */
+class ViewBuffer extends Uint8Array {}
+Object.setPrototypeOf(ViewBuffer.prototype, Buffer.prototype);
 const typedFill = Uint8Array.prototype.fill;
 
 const LIVE = 0;
@@ -342,6 +353,9 @@ export class MemoryContext {
     }
     if (info.gen !== this._gen) {
       throw invalidArgValue('buf', `was allocated before the last reset() of the memory context "${this.name}" (or already freed)`, buf);
+    }
+    if (Object.getPrototypeOf(buf) !== ContextBuffer.prototype) {
+      throw invalidArgValue('buf', 'must be a Buffer returned by alloc(), allocUnsafe() or realloc(), not a subarray or slice of one', buf);
     }
     return info;
   }

@@ -135,12 +135,9 @@ describe('foreign and stale Buffers are refused by free() and realloc()', () => 
   });
 });
 
-// KNOWN BUG (reported to the lead, lib/context.ts free()): the doc comment says a view into the
-// middle of an allocation is refused, but free(buf.subarray(16, 32)) is accepted, and the next
-// alloc(16) of the context returns memory inside the live Buffer, overwriting its bytes. The JS
-// bump allocator keeps no record of allocation starts, so the check needs one. test.failing keeps
-// the suite green while the bug exists and turns red when it is fixed: then make it a plain test.
-test.failing('free() of a view into the middle of a live allocation is refused (KNOWN BUG)', () => {
+// free() may be given only what an allocation returned: a view into the middle of a live one is
+// refused, so a later allocation cannot land inside the live Buffer.
+test('free() of a view into the middle of a live allocation is refused', () => {
   const ctx = new MemoryContext({ name: 'interior' });
   try {
     const big = ctx.alloc(64);
