@@ -18,7 +18,8 @@
         "_GNU_SOURCE",
         "NAPI_VERSION=8",
         "NAPI_DISABLE_CPP_EXCEPTIONS",
-        "NODE_ADDON_API_DISABLE_DEPRECATED"
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "MCX_API="
       ],
       "cflags": ["-fvisibility=hidden", "-Wall", "-Wextra", "-Werror"],
       "cflags_c": ["-std=c11", "-Wpedantic"],

@@ -10,6 +10,8 @@ execute_process(
 string(REPLACE "\"" "" MEMCTX_NODE_ADDON_API_DIR "${MEMCTX_NODE_ADDON_API_DIR}")
 
 add_library(memctx_addon SHARED native/binding/addon.cc ${CMAKE_JS_SRC})
+# The core is linked in statically: its symbols stay hidden inside memctx.node.
+target_compile_definitions(memctx PUBLIC "MCX_API=")
 set_target_properties(memctx_addon PROPERTIES
   PREFIX ""
   SUFFIX ".node"

@@ -27,10 +27,14 @@
 extern "C" {
 #endif
 
+/* Exported from a shared build of the library; an embedding that links the core statically (the
+ * Node addon) defines MCX_API as empty so the symbols stay hidden in its own object. */
+#ifndef MCX_API
 #if defined(__GNUC__)
 #define MCX_API __attribute__((visibility("default")))
 #else
 #define MCX_API
+#endif
 #endif
 
 #define MCX_VERSION_MAJOR 0
