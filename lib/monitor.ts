@@ -10,6 +10,8 @@ import * as fs from 'node:fs';
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { LatencyHistogram, type LatencySummary } from './report/histogram';
+import { invalidArgType, outOfRange } from './errors';
+import { readProcRss } from './proc';
 
 /** One sample of a process. Byte and time fields carry their unit in the name. */
 export interface MonitorSample {
@@ -94,56 +96,6 @@ interface AllocatorStatsLike {
 }
 type MemoryStatsFn = () => AllocatorStatsLike;
 
-function argError(kind: 'type' | 'range', name: string, expected: string, actual: unknown): Error {
-  const shown = typeof actual === 'string' ? JSON.stringify(actual) : String(actual);
-  const message = `The "${name}" argument must be ${expected}. Received ${shown}`;
-  const err = kind === 'type' ? new TypeError(message) : new RangeError(message);
-  (err as Error & { code: string }).code = kind === 'type' ? 'ERR_INVALID_ARG_TYPE' : 'ERR_OUT_OF_RANGE';
-  return err;
-}
-
-// /proc/self/status is read into one reused buffer through a kept descriptor: fs.readFileSync would
-// allocate a fresh 64 KiB Buffer per call (the file reports size 0), and at 10 samples a second
-// that garbage alone moves V8's external-memory figures a monitor is meant to observe.
-let statusFd: number | null | undefined;
-const statusBuf = Buffer.allocUnsafeSlow(16 * 1024);
-
-function readStatus(): string | null {
-  if (statusFd === undefined) {
-    try {
-      statusFd = fs.openSync('/proc/self/status', 'r');
-    } catch {
-      statusFd = null; // not Linux
-    }
-  }
-  if (statusFd === null) return null;
-  try {
-    const n = fs.readSync(statusFd, statusBuf, 0, statusBuf.length, 0);
-    return statusBuf.toString('latin1', 0, n);
-  } catch {
-    return null;
-  }
-}
-
-function statusField(text: string, name: string): number | null {
-  const at = text.indexOf(`\n${name}:`);
-  if (at < 0) return null;
-  const m = /^\s+(\d+)\s+kB/.exec(text.slice(at + name.length + 2, at + name.length + 40));
-  return m ? Number(m[1]) * 1024 : null;
-}
-
-/** VmRSS, RssAnon and RssFile from /proc/self/status in bytes (null fields off Linux). */
-export function readProcRss(): { rssBytes: number; rssAnonBytes: number | null; rssFileBytes: number | null } {
-  const text = readStatus();
-  const rss = text === null ? null : statusField(text, 'VmRSS');
-  if (text !== null && rss !== null) return { rssBytes: rss, rssAnonBytes: statusField(text, 'RssAnon'), rssFileBytes: statusField(text, 'RssFile') };
-  return { rssBytes: process.memoryUsage.rss(), rssAnonBytes: null, rssFileBytes: null };
-}
-
-/** VmRSS from /proc/self/status in bytes; process.memoryUsage.rss() where /proc is missing. */
-export function readRssBytes(): number {
-  return readProcRss().rssBytes;
-}
 
 function loadMemoryStats(required: boolean): MemoryStatsFn | null {
   try {
@@ -197,21 +149,21 @@ export class Monitor extends EventEmitter implements AsyncIterable<MonitorSample
 
   constructor(options: MonitorOptions = {}) {
     super();
-    if (options === null || typeof options !== 'object') throw argError('type', 'options', 'an object', options);
+    if (options === null || typeof options !== 'object') throw invalidArgType('options', 'an object', options);
     const intervalMs = options.intervalMs ?? 1000;
-    if (typeof intervalMs !== 'number') throw argError('type', 'options.intervalMs', 'of type number', intervalMs);
+    if (typeof intervalMs !== 'number') throw invalidArgType('options.intervalMs', 'of type number', intervalMs);
     if (!Number.isInteger(intervalMs) || intervalMs < 10 || intervalMs > 3_600_000) {
-      throw argError('range', 'options.intervalMs', 'an integer from 10 to 3600000', intervalMs);
+      throw outOfRange('options.intervalMs', 'an integer from 10 to 3600000', intervalMs);
     }
     if (options.file !== undefined && (typeof options.file !== 'string' || options.file.length === 0)) {
-      throw argError('type', 'options.file', 'a non-empty string', options.file);
+      throw invalidArgType('options.file', 'a non-empty string', options.file);
     }
     if (options.label !== undefined && typeof options.label !== 'string') {
-      throw argError('type', 'options.label', 'of type string', options.label);
+      throw invalidArgType('options.label', 'of type string', options.label);
     }
     const memctx = options.memctx ?? 'auto';
     if (memctx !== true && memctx !== false && memctx !== 'auto') {
-      throw argError('type', 'options.memctx', "true, false or 'auto'", memctx);
+      throw invalidArgType('options.memctx', "true, false or 'auto'", memctx);
     }
     this.intervalMs = intervalMs;
     this.label = options.label ?? `pid ${process.pid}`;
@@ -250,7 +202,7 @@ export class Monitor extends EventEmitter implements AsyncIterable<MonitorSample
   /** Count and time every request of `server` from its 'request' event to the response's 'finish'. */
   trackServer(server: Server): this {
     if (server === null || typeof server !== 'object' || typeof (server as Server).prependListener !== 'function') {
-      throw argError('type', 'server', 'an http.Server', server);
+      throw invalidArgType('server', 'an http.Server', server);
     }
     if (this.#servers.has(server)) return this;
     const onRequest = (_req: IncomingMessage, res: ServerResponse): void => {
@@ -278,7 +230,7 @@ export class Monitor extends EventEmitter implements AsyncIterable<MonitorSample
   /** Record one finished request that took latencyMs (for servers that are not node:http). */
   recordRequest(latencyMs: number): void {
     if (typeof latencyMs !== 'number' || !(latencyMs >= 0) || !Number.isFinite(latencyMs)) {
-      throw argError('range', 'latencyMs', 'a finite number >= 0', latencyMs);
+      throw outOfRange('latencyMs', 'a finite number >= 0', latencyMs);
     }
     this.#requests++;
     this.#latenciesMs.push(latencyMs);
@@ -290,7 +242,7 @@ export class Monitor extends EventEmitter implements AsyncIterable<MonitorSample
    * here (requests, latency percentiles, GC) are appended to phaseStats().
    */
   mark(phase: string): PhaseStats | null {
-    if (typeof phase !== 'string' || phase.length === 0) throw argError('type', 'phase', 'a non-empty string', phase);
+    if (typeof phase !== 'string' || phase.length === 0) throw invalidArgType('phase', 'a non-empty string', phase);
     const ended = this.#closePhase();
     this.#phase = phase;
     return ended;

@@ -1,8 +1,8 @@
 // lib/stats.ts - memoryStats(): the C core's global statistics (field list defined once in
 // memctx.h's MCX_GLOBAL_STATS_LIST and built by the addon), resident bytes measured with mincore,
 // the process RSS beside them, and the facade's own counters.
-import * as fs from 'node:fs';
 import { native } from './native';
+import { readRssBytes } from './proc';
 import { facadeCounters, type FacadeCounters } from './runtime';
 
 export interface TopChunkStats {
@@ -56,17 +56,6 @@ export interface MemoryStats extends FacadeCounters {
   arrayBuffersCreated: number;
   arrayBuffersDetached: number;
   arrayBuffersCollected: number;
-}
-
-/** VmRSS of this process in bytes, from /proc/self/status (libuv's figure elsewhere). */
-export function readRssBytes(): number {
-  try {
-    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(fs.readFileSync('/proc/self/status', 'latin1'));
-    if (m) return Number(m[1]) * 1024;
-  } catch {
-    // not Linux
-  }
-  return process.memoryUsage.rss();
 }
 
 /** Where memory sits right now: allocator mapped/resident bytes beside the process RSS. */

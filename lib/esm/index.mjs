@@ -17,6 +17,9 @@ export const {
   getConfiguration,
   trim,
   MemctxError,
+  startMonitor,
+  Monitor,
+  registerMetrics,
   testing,
 } = memctx;
 export default memctx;

@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
-import { readProcRss, startMonitor, type MonitorSample } from '../../lib/monitor';
+import { startMonitor, type MonitorSample } from '../../lib/monitor';
+import { readProcRss } from '../../lib/proc';
 import { parseSamples } from '../../lib/report/data';
 import { DIST, ensureBuilt, ROOT, tmpDir } from './helpers';
 
@@ -24,7 +25,7 @@ describe('startMonitor', () => {
       [{ intervalMs: 1.5e7 }, 'ERR_OUT_OF_RANGE', /options\.intervalMs/],
       [{ intervalMs: 100.5 }, 'ERR_OUT_OF_RANGE', /Received 100\.5/],
       [{ intervalMs: NaN }, 'ERR_OUT_OF_RANGE', /Received NaN/],
-      [{ intervalMs: '100' }, 'ERR_INVALID_ARG_TYPE', /of type number.*Received "100"/],
+      [{ intervalMs: '100' }, 'ERR_INVALID_ARG_TYPE', /of type number.*Received type string \("100"\)/],
       [{ file: '' }, 'ERR_INVALID_ARG_TYPE', /options\.file/],
       [{ label: 7 }, 'ERR_INVALID_ARG_TYPE', /options\.label/],
       [{ memctx: 'yes' }, 'ERR_INVALID_ARG_TYPE', /options\.memctx/],
