@@ -199,16 +199,19 @@ static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size
     return alloc_slow(ctx, size, need);
 }
 
-/* The fast path: a valid context with no freed objects to reuse and room in the current chunk
- * costs a few compares, a bump and a 16-byte header. Everything else goes to alloc_other. */
+/* The fast path: a valid context with no freed object of the needed class and room in the
+ * current chunk costs a few compares, a bump and a 16-byte header. The rest: alloc_other. */
 void *mcx_alloc(mcx_context *ctx, size_t size) {
-    if (MCXI_LIKELY(!MCXI_CHECKING && ctx != NULL && ctx->magic == MCXI_CTX_MAGIC && ctx->free_class_mask == 0 &&
-                    size <= ctx->large_threshold)) {
+    if (MCXI_LIKELY(!MCXI_CHECKING && ctx != NULL && ctx->magic == MCXI_CTX_MAGIC && size <= ctx->large_threshold)) {
         size_t need = obj_need(size);
-        char *o = ctx->bump;
-        if (MCXI_LIKELY((size_t)(ctx->end - o) >= MCXI_OBJ_HDR + need)) {
-            ctx->bump = o + MCXI_OBJ_HDR + need;
-            return place(ctx, (mcxi_obj *)o, size, need);
+        /* Only a freed object of this very class must be preferred; other classes' objects (a
+         * retired chunk tail, say) leave the bump path open. */
+        if (MCXI_LIKELY(((ctx->free_class_mask >> mcxi_class_ceil(need)) & 1u) == 0)) {
+            char *o = ctx->bump;
+            if (MCXI_LIKELY((size_t)(ctx->end - o) >= MCXI_OBJ_HDR + need)) {
+                ctx->bump = o + MCXI_OBJ_HDR + need;
+                return place(ctx, (mcxi_obj *)o, size, need);
+            }
         }
     }
     return alloc_other(ctx, size);
@@ -254,6 +257,7 @@ void *mcx_alloc_aligned(mcx_context *ctx, size_t size, size_t align) {
 
 /* ---- pointer validation --------------------------------------------------------------------- */
 
+#if MCXI_CHECKING
 /* The start of the buddy run that contains block idx: the first run start met when widening the
  * candidate alignment, since runs tile the top chunk. */
 static uint32_t containing_run(const mcxi_top *top, uint32_t idx) {
@@ -263,6 +267,7 @@ static uint32_t containing_run(const mcxi_top *top, uint32_t idx) {
     }
     return MCXI_NIL;
 }
+#endif
 
 int mcxi_resolve(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk) {
     if (!ptr) return MCX_EINVAL;
@@ -276,9 +281,23 @@ int mcxi_resolve(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk) {
     } else {
         size_t off = (size_t)(p - top->base);
         if (off < top->meta_bytes + MCXI_CHUNK_HDR + MCXI_OBJ_HDR) return MCX_EFOREIGN;
+#if MCXI_CHECKING
+        /* Find the chunk from the buddy state alone: an interior pointer then never makes the
+         * allocator read the user's (possibly uninitialised) bytes, which Valgrind would report. */
         uint32_t run = containing_run(top, (uint32_t)((off - MCXI_OBJ_HDR) >> MCXI_BLOCK_SHIFT));
         if (run == MCXI_NIL || !(top->state[run] & MCXI_B_ALLOC)) return MCX_EFOREIGN;
         ch = (mcxi_chunk *)(top->base + ((size_t)run << MCXI_BLOCK_SHIFT));
+#else
+        /* Trust the header's offset only as far as the buddy state confirms it: the chunk it
+         * names must be a live run that contains the pointer. O(1), on every free. */
+        const mcxi_obj *h = (const mcxi_obj *)(p - MCXI_OBJ_HDR);
+        if (mcxi_dbg_poisoned(h, MCXI_OBJ_HDR)) return MCX_EFOREIGN;
+        size_t ch_off = off - MCXI_OBJ_HDR - (size_t)h->chunk_off * MCX_ALIGN;
+        if (ch_off >= off || ch_off < top->meta_bytes || (ch_off & (MCXI_BLOCK - 1)) != 0) return MCX_EFOREIGN;
+        uint8_t st = top->state[ch_off >> MCXI_BLOCK_SHIFT];
+        if (!(st & MCXI_B_ALLOC) || off >= ch_off + (MCXI_BLOCK << (st & MCXI_B_ORDER))) return MCX_EFOREIGN;
+        ch = (mcxi_chunk *)(top->base + ch_off);
+#endif
     }
     if (p < (char *)ch + MCXI_CHUNK_HDR + MCXI_OBJ_HDR || p >= (char *)ch + ch->size) return MCX_EFOREIGN;
     if (ch->magic != MCXI_CHUNK_MAGIC) return MCX_EFOREIGN;
