@@ -9,7 +9,7 @@ export interface ConfigureOptions {
   topChunkSize?: number;
   /** Ceiling of the top-chunk doubling, bytes: a power of two (default 1 GiB). */
   maxTopChunkSize?: number;
-  /** Idle top chunks kept mapped up to this total, bytes (default 8 MiB). */
+  /** Idle top chunks kept mapped up to this total, bytes (default 4 MiB). */
   retainBytes?: number;
   /** Idle time before memory is released, ms (default 1000). */
   decayMs?: number;

@@ -76,7 +76,7 @@ MCX_API int mcx_errno(void);
 typedef struct mcx_config {
     size_t top_chunk_size;     /* first top chunk, power of two >= 256 KiB; default 4 MiB */
     size_t max_top_chunk_size; /* ceiling of the doubling; default 1 GiB */
-    size_t retain_bytes;       /* idle top chunks kept mapped up to this total; default 8 MiB */
+    size_t retain_bytes;       /* idle top chunks kept mapped up to this total; default 4 MiB */
     uint64_t decay_ms;         /* idle time before release; default 1000 ms */
     int background_thread;     /* 1: a thread runs mcx_maintain() by itself; default 0 */
 } mcx_config;

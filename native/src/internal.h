@@ -30,7 +30,7 @@
 
 #define MCXI_DEFAULT_TOP ((size_t)4 << 20)
 #define MCXI_DEFAULT_MAX_TOP ((size_t)1 << 30)
-#define MCXI_DEFAULT_RETAIN ((size_t)8 << 20)
+#define MCXI_DEFAULT_RETAIN ((size_t)4 << 20)
 #define MCXI_DEFAULT_DECAY_MS 1000u
 #define MCXI_DEFAULT_INITIAL ((size_t)8 << 10)
 #define MCXI_DEFAULT_MAX_CHUNK ((size_t)1 << 20)
