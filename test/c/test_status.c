@@ -80,7 +80,7 @@ static void config_defaults(void) {
     mcx_config_default(&d);
     CHECK_U64(d.top_chunk_size, ==, 4 * TH_MiB);
     CHECK_U64(d.max_top_chunk_size, ==, 1024 * TH_MiB);
-    CHECK_U64(d.retain_bytes, ==, 8 * TH_MiB);
+    CHECK_U64(d.retain_bytes, ==, 4 * TH_MiB);
     CHECK_U64(d.decay_ms, ==, 1000);
     CHECK(d.background_thread == 0);
     /* Before any configure, the current configuration is the default one. */

@@ -20,6 +20,8 @@ test('memoryStats() has every C global statistic as a number', () => {
 });
 
 test('mapped, resident and process RSS sit side by side and move with allocation', () => {
+  // Nothing retained from earlier tests: their warm pages would absorb part of the allocation.
+  trim();
   const ctx = new MemoryContext();
   const before = memoryStats();
   for (let i = 0; i < 64; i++) ctx.alloc(512 * 1024, 1);
