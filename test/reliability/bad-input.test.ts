@@ -163,13 +163,15 @@ function renderTable(): string {
   return lines.join('\n');
 }
 
-test('docs/RELIABILITY.md carries this table', () => {
-  const table = renderTable();
-  if (process.env.MEMCTX_PRINT_BAD_INPUT_TABLE === '1') console.log(table);
-  const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'RELIABILITY.md'), 'utf8');
-  const begin = doc.indexOf('<!-- bad-input-matrix:begin -->');
-  const end = doc.indexOf('<!-- bad-input-matrix:end -->');
-  expect(begin).toBeGreaterThanOrEqual(0);
-  expect(end).toBeGreaterThan(begin);
-  expect(doc.slice(begin, end).replace('<!-- bad-input-matrix:begin -->', '').trim()).toBe(table);
-});
+for (const doc of ['docs/RELIABILITY.md', 'README.md']) {
+  test(`${doc} carries this table`, () => {
+    const table = renderTable();
+    if (process.env.MEMCTX_PRINT_BAD_INPUT_TABLE === '1') console.log(table);
+    const text = fs.readFileSync(path.join(__dirname, '..', '..', doc), 'utf8');
+    const begin = text.indexOf('<!-- bad-input-matrix:begin -->');
+    const end = text.indexOf('<!-- bad-input-matrix:end -->');
+    expect(begin).toBeGreaterThanOrEqual(0);
+    expect(end).toBeGreaterThan(begin);
+    expect(text.slice(begin, end).replace('<!-- bad-input-matrix:begin -->', '').trim()).toBe(table);
+  });
+}
