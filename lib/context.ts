@@ -67,12 +67,28 @@ class ContextBuffer extends Uint8Array {
     super(ab, byteOffset, length);
   }
 
-  // subarray(), map() and the like make ViewBuffers: only what alloc/allocUnsafe/realloc returned
-  // is a ContextBuffer, so free()/realloc() can refuse a view into the middle of an allocation
-  // without the bump allocator keeping a record of where allocations start.
-  static get [Symbol.species](): typeof ViewBuffer {
-    return ViewBuffer;
+  // subarray() makes ViewBuffers: only what alloc/allocUnsafe/realloc returned is a ContextBuffer,
+  // so free()/realloc() can refuse a view into the middle of an allocation without the bump
+  // allocator keeping a record of where allocations start. (slice() is Buffer's and makes a
+  // FastBuffer; map()/filter() copy into a new ArrayBuffer that free() refuses anyway.) Not done
+  // with a `static get [Symbol.species]`: that made V8 abort every optimisation of this
+  // constructor and of allocUnsafe ("StableMapDependency", thousands of recompilations) and cost
+  // the request lifecycle ~7x (bench/js/RESULTS.md), besides disabling V8's species protector
+  // for every typed array in the process.
+  subarray(begin?: number, end?: number): Uint8Array<ArrayBuffer> {
+    const length = this.length;
+    const from = relativeIndex(begin, length, 0);
+    const to = relativeIndex(end, length, length);
+    return new ViewBuffer(this.buffer, this.byteOffset + from, to > from ? to - from : 0);
   }
+}
+
+/** TypedArray.prototype.subarray's index rule: ToIntegerOrInfinity, negative from the end, clamped. */
+function relativeIndex(value: number | undefined, length: number, dflt: number): number {
+  if (value === undefined) return dflt;
+  const n = Math.trunc(+value) || 0; // NaN and -0 give 0, as ToIntegerOrInfinity does
+  if (n < 0) return n + length > 0 ? n + length : 0;
+  return n < length ? n : length;
 }
 Object.setPrototypeOf(ContextBuffer.prototype, Buffer.prototype);
 
