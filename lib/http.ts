@@ -12,6 +12,38 @@ export type StreamLike = EventEmitter & {
   writableFinished?: boolean;
 };
 
+// The contexts a stream will delete, kept on the stream itself under a symbol: undefined before the
+// first bind, then the context(s) waiting for 'finish'/'close', or null once released. The two
+// listeners are one shared function, attached once per stream: no closure, no once() wrapper and no
+// removeListener per request (measured in bench/js/RESULTS.md, "response lifecycle"), and a
+// released response no longer refers to its context.
+const kBound = Symbol('memctx.boundContexts');
+type BoundStream = StreamLike & { [kBound]?: MemoryContext | MemoryContext[] | null };
+
+function releaseBound(this: BoundStream): void {
+  const held = this[kBound];
+  if (held === undefined || held === null) return;
+  this[kBound] = null;
+  if (!Array.isArray(held)) {
+    held.delete();
+    return;
+  }
+  // Every context goes even if a reset callback of one throws; the first error is rethrown.
+  let failure: unknown = null;
+  for (let i = 0; i < held.length; i++) {
+    try {
+      held[i]!.delete();
+    } catch (err) {
+      failure ??= err;
+    }
+  }
+  if (failure !== null) throw failure;
+}
+
+function deleteLater(ctx: MemoryContext): void {
+  ctx.delete();
+}
+
 function validateStream(stream: unknown, name: string): asserts stream is StreamLike {
   if (stream === null || typeof stream !== 'object' || typeof (stream as EventEmitter).once !== 'function') {
     throw invalidArgType(name, 'a stream or http.ServerResponse (an EventEmitter)', stream);
@@ -26,27 +58,35 @@ function validateStream(stream: unknown, name: string): asserts stream is Stream
 export function bindToStream(ctx: MemoryContext, stream: StreamLike): MemoryContext {
   if (!(ctx instanceof MemoryContext)) throw invalidArgType('ctx', 'an instance of MemoryContext', ctx);
   validateStream(stream, 'stream');
-  let released = false;
-  const release = (): void => {
-    if (released) return;
-    released = true;
-    stream.removeListener('finish', release);
-    stream.removeListener('close', release);
-    ctx.delete();
-  };
-  if (stream.writableFinished === true || stream.closed === true || stream.destroyed === true) {
-    setImmediate(release);
-  } else {
-    stream.once('finish', release);
-    stream.once('close', release);
-  }
+  bind(ctx, stream);
   return ctx;
+}
+
+function bind(ctx: MemoryContext, stream: BoundStream): void {
+  if (stream.writableFinished === true || stream.closed === true || stream.destroyed === true) {
+    setImmediate(deleteLater, ctx);
+    return;
+  }
+  const held = stream[kBound];
+  if (held === undefined) {
+    stream[kBound] = ctx;
+    stream.on('finish', releaseBound);
+    stream.on('close', releaseBound);
+  } else if (held === null) {
+    stream[kBound] = ctx; // released once already; the listeners are still attached
+  } else if (Array.isArray(held)) {
+    held.push(ctx);
+  } else {
+    stream[kBound] = [held, ctx];
+  }
 }
 
 /** A new context deleted when stream (or http.ServerResponse) finishes or closes. */
 export function contextFor(stream: StreamLike, options?: MemoryContextOptions): MemoryContext {
   validateStream(stream, 'stream');
-  return bindToStream(new MemoryContext(options), stream);
+  const ctx = new MemoryContext(options);
+  bind(ctx, stream);
+  return ctx;
 }
 
 /** contextFor for an http.ServerResponse (same function; the name reads well in handlers). */
