@@ -121,7 +121,10 @@ struct Pooled {
   mcx_context *ctx;
   size_t initialSize, maxChunkSize, limitBytes;
 };
-constexpr size_t kPoolMax = 16;
+// 64: a service with tens of requests in flight frees and creates them in bursts; with 16 the
+// pool ran dry and overflowed in turns (C create/delete instead of a reset). At most 64 first
+// chunks (16 KiB each by default, 1 MiB) stay parked, and only until the pool has been idle.
+constexpr size_t kPoolMax = 64;
 
 struct Instance {
   std::vector<Pooled> pool;
