@@ -21,6 +21,10 @@ const ROUNDS = roundsArg >= 0 ? Number(args[roundsArg + 1]) : quick ? 5 : 15;
 const outArg = args.indexOf('--out');
 const OUT = outArg >= 0 ? args[outArg + 1] : null;
 const onlyArg = args.indexOf('--only');
+// --against DIR: also time the per-request cases against another build of memctx (DIR/dist and
+// DIR/build/Release/memctx.node, e.g. a copy of the tree before a change), interleaved, same process.
+const againstArg = args.indexOf('--against');
+const AGAINST = againstArg >= 0 ? require(path.join(path.resolve(args[againstArg + 1]), 'dist')) : null;
 const ONLY = onlyArg >= 0 ? new RegExp(args[onlyArg + 1]) : null;
 
 // ---- GC accounting -----------------------------------------------------------------------
@@ -77,6 +81,62 @@ async function lifecycleMem(mode, n) {
     for (let j = 0; j < 16; j++) sink[j] = ctx.allocUnsafe(SIZES16[j]);
     ctx.delete();
     if ((i & 511) === 511) await tick(); // let the event loop turn, as between requests
+  }
+}
+// The demo's per-request path: a context tied to a response by contextForResponse, 16 allocations,
+// then the response's 'finish' and 'close' (an EventEmitter stands in for http.ServerResponse).
+const { EventEmitter } = require('node:events');
+async function responseMem(lib, n) {
+  const opts = { name: 'request' };
+  for (let i = 0; i < n; i++) {
+    const res = new EventEmitter();
+    const ctx = lib.contextForResponse(res, opts);
+    for (let j = 0; j < 16; j++) sink[j] = ctx.allocUnsafe(SIZES16[j]);
+    res.emit('finish');
+    res.emit('close');
+    if ((i & 511) === 511) await tick();
+  }
+}
+async function responseBuf(n) {
+  for (let i = 0; i < n; i++) {
+    const res = new EventEmitter();
+    res.once('finish', () => {});
+    for (let j = 0; j < 16; j++) sink[j] = Buffer.allocUnsafe(SIZES16[j]);
+    res.emit('finish');
+    res.emit('close');
+    if ((i & 511) === 511) await tick();
+  }
+}
+// Contexts that outlive their turn (as in a service whose requests wait on I/O): 64 in flight,
+// each deleted 64 creations later, so every one is registered with the backstop.
+async function inFlightMem(lib, n) {
+  const opts = { name: 'request' };
+  const ring = new Array(64).fill(null);
+  for (let i = 0; i < n; i++) {
+    const k = i & 63;
+    if (ring[k] !== null) ring[k].delete();
+    const ctx = (ring[k] = new lib.MemoryContext(opts));
+    for (let j = 0; j < 16; j++) sink[j] = ctx.allocUnsafe(SIZES16[j]);
+    if ((i & 15) === 15) await tick();
+  }
+  for (const c of ring) if (c !== null) c.delete();
+}
+async function inFlightBuf(n) {
+  const ring = new Array(64).fill(null);
+  for (let i = 0; i < n; i++) {
+    const bufs = [];
+    for (let j = 0; j < 16; j++) bufs.push(Buffer.allocUnsafe(SIZES16[j]));
+    ring[i & 63] = bufs;
+    if ((i & 15) === 15) await tick();
+  }
+}
+async function lifecycleMemWith(lib, n) {
+  const opts = { name: 'request' };
+  for (let i = 0; i < n; i++) {
+    const ctx = new lib.MemoryContext(opts);
+    for (let j = 0; j < 16; j++) sink[j] = ctx.allocUnsafe(SIZES16[j]);
+    ctx.delete();
+    if ((i & 511) === 511) await tick();
   }
 }
 async function lifecycleBuf(n) {
@@ -243,6 +303,19 @@ async function main() {
     'new context, 16 allocUnsafe of 64-1024 B, delete; vs the same 16 Buffer.allocUnsafe; event loop turns every 512'));
   results.push(await pair('request lifecycle, reserve mode', (n) => lifecycleMem('reserve', n), (n) => lifecycleBuf(n), lifeN,
     'as above, release mode reserve (no detach; memory parked until the ArrayBuffers are collected)'));
+  results.push(await pair('response lifecycle (contextForResponse)', (n) => responseMem(memctx, n), (n) => responseBuf(n), lifeN,
+    'contextForResponse on an EventEmitter, 16 allocUnsafe of 64-1024 B, finish + close; vs the same with Buffer.allocUnsafe'));
+  results.push(await pair('in-flight lifecycle (64 live, event loop turns every 16)', (n) => inFlightMem(memctx, n), (n) => inFlightBuf(n), lifeN,
+    'contexts live across turns (registered with the backstop), deleted 64 creations later; vs 16 Buffers kept as long'));
+  if (AGAINST !== null) {
+    const other = args[againstArg + 1];
+    results.push(await pair(`lifecycle detach: this build vs ${other}`, (n) => lifecycleMemWith(memctx, n), (n) => lifecycleMemWith(AGAINST, n), lifeN,
+      'speedup of this build over the other on the detach lifecycle'));
+    results.push(await pair(`response lifecycle: this build vs ${other}`, (n) => responseMem(memctx, n), (n) => responseMem(AGAINST, n), lifeN,
+      'speedup of this build over the other on the response lifecycle'));
+    results.push(await pair(`in-flight lifecycle: this build vs ${other}`, (n) => inFlightMem(memctx, n), (n) => inFlightMem(AGAINST, n), lifeN,
+      'speedup of this build over the other on the in-flight lifecycle'));
+  }
   nat.setV8Direct(false);
   results.push(await pair('request lifecycle, detach mode, Node-API ArrayBuffers', (n) => lifecycleMem('detach', n), (n) => lifecycleBuf(n), lifeN,
     'as the detach row, chunk ArrayBuffers made with napi_create_external_arraybuffer instead of the V8 fast path'));
