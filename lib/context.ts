@@ -117,8 +117,10 @@ const registry = new FinalizationRegistry<NativeHandle>((handle) => {
 // next microtask checkpoint (the end of the current callback), if still live. A context deleted
 // within the callback it was made in (a synchronous request) never pays for a registration (a
 // WeakCell, GC work; measured in bench/js/RESULTS.md), and a registry callback could not run
-// before then anyway. A microtask, not setImmediate: an Immediate (plus unref) per request cost
-// ~1.3 us in the demo service's profile, a microtask a small fraction of that.
+// before then anyway. A reaction on a resolved promise, not setImmediate (an Immediate plus unref
+// per request: ~1.3 us in the demo service's profile) nor queueMicrotask (which makes an
+// AsyncResource and a bound function each time).
+const resolved = Promise.resolve();
 let young: MemoryContext[] = [];
 function registerYoung(): void {
   const batch = young;
@@ -215,7 +217,7 @@ export class MemoryContext {
     this._adopt(ab as TaggedArrayBuffer);
     if (parent !== null) (parent._children ??= new Set()).add(this);
     // Bounded: a long synchronous stretch registers its survivors every 256 contexts.
-    if (young.push(this) === 1) queueMicrotask(registerYoung);
+    if (young.push(this) === 1) void resolved.then(registerYoung);
     else if (young.length >= 256) registerYoung();
     noteContextCreated();
     ensureMaintenance();
