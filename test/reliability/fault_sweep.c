@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "rel_harness.h"
+#include "harness.h" /* test/c/harness.h: the one C test harness */
 
 #define MAX_TRACKED 4096
 #define MAX_N 400 /* a workload reaching more mapping points than this is itself a bug */

@@ -13,7 +13,7 @@
  */
 #include <sys/resource.h>
 
-#include "rel_harness.h"
+#include "harness.h" /* test/c/harness.h: the one C test harness */
 
 #define MAX_OBJS 200000
 #define MAX_CTXS 256

@@ -16,7 +16,7 @@
  * Prints one line per cycle (every Nth with --every), a summary, and "FIGURE soak_cycles=<n>".
  * Exit status 0 when every check held.
  */
-#include "rel_harness.h"
+#include "harness.h" /* test/c/harness.h: the one C test harness */
 
 #define MAX_OBJS 600000
 #define MAX_CTXS 1024
