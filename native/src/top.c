@@ -62,6 +62,25 @@ size_t mcxi_next_top_size_locked(size_t need) {
     return size;
 }
 
+/* Write a new mapping's header and enter it in the page map; on failure, give the mapping back
+ * so that nothing is left half-registered. */
+static int register_top(void *base, size_t size, uint32_t dedicated, mcxi_top **out) {
+    mcxi_top *top = base;
+    memset(top, 0, sizeof *top);
+    top->magic = MCXI_TOP_MAGIC;
+    top->dedicated = dedicated;
+    top->base = base;
+    top->size = size;
+    int st = mcxi_pagemap_set(base, size, top);
+    if (st != MCX_OK) {
+        mcxi_pagemap_clear(base, size);
+        mcxi_os_unmap(base, size);
+        return st;
+    }
+    *out = top;
+    return MCX_OK;
+}
+
 /* The smallest top chunk that holds need bytes next to its bookkeeping. */
 static size_t smallest_top_size(size_t need) {
     size_t size = mcxi_g.config.top_chunk_size;
@@ -84,17 +103,9 @@ static int top_map_buddy(size_t need, mcxi_top **out) {
         st = mcxi_os_map(size, MCXI_GRANULE, &base);
         if (st != MCX_OK) return st;
     }
-    mcxi_top *top = base;
-    top->magic = MCXI_TOP_MAGIC;
-    top->dedicated = 0;
-    top->base = base;
-    top->size = size;
-    st = mcxi_pagemap_set(base, size, top);
-    if (st != MCX_OK) {
-        mcxi_pagemap_clear(base, size);
-        mcxi_os_unmap(base, size);
-        return st;
-    }
+    mcxi_top *top;
+    st = register_top(base, size, 0, &top);
+    if (st != MCX_OK) return st;
     mcxi_buddy_init(top, mcxi_os_now_ms());
     MCXI_POISON(top->base + top->meta_bytes, size - top->meta_bytes);
     mcxi_g.vec[mcxi_g.vec_len++] = top;
@@ -113,20 +124,11 @@ static int map_dedicated(size_t bytes, void **out, size_t *got) {
     void *base;
     int st = mcxi_os_map(size, MCXI_GRANULE, &base);
     if (st != MCX_OK) return st;
-    mcxi_top *top = base;
-    memset(top, 0, sizeof *top);
-    top->magic = MCXI_TOP_MAGIC;
-    top->dedicated = 1;
-    top->base = base;
-    top->size = size;
+    mcxi_top *top;
+    st = register_top(base, size, 1, &top);
+    if (st != MCX_OK) return st;
     top->meta_bytes = MCXI_BLOCK;
     top->used_bytes = size;
-    st = mcxi_pagemap_set(base, size, top);
-    if (st != MCX_OK) {
-        mcxi_pagemap_clear(base, size);
-        mcxi_os_unmap(base, size);
-        return st;
-    }
     top->dnext = mcxi_g.dedicated;
     if (mcxi_g.dedicated) mcxi_g.dedicated->dprev = top;
     mcxi_g.dedicated = top;
