@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # scripts/bench.sh - `npm run bench`: every benchmark. The C part (scripts/bench-c.sh), then the
-# JS part when the package defines `bench:js`, then BENCHMARKS.md and its charts.
+# JS part when the package defines `bench:js` (and the JS workloads beside the peers,
+# `bench:js-peers`), then BENCHMARKS.md and its charts.
 #   --quick   a one-minute pass of the C part (passed on to the JS part too)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +16,5 @@ done
 export MCXB_COMMAND="npm run bench${*:+ -- $*}"
 bash scripts/bench-c.sh --no-report "$@"
 npm run bench:js --if-present -- "$@"
+npm run bench:js-peers --if-present -- "$@"
 node bench/tools/report.mjs

@@ -1,6 +1,7 @@
 // bench/tools/report.mjs - writes BENCHMARKS.md and the SVG charts in bench/results/ from
 // bench/results/c.json (written by run-c.mjs) and, when present, the JS part's markdown
-// fragment bench/results/js.md. Every figure comes from those files; nothing is typed in.
+// fragment bench/results/js.md (or bench/js/results.json) and bench/js/peers-results.json.
+// Every figure comes from those files; nothing is typed in.
 //
 // Usage: node bench/tools/report.mjs [--in bench/results/c.json] [--out BENCHMARKS.md]
 //                                    [--charts-dir bench/results]
@@ -370,6 +371,47 @@ if (fs.existsSync(jsFragment)) {
   js.push('Not run: neither `bench/results/js.md` nor `bench/js/results.json` exists (the JS part runs with `npm run bench:js` when the package defines it).', '');
 }
 
+// JS workloads beside the peers (bench/js/peers-bench.js, issue 6) --------------------------------
+const peers = [];
+{
+  const peersFile = path.join(root, 'bench', 'js', 'peers-results.json');
+  peers.push('## JS workloads beside the peers', '');
+  let P = null;
+  if (fs.existsSync(peersFile)) {
+    try {
+      P = JSON.parse(fs.readFileSync(peersFile, 'utf8'));
+    } catch (e) {
+      peers.push(`\`bench/js/peers-results.json\` could not be read: ${e.message}.`, '');
+    }
+  } else {
+    peers.push('Not run: `bench/js/peers-results.json` does not exist (`npm run bench:js-peers` writes it).', '');
+  }
+  if (P) {
+    peers.push(`From [bench/js/peers-results.json](${rel(peersFile)}), written by \`${P.command}\` on ${String(P.started).replace('T', ' ').replace(/\..*/, '')} UTC (node ${P.node}, @thi.ng/malloc ${P.thingMallocVersion}, ${P.rounds} interleaved rounds${P.quick ? ', quick pass' : ''}; ${P.machine?.cpus ?? '?'} × ${P.machine?.cpuModel ?? '?'}). ns per operation: median and min–max over the rounds; "time × Buffer.allocUnsafe": the candidate's time divided by Buffer.allocUnsafe's in the same round (median, min–max; below 1 is faster).`, '');
+    peers.push('@thi.ng/malloc `mallocAs(\'u8\', n)` returns a Uint8Array view into its pool\'s ArrayBuffer (not a Buffer, not zero-filled), as `ctx.allocUnsafe` returns an uninitialised Buffer view into a context chunk; `Buffer.alloc`, `ctx.alloc` and `new Uint8Array` zero-fill. Each candidate\'s scope free is inside its figure.', '');
+    const rowsTable = (t) => {
+      peers.push(`| candidate | ns per op | min–max | time × ${t.reference} | min–max |`, '|---|---|---|---|---|');
+      for (const r of t.rows) peers.push(`| ${r.name} | ${f1(r.nsPerOp)} | ${f1(r.nsMin)}–${f1(r.nsMax)} | ${fx(r.timeVsRef)} | ${f2(r.timeVsRefMin)}–${f2(r.timeVsRefMax)}× |`);
+      peers.push('');
+    };
+    for (const t of P.alloc ?? []) {
+      peers.push(`### Allocation of ${t.size} B (${t.n.toLocaleString('en-US')} per round)`, '', `${t.note}.`, '');
+      rowsTable(t);
+    }
+    if (P.lifecycle) {
+      peers.push(`### Request lifecycle (${P.lifecycle.n.toLocaleString('en-US')} requests per round)`, '', `${P.lifecycle.note}. ns per request.`, '');
+      rowsTable(P.lifecycle);
+    }
+    if (P.churn) {
+      const c = P.churn;
+      peers.push('### Churn: GC and RSS', '', `${c.note}. Medians over the rounds; GC from perf_hooks \'gc\' entries; RSS from VmRSS in /proc/self/status (sampled every 64 scopes; at the start after gc(), the peak and at the end with every scope freed).`, '');
+      peers.push('| allocator | allocations | time ms | min–max | time × Buffer.allocUnsafe | GC count | GC pause ms | RSS at start MiB | peak RSS MiB | RSS at the end MiB |', '|---|---|---|---|---|---|---|---|---|---|');
+      for (const r of c.rows) peers.push(`| ${r.name} | ${r.allocations.toLocaleString('en-US')} | ${f1(r.ms)} | ${f1(r.msMin)}–${f1(r.msMax)} | ${fx(r.timeVsBuffer)} | ${r.gcCount} | ${f1(r.gcPauseMs)} | ${mib(r.rssStartBytes)} | ${mib(r.rssPeakBytes)} | ${mib(r.rssEndBytes)} |`);
+      peers.push('');
+    }
+  }
+}
+
 // targets table (top of the file) -------------------------------------------------------------
 const summary = ['## Targets', '', 'Judged on wall time, as stated in the issues; the same ratio in process CPU time is shown for reference.', '',
   '| issue | target | measured (median) | min–max | wanted | result | same in CPU time |', '|---|---|---|---|---|---|---|'];
@@ -382,10 +424,11 @@ const repro = ['## Reproduce', '',
   'npm run bench                     # everything: C (this file) and, when present, the JS part',
   'npm run bench -- --quick          # a one-minute pass',
   'npm run bench:c                   # the C part only',
+  'npm run bench:js-peers            # the JS workloads beside the peers only',
   '```', '',
   `Raw results: [bench/results/c.json](${rel(inFile)}) (every run, every RSS sample).`, '',
   'Charts: SVG written by `bench/tools/svg.mjs`, a small generator of this repository — none of the installed npm packages renders SVG without a browser (uplot needs a DOM, asciichart draws text).', ''];
 
-const all = [...md.slice(0, targetSummaryAt), ...summary, ...sec2, ...sec6, ...prof, ...js, ...repro];
+const all = [...md.slice(0, targetSummaryAt), ...summary, ...sec2, ...sec6, ...prof, ...js, ...peers, ...repro];
 fs.writeFileSync(outFile, all.join('\n'));
 console.error(`report: wrote ${path.relative(root, outFile)} and ${svgs.map((s) => path.relative(root, s)).join(', ')}`);
