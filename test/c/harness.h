@@ -154,6 +154,17 @@ static inline void th_skip(const char *what, const char *why) {
 #define TH_KiB ((size_t)1024)
 #define TH_MiB ((size_t)1024 * 1024)
 
+/* Context options with the given name and sizes (0 = the core's default). */
+static inline mcx_context_options th_opts(const char *name, size_t initial, size_t max, size_t limit) {
+    mcx_context_options o;
+    memset(&o, 0, sizeof o);
+    o.name = name;
+    o.initial_size = initial;
+    o.max_chunk_size = max;
+    o.limit_bytes = limit;
+    return o;
+}
+
 static inline struct mcx_global_stats th_global(void) {
     struct mcx_global_stats g;
     memset(&g, 0, sizeof g);

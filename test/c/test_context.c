@@ -6,16 +6,6 @@
 
 #include "harness.h"
 
-static mcx_context_options opts_of(const char *name, size_t initial, size_t max, size_t limit) {
-    mcx_context_options o;
-    memset(&o, 0, sizeof o);
-    o.name = name;
-    o.initial_size = initial;
-    o.max_chunk_size = max;
-    o.limit_bytes = limit;
-    return o;
-}
-
 static size_t first_chunk_size(const mcx_context *ctx) {
     mcx_chunk_info info[4];
     size_t count = 0;
@@ -44,7 +34,7 @@ static void create_defaults(void) {
     CHECK_U64(g1.contexts_created, ==, g0.contexts_created + 1);
 
     /* Options with zeros are the defaults too; a NULL name is "context". */
-    mcx_context_options o = opts_of(NULL, 0, 0, 0);
+    mcx_context_options o = th_opts(NULL, 0, 0, 0);
     mcx_context *c2 = mcx_context_create(ctx, &o);
     REQUIRE(c2 != NULL);
     CHECK(strcmp(mcx_name(c2), "context") == 0);
@@ -59,7 +49,7 @@ static void create_defaults(void) {
 }
 
 static void create_with_options(void) {
-    mcx_context_options o = opts_of("request", 64 * TH_KiB, 256 * TH_KiB, 4 * TH_MiB);
+    mcx_context_options o = th_opts("request", 64 * TH_KiB, 256 * TH_KiB, 4 * TH_MiB);
     mcx_context *ctx = mcx_context_create(NULL, &o);
     REQUIRE(ctx != NULL);
     CHECK(strcmp(mcx_name(ctx), "request") == 0);
@@ -69,13 +59,13 @@ static void create_with_options(void) {
     CHECK_U64(s.total_bytes, >=, 64 * TH_KiB);
 
     /* The smallest first chunk (4 KiB). */
-    mcx_context_options small = opts_of("small", 4 * TH_KiB, 0, 0);
+    mcx_context_options small = th_opts("small", 4 * TH_KiB, 0, 0);
     mcx_context *c2 = mcx_context_create(ctx, &small);
     REQUIRE(c2 != NULL);
     CHECK_U64(first_chunk_size(c2), ==, 4 * TH_KiB);
 
     /* A big first chunk (4 MiB) and chain (8 MiB): kept by reset like any first chunk. */
-    mcx_context_options bigo = opts_of("big", 4 * TH_MiB, 8 * TH_MiB, 0);
+    mcx_context_options bigo = th_opts("big", 4 * TH_MiB, 8 * TH_MiB, 0);
     mcx_context *big = mcx_context_create(ctx, &bigo);
     REQUIRE(big != NULL);
     CHECK_U64(first_chunk_size(big), ==, 4 * TH_MiB);
@@ -90,7 +80,7 @@ static void create_with_options(void) {
     /* The name is copied: changing the caller's buffer does not change it. */
     char buf[16];
     strcpy(buf, "copied");
-    mcx_context_options named = opts_of(buf, 0, 0, 0);
+    mcx_context_options named = th_opts(buf, 0, 0, 0);
     mcx_context *c3 = mcx_context_create(ctx, &named);
     REQUIRE(c3 != NULL);
     strcpy(buf, "changed");
@@ -101,13 +91,13 @@ static void create_with_options(void) {
     memset(longname, 'n', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
     longname[0] = 'L';
-    mcx_context_options lo = opts_of(longname, 0, 0, 0);
+    mcx_context_options lo = th_opts(longname, 0, 0, 0);
     mcx_context *c4 = mcx_context_create(ctx, &lo);
     REQUIRE(c4 != NULL);
     CHECK_U64(strlen(mcx_name(c4)), ==, MCX_NAME_MAX);
     CHECK(strncmp(mcx_name(c4), longname, MCX_NAME_MAX) == 0);
     /* An empty name stays empty. */
-    mcx_context_options eo = opts_of("", 0, 0, 0);
+    mcx_context_options eo = th_opts("", 0, 0, 0);
     mcx_context *c5 = mcx_context_create(ctx, &eo);
     REQUIRE(c5 != NULL);
     CHECK(strcmp(mcx_name(c5), "") == 0);
@@ -123,11 +113,11 @@ static void create_bad_options(void) {
     REQUIRE(root != NULL);
     mcx_context_options o;
 
-    o = opts_of("inverted", 64 * TH_KiB, 16 * TH_KiB, 0); /* ceiling below the first chunk */
+    o = th_opts("inverted", 64 * TH_KiB, 16 * TH_KiB, 0); /* ceiling below the first chunk */
     CHECK_FAILS(mcx_context_create(root, &o), MCX_EINVAL);
-    o = opts_of("cramped", 64 * TH_KiB, 0, 16 * TH_KiB); /* limit below the first chunk */
+    o = th_opts("cramped", 64 * TH_KiB, 0, 16 * TH_KiB); /* limit below the first chunk */
     CHECK_FAILS(mcx_context_create(root, &o), MCX_EINVAL);
-    o = opts_of("huge", MCX_ALLOC_MAX + 1, 0, 0);
+    o = th_opts("huge", MCX_ALLOC_MAX + 1, 0, 0);
     void *p = mcx_context_create(root, &o);
     int e = mcx_errno();
     CHECK(p == NULL);
@@ -135,11 +125,11 @@ static void create_bad_options(void) {
 
     /* Sizes that are not bad: below the 4 KiB minimum is raised to it; others are rounded up
      * to a power of two. */
-    o = opts_of("tiny", 1000, 0, 0);
+    o = th_opts("tiny", 1000, 0, 0);
     mcx_context *tiny = mcx_context_create(root, &o);
     REQUIRE(tiny != NULL);
     CHECK_U64(first_chunk_size(tiny), ==, 4 * TH_KiB);
-    o = opts_of("odd", 5000, 0, 0);
+    o = th_opts("odd", 5000, 0, 0);
     mcx_context *odd = mcx_context_create(root, &o);
     REQUIRE(odd != NULL);
     CHECK_U64(first_chunk_size(odd), ==, 8 * TH_KiB);
@@ -169,20 +159,20 @@ static size_t count_children(const mcx_context *parent) {
 }
 
 static void tree_navigation(void) {
-    mcx_context_options o = opts_of("root", 0, 0, 0);
+    mcx_context_options o = th_opts("root", 0, 0, 0);
     mcx_context *root = mcx_context_create(NULL, &o);
     REQUIRE(root != NULL);
     mcx_context *kids[5];
     char name[16];
     for (int i = 0; i < 5; i++) {
         snprintf(name, sizeof name, "kid%d", i);
-        o = opts_of(name, 0, 0, 0);
+        o = th_opts(name, 0, 0, 0);
         kids[i] = mcx_context_create(root, &o);
         REQUIRE(kids[i] != NULL);
         CHECK(mcx_parent(kids[i]) == root);
         CHECK(strcmp(mcx_name(kids[i]), name) == 0);
     }
-    o = opts_of("grandkid", 0, 0, 0);
+    o = th_opts("grandkid", 0, 0, 0);
     mcx_context *gk = mcx_context_create(kids[2], &o);
     REQUIRE(gk != NULL);
 
@@ -285,7 +275,7 @@ struct deep_job {
 
 static void *deep_worker(void *arg) {
     struct deep_job *job = (struct deep_job *)arg;
-    mcx_context_options o = opts_of("deep", 4 * TH_KiB, 0, 0);
+    mcx_context_options o = th_opts("deep", 4 * TH_KiB, 0, 0);
     job->contexts_before = th_global().context_count;
     mcx_context *root = mcx_context_create(NULL, &o);
     if (!root) return NULL;
@@ -353,7 +343,7 @@ static void wide_tree(void) {
     mcx_context *root = mcx_context_create(NULL, NULL);
     REQUIRE(root != NULL);
     size_t n = th_scaled(20000, 1000);
-    mcx_context_options o = opts_of("wide", 4 * TH_KiB, 0, 0);
+    mcx_context_options o = th_opts("wide", 4 * TH_KiB, 0, 0);
     for (size_t i = 0; i < n; i++) {
         mcx_context *c = mcx_context_create(root, &o);
         REQUIRE(c != NULL);

@@ -13,16 +13,6 @@ static mcx_context *g_root;      /* long-lived root the scenarios work under */
 static int g_faults_seen;        /* failures reported by calls in this scenario run */
 static uint64_t g_injected_seen; /* mcx_faults_injected() at the last failure */
 
-static mcx_context_options opts_of(const char *name, size_t initial, size_t max, size_t limit) {
-    mcx_context_options o;
-    memset(&o, 0, sizeof o);
-    o.name = name;
-    o.initial_size = initial;
-    o.max_chunk_size = max;
-    o.limit_bytes = limit;
-    return o;
-}
-
 /* A call failed: it must be the injected out-of-memory, and every structure must be valid. */
 static void on_failure(int line, int status) {
     g_faults_seen++;
@@ -71,12 +61,12 @@ static void scenario_create(void) {
     mcx_context *c[N];
     size_t n = 0;
     for (; n < N; n++) {
-        mcx_context_options o = opts_of("fc", n % 2 ? 256 * TH_KiB : 16 * TH_KiB, 0, 0);
+        mcx_context_options o = th_opts("fc", n % 2 ? 256 * TH_KiB : 16 * TH_KiB, 0, 0);
         TRY_PTR(c[n], mcx_context_create(n % 3 == 0 ? g_root : (n ? c[n - 1] : g_root), &o));
         if (!c[n]) break;
     }
     mcx_context *big;
-    mcx_context_options bo = opts_of("fc-big", 2 * TH_MiB, 2 * TH_MiB, 0);
+    mcx_context_options bo = th_opts("fc-big", 2 * TH_MiB, 2 * TH_MiB, 0);
     TRY_PTR(big, mcx_context_create(g_root, &bo));
     CHECK_OK(mcx_check(g_root));
     if (big) CHECK_OK(mcx_delete(big));
@@ -86,7 +76,7 @@ static void scenario_create(void) {
 
 static void scenario_alloc_small(void) {
     mcx_context *ctx;
-    mcx_context_options o = opts_of("fs", 8 * TH_KiB, 1 * TH_MiB, 0);
+    mcx_context_options o = th_opts("fs", 8 * TH_KiB, 1 * TH_MiB, 0);
     TRY_PTR(ctx, mcx_context_create(g_root, &o));
     if (!ctx) return;
     size_t n = th_scaled(6000, 600);
@@ -173,7 +163,7 @@ static void scenario_realloc(void) {
 
 static void scenario_span(void) {
     mcx_context *ctx;
-    mcx_context_options o = opts_of("fspan", 8 * TH_KiB, 1 * TH_MiB, 0);
+    mcx_context_options o = th_opts("fspan", 8 * TH_KiB, 1 * TH_MiB, 0);
     TRY_PTR(ctx, mcx_context_create(g_root, &o));
     if (!ctx) return;
     size_t total = 0, goal = th_scaled(16 * TH_MiB, 3 * TH_MiB);
@@ -223,7 +213,7 @@ static void scenario_many_tops(void) {
     enum { N = 160 };
     mcx_context *c[N];
     size_t n = 0;
-    mcx_context_options o = opts_of("tops", 64 * TH_KiB, 64 * TH_KiB, 0);
+    mcx_context_options o = th_opts("tops", 64 * TH_KiB, 64 * TH_KiB, 0);
     for (; n < N; n++) {
         TRY_PTR(c[n], mcx_context_create(g_root, &o));
         if (!c[n]) break;
@@ -276,7 +266,7 @@ static void setup_root(void) {
     c.top_chunk_size = 256 * TH_KiB;
     c.retain_bytes = 0;
     CHECK_OK(mcx_configure(&c));
-    mcx_context_options o = opts_of("fault-root", 4 * TH_KiB, 0, 0);
+    mcx_context_options o = th_opts("fault-root", 4 * TH_KiB, 0, 0);
     g_root = mcx_context_create(NULL, &o);
 }
 

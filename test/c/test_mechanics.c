@@ -7,16 +7,6 @@
  */
 #include "harness.h"
 
-static mcx_context_options opts_of(const char *name, size_t initial, size_t max, size_t limit) {
-    mcx_context_options o;
-    memset(&o, 0, sizeof o);
-    o.name = name;
-    o.initial_size = initial;
-    o.max_chunk_size = max;
-    o.limit_bytes = limit;
-    return o;
-}
-
 static void configure_or_fail(size_t top, size_t max_top, size_t retain, uint64_t decay_ms) {
     mcx_config c;
     mcx_config_default(&c);
@@ -51,7 +41,7 @@ static void touch(void *p, size_t n) {
 
 static void chain_doubles_and_is_linked(void) {
     size_t max = 128 * TH_KiB;
-    mcx_context_options o = opts_of("chain", 8 * TH_KiB, max, 0);
+    mcx_context_options o = th_opts("chain", 8 * TH_KiB, max, 0);
     mcx_context *ctx = mcx_context_create(NULL, &o);
     REQUIRE(ctx != NULL);
     enum { N = 20000 };
@@ -101,7 +91,7 @@ static void top_chunks_double(void) {
     mcx_trim();
     CHECK_U64(read_tops(), ==, 0);
     size_t proc = 64 * TH_KiB;
-    mcx_context_options o = opts_of("filler", proc, proc, 0);
+    mcx_context_options o = th_opts("filler", proc, proc, 0);
     enum { MAXC = 400 };
     static mcx_context *c[MAXC];
     size_t n = 0;
@@ -169,7 +159,7 @@ static void top_chunks_double(void) {
 
 /* A context that needs a second top chunk: 6 MiB of objects in 1 MiB process chunks. */
 static mcx_context *make_spill(size_t bytes) {
-    mcx_context_options o = opts_of("spill", 64 * TH_KiB, 1 * TH_MiB, 0);
+    mcx_context_options o = th_opts("spill", 64 * TH_KiB, 1 * TH_MiB, 0);
     mcx_context *ctx = mcx_context_create(NULL, &o);
     if (!ctx) return NULL;
     for (size_t done = 0; done < bytes; done += 2000) {
@@ -183,7 +173,7 @@ static mcx_context *make_spill(size_t bytes) {
 static void munmap_empty_top_chunk_on_trim(void) {
     configure_or_fail(4 * TH_MiB, 1024 * TH_MiB, 8 * TH_MiB, 1000);
     mcx_trim();
-    mcx_context_options po = opts_of("pin", 4 * TH_KiB, 0, 0);
+    mcx_context_options po = th_opts("pin", 4 * TH_KiB, 0, 0);
     mcx_context *pin = mcx_context_create(NULL, &po);
     REQUIRE(pin != NULL);
     REQUIRE(mcx_alloc(pin, 100) != NULL);
@@ -218,7 +208,7 @@ static void munmap_empty_top_chunk_after_decay(void) {
     /* retain_bytes 0: every wholly free top chunk is beyond the budget. */
     configure_or_fail(4 * TH_MiB, 1024 * TH_MiB, 0, decay);
     mcx_trim();
-    mcx_context_options po = opts_of("pin", 4 * TH_KiB, 0, 0);
+    mcx_context_options po = th_opts("pin", 4 * TH_KiB, 0, 0);
     mcx_context *pin = mcx_context_create(NULL, &po);
     REQUIRE(pin != NULL);
     REQUIRE(mcx_alloc(pin, 100) != NULL);
@@ -289,7 +279,7 @@ static void madvise_free_runs_in_pinned_top_chunk(void) {
     /* One 64 MiB top chunk holds everything, so it can never be unmapped while pin lives. */
     configure_or_fail(64 * TH_MiB, 1024 * TH_MiB, 0, decay);
     mcx_trim();
-    mcx_context_options po = opts_of("pin", 4 * TH_KiB, 0, 0);
+    mcx_context_options po = th_opts("pin", 4 * TH_KiB, 0, 0);
     mcx_context *pin = mcx_context_create(NULL, &po);
     REQUIRE(pin != NULL);
     REQUIRE(mcx_alloc(pin, 100) != NULL);
@@ -350,7 +340,7 @@ static void madvise_free_runs_in_pinned_top_chunk(void) {
 static void next_top_chunk_sized_from_demand(void) {
     configure_or_fail(4 * TH_MiB, 1024 * TH_MiB, 8 * TH_MiB, 1000);
     mcx_trim();
-    mcx_context_options po = opts_of("pin", 4 * TH_KiB, 0, 0);
+    mcx_context_options po = th_opts("pin", 4 * TH_KiB, 0, 0);
     mcx_context *pin = mcx_context_create(NULL, &po);
     REQUIRE(pin != NULL);
     REQUIRE(mcx_alloc(pin, 100) != NULL);
@@ -437,7 +427,7 @@ static void steady_cycle_maps_nothing_new(void) {
     mcx_config_default(&c);
     CHECK_OK(mcx_configure(&c));
     mcx_trim();
-    mcx_context_options po = opts_of("app", 8 * TH_KiB, 0, 0);
+    mcx_context_options po = th_opts("app", 8 * TH_KiB, 0, 0);
     mcx_context *app = mcx_context_create(NULL, &po);
     REQUIRE(app != NULL);
     REQUIRE(mcx_alloc(app, 100) != NULL);

@@ -4,18 +4,8 @@
  */
 #include "harness.h"
 
-static mcx_context_options opts_of(const char *name, size_t initial, size_t max, size_t limit) {
-    mcx_context_options o;
-    memset(&o, 0, sizeof o);
-    o.name = name;
-    o.initial_size = initial;
-    o.max_chunk_size = max;
-    o.limit_bytes = limit;
-    return o;
-}
-
 static void reset_frees_all_and_keeps_first_chunk(void) {
-    mcx_context_options o = opts_of("resettable", 16 * TH_KiB, 256 * TH_KiB, 0);
+    mcx_context_options o = th_opts("resettable", 16 * TH_KiB, 256 * TH_KiB, 0);
     mcx_context *ctx = mcx_context_create(NULL, &o);
     REQUIRE(ctx != NULL);
     mcx_chunk_info first[1];
@@ -227,7 +217,7 @@ static void reset_callback_runs_before_memory_goes(void) {
 /* ---- limit --------------------------------------------------------------------------------- */
 static void limit_fails_cleanly(void) {
     size_t limit = 256 * TH_KiB;
-    mcx_context_options o = opts_of("limited", 8 * TH_KiB, 64 * TH_KiB, limit);
+    mcx_context_options o = th_opts("limited", 8 * TH_KiB, 64 * TH_KiB, limit);
     mcx_context *ctx = mcx_context_create(NULL, &o);
     REQUIRE(ctx != NULL);
     CHECK_U64(th_ctx_stats(ctx).limit_bytes, ==, limit);

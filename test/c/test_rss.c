@@ -6,15 +6,6 @@
  */
 #include "harness.h"
 
-static mcx_context_options opts_of(const char *name, size_t initial, size_t max) {
-    mcx_context_options o;
-    memset(&o, 0, sizeof o);
-    o.name = name;
-    o.initial_size = initial;
-    o.max_chunk_size = max;
-    return o;
-}
-
 /* Spike size: 256 MiB at scale 1; at least 32 MiB under the tools. */
 static size_t spike_bytes(void) { return th_scaled(256 * TH_MiB, 32 * TH_MiB); }
 
@@ -29,7 +20,7 @@ static uint64_t allowed_over_baseline(size_t retain, size_t spike) {
 
 /* Fill a new child of parent with spike bytes of 2000-byte objects, every byte written. */
 static mcx_context *spike(mcx_context *parent, size_t bytes) {
-    mcx_context_options o = opts_of("spike", 64 * TH_KiB, 1 * TH_MiB);
+    mcx_context_options o = th_opts("spike", 64 * TH_KiB, 1 * TH_MiB, 0);
     mcx_context *ctx = mcx_context_create(parent, &o);
     if (!ctx) return NULL;
     for (size_t done = 0; done < bytes; done += 2000) {
@@ -48,7 +39,7 @@ struct rss_run {
 
 static int start_spike(struct rss_run *run, mcx_context **app, mcx_context **sp) {
     /* A long-lived application context with a little in it (it pins the first top chunk). */
-    mcx_context_options o = opts_of("app", 8 * TH_KiB, 0);
+    mcx_context_options o = th_opts("app", 8 * TH_KiB, 0, 0);
     *app = mcx_context_create(NULL, &o);
     if (!*app) return 0;
     for (int i = 0; i < 100; i++)

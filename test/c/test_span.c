@@ -5,16 +5,6 @@
  */
 #include "harness.h"
 
-static mcx_context_options opts_of(const char *name, size_t initial, size_t max, size_t limit) {
-    mcx_context_options o;
-    memset(&o, 0, sizeof o);
-    o.name = name;
-    o.initial_size = initial;
-    o.max_chunk_size = max;
-    o.limit_bytes = limit;
-    return o;
-}
-
 static size_t chunks_of(const mcx_context *ctx, mcx_chunk_info *out, size_t cap) {
     size_t count = 0;
     if (mcx_context_chunks(ctx, out, cap, &count) != MCX_OK) return 0;
@@ -22,7 +12,7 @@ static size_t chunks_of(const mcx_context *ctx, mcx_chunk_info *out, size_t cap)
 }
 
 static void span_reserve_and_commit(void) {
-    mcx_context_options o = opts_of("span", 8 * TH_KiB, 64 * TH_KiB, 0);
+    mcx_context_options o = th_opts("span", 8 * TH_KiB, 64 * TH_KiB, 0);
     mcx_context *ctx = mcx_context_create(NULL, &o);
     REQUIRE(ctx != NULL);
     mcx_span s;
@@ -75,7 +65,7 @@ static void span_reserve_and_commit(void) {
 
 static void span_forwarding_doubles(void) {
     size_t max = 64 * TH_KiB;
-    mcx_context_options o = opts_of("span-chain", 8 * TH_KiB, max, 0);
+    mcx_context_options o = th_opts("span-chain", 8 * TH_KiB, max, 0);
     mcx_context *ctx = mcx_context_create(NULL, &o);
     REQUIRE(ctx != NULL);
     mcx_span s;
@@ -159,7 +149,7 @@ static void span_offset_after_reset_is_initial(void) {
 }
 
 static void span_bad_arguments(void) {
-    mcx_context_options o = opts_of("span-bad", 8 * TH_KiB, 64 * TH_KiB, 0);
+    mcx_context_options o = th_opts("span-bad", 8 * TH_KiB, 64 * TH_KiB, 0);
     mcx_context *ctx = mcx_context_create(NULL, &o);
     REQUIRE(ctx != NULL);
     mcx_span s;
@@ -182,7 +172,7 @@ static void span_bad_arguments(void) {
 }
 
 static void span_with_large_allocations_and_limit(void) {
-    mcx_context_options o = opts_of("span-mixed", 8 * TH_KiB, 64 * TH_KiB, 1 * TH_MiB);
+    mcx_context_options o = th_opts("span-mixed", 8 * TH_KiB, 64 * TH_KiB, 1 * TH_MiB);
     mcx_context *ctx = mcx_context_create(NULL, &o);
     REQUIRE(ctx != NULL);
     mcx_span s;

@@ -5,16 +5,6 @@
  */
 #include "harness.h"
 
-static mcx_context_options opts_of(const char *name, size_t initial, size_t max, size_t limit) {
-    mcx_context_options o;
-    memset(&o, 0, sizeof o);
-    o.name = name;
-    o.initial_size = initial;
-    o.max_chunk_size = max;
-    o.limit_bytes = limit;
-    return o;
-}
-
 /* Checks that the global figures agree with the top-chunk vector. */
 static void check_global_consistency(void) {
     struct mcx_global_stats g = th_global();
@@ -51,7 +41,7 @@ static void check_global_consistency(void) {
 }
 
 static void context_stats_track_allocations(void) {
-    mcx_context_options o = opts_of("stats", 8 * TH_KiB, 128 * TH_KiB, 0);
+    mcx_context_options o = th_opts("stats", 8 * TH_KiB, 128 * TH_KiB, 0);
     mcx_context *ctx = mcx_context_create(NULL, &o);
     REQUIRE(ctx != NULL);
     struct mcx_context_stats s0 = th_ctx_stats(ctx);
@@ -226,7 +216,7 @@ static void resident_bytes_follow_touches(void) {
     c.retain_bytes = 0;
     CHECK_OK(mcx_configure(&c));
     mcx_trim();
-    mcx_context_options o = opts_of("resident", 8 * TH_KiB, 1 * TH_MiB, 0);
+    mcx_context_options o = th_opts("resident", 8 * TH_KiB, 1 * TH_MiB, 0);
     mcx_context *ctx = mcx_context_create(NULL, &o);
     REQUIRE(ctx != NULL);
     uint64_t r0 = mcx_resident_bytes();
