@@ -53,17 +53,8 @@ export function firstBadByteSampled(buf: Uint8Array, id: number, salt: number): 
   return bad;
 }
 
-/** Small deterministic PRNG (mulberry32) for the worker and loopback tests. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Small deterministic PRNG (mulberry32) for the worker and loopback tests: the demo's. */
+export { prng as rng } from '../../../lib/demo/bodies';
 
 /** Seconds a timed reliability test runs: MEMCTX_REL_SECONDS (CI's longer step), else dflt. */
 export function relSeconds(dflt: number): number {
