@@ -135,7 +135,7 @@ describe('configure({ maxTopChunkSize }) above the C core limit', () => {
     expect(getConfiguration()).toEqual(before);
   });
 
-  test('the C maximum itself (1 GiB) is accepted', () => {
+  test('the default ceiling (1 GiB) is accepted', () => {
     expect(configure({ maxTopChunkSize: 2 ** 30 }).maxTopChunkSize).toBe(2 ** 30);
   });
 });

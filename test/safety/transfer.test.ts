@@ -3,8 +3,9 @@
 // ArrayBuffer.prototype.transfer, a BYOB stream read). Each move either throws and leaves the
 // Buffer intact, or succeeds; afterwards the context allocates (or throws a coded error), and
 // after delete()/reset() + trim() the moved buffer never shows another context's secret, writes
-// through it reach no live Buffer, and the process does not crash. Both release modes; in a
-// worker thread too. Each case runs in a child process.
+// through it reach no live Buffer, and the process does not crash. Chunks shared by small
+// allocations and a large allocation's own ArrayBuffer; both release modes; in a worker thread
+// too. Each case runs in a child process.
 import { MODES, runClean } from './fixtures/child';
 import { transferFlags } from './fixtures/node-features';
 
@@ -41,6 +42,13 @@ describe('moving a chunk ArrayBuffer out (main thread)', () => {
   test.concurrent.each(cases)('%s, %s mode, then %s + trim', async (method, mode, after) => {
     check(await runClean<Report>('transfer.ts', [method, mode, after]), after);
   });
+});
+
+describe('moving a large allocation\'s own ArrayBuffer out (300 KiB)', () => {
+  test.concurrent.each(METHODS.flatMap((m) => MODES.map((mode) => [m, mode] as [string, string])))(
+    '%s, %s mode, then delete + trim', async (method, mode) => {
+      check(await runClean<Report>('transfer.ts', [method, mode, 'delete', 'large']), 'delete');
+    });
 });
 
 describe('moving a chunk ArrayBuffer out (inside a worker thread)', () => {
