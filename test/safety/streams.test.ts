@@ -46,6 +46,13 @@ function fillFrom(buf: Uint8Array, id: number, offset: number): void {
   for (let i = 0; i < buf.length; i++) buf[i] = patternByte(id, offset + i);
 }
 
+/** Wait (bounded) until cond() holds: a context goes on 'finish' or on 'close', which comes later. */
+async function eventually(cond: () => boolean, ms = 3000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+  return cond();
+}
+
 afterAll(() => {
   configure({ releaseMode: 'detach' });
 });
@@ -85,8 +92,7 @@ describe.each([...MODES])('%s mode', (mode) => {
     }
     expect(ctx.deleted).toBe(false);
     await new Promise<void>((r) => ws.end(r));
-    await new Promise((r) => setImmediate(r));
-    expect(ctx.deleted).toBe(true);
+    expect(await eventually(() => ctx.deleted)).toBe(true);
     const got = fs.readFileSync(file);
     expect(got.length).toBe(off);
     let bad = -1;
@@ -115,9 +121,8 @@ describe.each([...MODES])('%s mode', (mode) => {
     }
     sock.end();
     await done;
-    await new Promise((r) => setImmediate(r));
     server.close();
-    expect(ctx.deleted).toBe(true);
+    expect(await eventually(() => ctx.deleted)).toBe(true);
     const got = Buffer.concat(received);
     expect(got.length).toBe(off);
     let bad = -1;
@@ -166,8 +171,7 @@ describe.each([...MODES])('%s mode', (mode) => {
       let bad = -1;
       for (let i = 0; i < body.length && bad < 0; i++) if (body[i] !== patternByte(13, i)) bad = i;
       expect(bad).toBe(-1);
-      await new Promise((r) => setImmediate(r));
-      expect(serverCtx!.deleted).toBe(true);
+      expect(await eventually(() => serverCtx!.deleted)).toBe(true);
     } finally {
       clearInterval(churn);
       server.close();
