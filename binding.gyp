@@ -7,7 +7,7 @@
       "target_name": "memctx",
       "sources": [
         "<!@(node native/binding/sources.js)",
-        "native/binding/addon.cc"
+        "<!@(node -p \"require('fs').readdirSync('native/binding').filter(f => f.endsWith('.cc')).map(f => 'native/binding/' + f).join(' ')\")"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -19,12 +19,14 @@
         "NAPI_VERSION=8",
         "NAPI_DISABLE_CPP_EXCEPTIONS",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
-        "MCX_API="
+        "MCX_API=",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
       ],
       "cflags": ["-fvisibility=hidden", "-Wall", "-Wextra", "-Werror"],
       "cflags_c": ["-std=c11", "-Wpedantic"],
-      "cflags_cc": ["-std=c++17", "-fvisibility-inlines-hidden"],
+      "cflags_cc": ["-std=gnu++20", "-fvisibility-inlines-hidden"],
       "cflags_cc!": ["-std=gnu++17"],
+      "ldflags": ["-Wl,-z,nodelete"],
       "xcode_settings": {
         "GCC_SYMBOLS_PRIVATE_EXTERN": "YES",
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",

@@ -9,20 +9,25 @@ execute_process(
   OUTPUT_STRIP_TRAILING_WHITESPACE)
 string(REPLACE "\"" "" MEMCTX_NODE_ADDON_API_DIR "${MEMCTX_NODE_ADDON_API_DIR}")
 
-add_library(memctx_addon SHARED native/binding/addon.cc ${CMAKE_JS_SRC})
+file(GLOB MEMCTX_BINDING_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/native/binding/*.cc)
+add_library(memctx_addon SHARED ${MEMCTX_BINDING_SOURCES} ${CMAKE_JS_SRC})
 # The core is linked in statically: its symbols stay hidden inside memctx.node.
 target_compile_definitions(memctx PUBLIC "MCX_API=")
 set_target_properties(memctx_addon PROPERTIES
   PREFIX ""
   SUFFIX ".node"
   OUTPUT_NAME memctx
-  CXX_STANDARD 17
+  CXX_STANDARD 20
   CXX_STANDARD_REQUIRED ON
   CXX_VISIBILITY_PRESET hidden
   VISIBILITY_INLINES_HIDDEN ON)
 target_include_directories(memctx_addon PRIVATE ${CMAKE_JS_INC} ${MEMCTX_NODE_ADDON_API_DIR})
 target_compile_definitions(memctx_addon PRIVATE
-  NAPI_VERSION=8 NAPI_DISABLE_CPP_EXCEPTIONS NODE_ADDON_API_DISABLE_DEPRECATED BUILDING_NODE_EXTENSION)
+  NAPI_VERSION=8 NAPI_DISABLE_CPP_EXCEPTIONS NODE_ADDON_API_DISABLE_DEPRECATED BUILDING_NODE_EXTENSION
+  NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS)
+# Never unloaded: V8 may call the ArrayBuffer deleters (and free their control blocks) after the
+# environment that loaded the addon is gone, e.g. when a worker exits.
+target_link_options(memctx_addon PRIVATE -Wl,-z,nodelete)
 target_compile_options(memctx_addon PRIVATE -Wall -Wextra -Werror)
 # cmake-js in Node-API mode gives only the Node-API headers. The V8 fast path for chunk
 # ArrayBuffers (see addon.cc) needs v8.h of the running node: use it when the node install has

@@ -45,6 +45,14 @@ extern "C" {
 #define MCX_ALIGN 16u
 /* Largest size mcx_alloc accepts (1 TiB); larger requests fail with MCX_ETOOBIG. */
 #define MCX_ALLOC_MAX (((size_t)1) << 40)
+/* Bounds mcx_configure accepts: top chunks are powers of two in [MCX_TOP_CHUNK_MIN,
+ * MCX_TOP_CHUNK_MAX]; decay_ms is at most a day (a larger value is surely a unit error). */
+#define MCX_TOP_CHUNK_MIN (((size_t)256) << 10)
+#define MCX_TOP_CHUNK_MAX (((size_t)1) << 32)
+#define MCX_DECAY_MAX_MS ((uint64_t)24 * 3600 * 1000)
+/* Bounds of mcx_context_options.initial_size and max_chunk_size (0 picks the default). */
+#define MCX_CHUNK_MIN (((size_t)4) << 10)
+#define MCX_CHUNK_MAX (((size_t)1) << 30)
 
 /* ---- status codes ---------------------------------------------------------------------- */
 #define MCX_STATUS_LIST(X)                                                                    \

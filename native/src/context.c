@@ -10,7 +10,7 @@
 
 size_t mcxi_ctx_data_offset(void) { return MCXI_CHUNK_HDR + mcxi_align_up(sizeof(mcx_context), MCX_ALIGN); }
 
-#define MCXI_CHAIN_CEILING ((size_t)1 << 30) /* largest process chunk in a forwarding chain */
+#define MCXI_CHAIN_CEILING MCX_CHUNK_MAX /* largest process chunk in a forwarding chain */
 
 int mcxi_ctx_validate_slow(const mcx_context *ctx) {
     if (MCXI_UNLIKELY(ctx == NULL)) return MCX_EINVAL;

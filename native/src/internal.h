@@ -22,9 +22,9 @@
 #define MCXI_MAX_ORDER 20u                                /* largest buddy top: 4 KiB << 20 = 4 GiB */
 #define MCXI_DECOMMIT_MIN_ORDER 4u                        /* free runs >= 64 KiB are madvised */
 #define MCXI_DEDICATED_MIN ((size_t)1 << 20)              /* chunks >= 1 MiB get their own mapping */
-#define MCXI_TOP_MIN ((size_t)256 << 10)                  /* smallest top chunk */
-#define MCXI_TOP_CEILING ((size_t)1 << 32)                /* largest top chunk ever */
-#define MCXI_CHUNK_MIN ((size_t)4 << 10)                  /* smallest process chunk */
+#define MCXI_TOP_MIN MCX_TOP_CHUNK_MIN                     /* smallest top chunk */
+#define MCXI_TOP_CEILING MCX_TOP_CHUNK_MAX                 /* largest top chunk ever */
+#define MCXI_CHUNK_MIN MCX_CHUNK_MIN                       /* smallest process chunk */
 #define MCXI_SMALL_MAX ((size_t)1 << 20)                  /* largest size-class object */
 #define MCXI_NCLASSES 64u
 

@@ -264,7 +264,7 @@ int mcx_configure(const mcx_config *c) {
     if (!pow2(c->max_top_chunk_size) || c->max_top_chunk_size < c->top_chunk_size ||
         c->max_top_chunk_size > MCXI_TOP_CEILING)
         return MCX_EINVAL;
-    if (c->decay_ms > (uint64_t)24 * 3600 * 1000) return MCX_EINVAL; /* a day: surely a unit error */
+    if (c->decay_ms > MCX_DECAY_MAX_MS) return MCX_EINVAL;
     if (c->background_thread != 0 && c->background_thread != 1) return MCX_EINVAL;
     int st = mcxi_background_apply(c->background_thread);
     if (st != MCX_OK) return st;

@@ -23,7 +23,7 @@ test('npm pack ships the sources to build on install, and the tarball installs a
   const packOut = run(npm, ['pack', '--json', '--pack-destination', tmp], repoRoot);
   const info = JSON.parse(packOut.slice(packOut.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const files = info[0]!.files.map((f) => f.path);
-  for (const f of ['binding.gyp', 'CMakeLists.txt', 'native/include/memctx.h', 'native/binding/addon.cc', 'native/binding/sources.js',
+  for (const f of ['binding.gyp', 'CMakeLists.txt', 'native/include/memctx.h', 'native/binding/module.cc', 'native/binding/sources.js',
     'dist/index.js', 'dist/index.d.ts', 'lib/esm/index.mjs', 'lib/esm/index.d.mts', 'package.json']) {
     expect(files).toContain(f);
   }
