@@ -98,7 +98,17 @@ typedef struct mcx_context_options {
     size_t initial_size;   /* first process chunk, bytes; 0 = default 8 KiB (min 4 KiB) */
     size_t max_chunk_size; /* doubling stops here; 0 = default 1 MiB */
     size_t limit_bytes;    /* cap on this context's own process chunks; 0 = no limit */
+    unsigned flags;        /* MCX_CONTEXT_* bits; 0 = none. Unknown bits: MCX_EINVAL */
 } mcx_context_options;
+
+/* A clean context never receives memory that holds bytes another context wrote: its process
+ * chunks (the span lent by mcx_span_reserve included), the keeper it keeps across mcx_reset and
+ * its large allocations read as zeros when first handed to it. It zeroes the bytes it used when
+ * it gives memory back, so the next clean context gets it without a memset; a chunk last used by
+ * a context without the flag is zeroed when a clean context takes it. Children of a clean context
+ * are clean. Contexts without the flag pay nothing for it. A span borrower must commit its final
+ * offset (mcx_span_commit) before mcx_reset or mcx_delete: bytes above it are not zeroed. */
+#define MCX_CONTEXT_CLEAN 1u
 
 /* Create a context, child of parent (NULL: a root). opts may be NULL for defaults.
  * NULL + mcx_errno() = MCX_EINVAL / MCX_ENOMEM / MCX_EDELETED on failure. */

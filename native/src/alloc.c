@@ -96,7 +96,7 @@ int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
     }
     void *mem;
     size_t got;
-    int st = mcxi_chunk_acquire(want, false, &mem, &got);
+    int st = mcxi_chunk_acquire(want, false, (ctx->flags & MCX_CONTEXT_CLEAN) != 0, &mem, &got);
     if (st != MCX_OK) return st;
     mcxi_dbg_chunk_acquired(mem, got);
     retire_tail(ctx);
@@ -129,10 +129,11 @@ static void *alloc_large(mcx_context *ctx, size_t size, size_t align) {
     if (ctx->limit_bytes && ctx->total_bytes + bytes > ctx->limit_bytes) return fail(MCX_ELIMIT);
     void *mem;
     size_t got;
-    int st = mcxi_chunk_acquire(bytes, true, &mem, &got);
+    bool clean = (ctx->flags & MCX_CONTEXT_CLEAN) != 0;
+    int st = mcxi_chunk_acquire(bytes, true, clean, &mem, &got);
     if (st != MCX_OK) return fail(st);
     if (ctx->limit_bytes && ctx->total_bytes + got > ctx->limit_bytes) {
-        mcxi_chunk_release(mem);
+        mcxi_chunk_release(mem, clean); /* untouched since it was acquired */
         return fail(MCX_ELIMIT);
     }
     mcxi_dbg_chunk_acquired(mem, got);
@@ -333,8 +334,7 @@ static int free_large(mcx_context *ctx, mcxi_chunk *ch, void *p) {
     ctx->used_bytes -= ch->used;
     ctx->large_count--;
     MCXI_VG_POOL_FREE(ctx, p);
-    mcxi_dbg_chunk_released(ch, ch->size);
-    mcxi_chunk_release(ch);
+    mcxi_ctx_chunk_give_back(ctx, ch, ch->used);
     return rc;
 }
 
@@ -350,7 +350,9 @@ int mcx_free(void *ptr) {
     int rc = mcxi_dbg_sentinel_ok(ptr, o->u.live.requested) ? MCX_OK : MCX_ECORRUPT;
     size_t usable = o->size;
     mcxi_dbg_obj_free(ctx, ptr, usable);
-    if ((char *)ptr + usable == ctx->bump && ch == ctx->current && !ctx->span_mode) {
+    /* A clean context never lowers its bump: the bytes above it would escape the scrub. */
+    if ((char *)ptr + usable == ctx->bump && ch == ctx->current && !ctx->span_mode &&
+        !(ctx->flags & MCX_CONTEXT_CLEAN)) {
         /* The header stays readable (not poisoned), so a second free sees a freed object. */
         o->u.live.magic = 0;
         ctx->bump = (char *)o; /* the newest object: give its bytes back to the bump */
@@ -377,6 +379,12 @@ void *mcx_realloc(void *ptr, size_t size) {
         if (!mcxi_dbg_sentinel_ok(ptr, old)) return fail(MCX_ECORRUPT);
         size_t off = (size_t)((char *)ptr - (char *)ch);
         if (size > ctx->large_threshold && off + size + MCXI_SENTINEL_BYTES <= ch->size) {
+            /* A clean context scrubs only up to used when the chunk goes: clear what a shrink
+             * drops now. */
+            if ((ctx->flags & MCX_CONTEXT_CLEAN) && off + size < ch->used) {
+                MCXI_UNPOISON((char *)ch + off + size, ch->used - off - size);
+                memset((char *)ch + off + size, 0, ch->used - off - size);
+            }
             ctx->used_bytes = ctx->used_bytes - ch->used + off + size;
             ch->used = off + size;
             mcxi_dbg_obj_resize(ctx, ptr, old, size, ch->size - off);
@@ -424,6 +432,23 @@ mcx_context *mcx_context_of(const void *ptr) {
 
 /* ---- releasing a context's memory (reset and delete) ------------------------------------------ */
 
+size_t mcxi_chunk_written(const mcx_context *ctx, const mcxi_chunk *chunk) {
+    return chunk == ctx->current ? (size_t)(ctx->bump - (const char *)chunk) : chunk->used;
+}
+
+void mcxi_ctx_chunk_give_back(mcx_context *ctx, mcxi_chunk *chunk, size_t used) {
+    size_t size = chunk->size;
+    /* A dedicated mapping is unmapped: the next one comes fresh from the OS. */
+    bool zero = (ctx->flags & MCX_CONTEXT_CLEAN) && !mcxi_chunk_dedicated(chunk);
+    if (zero) {
+        MCXI_UNPOISON(chunk, used);
+        MCXI_VG_UNDEFINED(chunk, used);
+        memset(chunk, 0, used);
+    }
+    mcxi_dbg_chunk_released(chunk, size, zero);
+    mcxi_chunk_release(chunk, zero);
+}
+
 int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
     int rc = MCX_OK;
 #if MCXI_CHECKING
@@ -441,23 +466,27 @@ int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
     MCXI_VG_DESTROY_POOL(ctx);
     for (mcxi_chunk *c = ctx->large_head, *next; c; c = next) {
         next = c->next;
-        mcxi_dbg_chunk_released(c, c->size);
-        mcxi_chunk_release(c);
+        mcxi_ctx_chunk_give_back(ctx, c, c->used);
     }
     for (mcxi_chunk *c = ctx->keeper->next, *next; c; c = next) {
         next = c->next;
-        mcxi_dbg_chunk_released(c, c->size);
-        mcxi_chunk_release(c);
+        mcxi_ctx_chunk_give_back(ctx, c, mcxi_chunk_written(ctx, c));
     }
     mcxi_chunk *keeper = ctx->keeper;
+    size_t keeper_used = mcxi_chunk_written(ctx, keeper);
+    bool clean = (ctx->flags & MCX_CONTEXT_CLEAN) != 0;
     if (!keep_keeper) {
         ctx->magic = MCXI_CTX_DEAD;
-        size_t size = keeper->size;
-        mcxi_dbg_chunk_released(keeper, size);
-        mcxi_chunk_release(keeper);
+        mcxi_ctx_chunk_give_back(ctx, keeper, keeper_used);
         return rc;
     }
     size_t data = mcxi_ctx_data_offset();
+    if (clean && keeper_used > data) {
+        /* The kept keeper may serve another request next (a recycled context): scrub it. */
+        MCXI_UNPOISON((char *)keeper + data, keeper_used - data);
+        MCXI_VG_UNDEFINED((char *)keeper + data, keeper_used - data);
+        memset((char *)keeper + data, 0, keeper_used - data);
+    }
     keeper->next = NULL;
     keeper->flags &= ~MCXI_CHUNK_SPAN;
     keeper->used = data;
@@ -477,7 +506,7 @@ int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
     MCXI_UNPOISON(ctx->bump, (size_t)(ctx->end - ctx->bump));
     MCXI_VG_DEFINED(ctx->bump, (size_t)(ctx->end - ctx->bump));
 #if MCXI_CHECKING
-    memset(ctx->bump, MCXI_WIPE, (size_t)(ctx->end - ctx->bump));
+    memset(ctx->bump, clean ? 0 : MCXI_WIPE, (size_t)(ctx->end - ctx->bump));
 #endif
     MCXI_POISON(ctx->bump, (size_t)(ctx->end - ctx->bump));
     MCXI_VG_CREATE_POOL(ctx);

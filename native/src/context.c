@@ -68,13 +68,18 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     if (initial < MCXI_CHUNK_MIN) initial = MCXI_CHUNK_MIN;
     size_t max_chunk = mcxi_pow2_ceil(o.max_chunk_size ? o.max_chunk_size : MCXI_DEFAULT_MAX_CHUNK);
     if (max_chunk < initial) max_chunk = initial;
+    if (o.flags & ~MCX_CONTEXT_CLEAN) {
+        mcxi_set_errno(MCX_EINVAL);
+        return NULL;
+    }
+    unsigned flags = o.flags | (parent ? parent->flags & MCX_CONTEXT_CLEAN : 0u);
     if (o.limit_bytes && o.limit_bytes < initial) {
         mcxi_set_errno(MCX_EINVAL); /* the limit must at least hold the first process chunk */
         return NULL;
     }
     void *mem;
     size_t got;
-    int st = mcxi_chunk_acquire(initial, false, &mem, &got);
+    int st = mcxi_chunk_acquire(initial, false, (flags & MCX_CONTEXT_CLEAN) != 0, &mem, &got);
     if (st != MCX_OK) {
         mcxi_set_errno(st);
         return NULL;
@@ -94,6 +99,7 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     memset(ctx, 0, sizeof *ctx);
     keeper->owner = ctx;
     ctx->magic = MCXI_CTX_MAGIC;
+    ctx->flags = flags;
     ctx->keeper = ctx->current = keeper;
     ctx->bump = (char *)keeper + data;
     ctx->end = (char *)keeper + got;

@@ -91,6 +91,7 @@ typedef struct mcxi_top {
     uint32_t *link_next;
     uint32_t *link_prev;
     uint64_t *freed_ms;        /* when the free run starting here was freed */
+    uint8_t *dirty;            /* free run starting here may hold bytes a context wrote */
     struct mcxi_top *dnext, *dprev; /* dedicated mappings list */
 } mcxi_top;
 
@@ -162,7 +163,7 @@ struct mcx_context {
     uint32_t chunk_count;
     uint32_t large_count;
     uint32_t child_count;
-    uint32_t reserved;
+    uint32_t flags;            /* MCX_CONTEXT_* */
     uint64_t free_class_mask;  /* bit c set: free_lists[c] is not empty */
     mcxi_callback *callbacks;
     mcxi_obj *free_lists[MCXI_NCLASSES];
@@ -192,9 +193,11 @@ uint64_t mcxi_pagemap_meta_bytes(void);
 /* ---- buddy.c: process chunks carved out of one top chunk ---------------------------------- */
 size_t mcxi_buddy_meta_bytes(size_t top_size);
 void mcxi_buddy_init(mcxi_top *top, uint64_t now_ms);
-/* Returns the block index, or MCXI_NIL when no free run of that order exists. */
-uint32_t mcxi_buddy_alloc(mcxi_top *top, unsigned order);
-void mcxi_buddy_free(mcxi_top *top, uint32_t block, uint64_t now_ms);
+/* Returns the block index, or MCXI_NIL when no free run of that order exists; *dirty (when not
+ * NULL) tells whether the run may hold bytes written by a context (else it reads as zeros). */
+uint32_t mcxi_buddy_alloc(mcxi_top *top, unsigned order, bool *dirty);
+/* zeroed: every byte of the run is zero (a clean context scrubbed what it used). */
+void mcxi_buddy_free(mcxi_top *top, uint32_t block, uint64_t now_ms, bool zeroed);
 /* madvise free runs of order >= MCXI_DECOMMIT_MIN_ORDER idle since before cutoff_ms. */
 uint64_t mcxi_buddy_decommit(mcxi_top *top, uint64_t cutoff_ms);
 int mcxi_buddy_check(const mcxi_top *top);
@@ -220,10 +223,14 @@ void mcxi_lock(void);
 void mcxi_unlock(void);
 /* Get a process chunk of at least bytes, rounded up to a power of two; a large one (for one large
  * allocation) of MCXI_DEDICATED_MIN or more gets a dedicated mapping rounded to the granule.
- * *got receives its size. MCX_OK or MCX_ENOMEM. */
-int mcxi_chunk_acquire(size_t bytes, bool large, void **out, size_t *got);
-/* Give a process chunk back to its top chunk (a dedicated mapping is unmapped at once). */
-void mcxi_chunk_release(void *chunk);
+ * zeroed: the chunk must read as zeros (a clean context). *got receives its size. MCX_OK or
+ * MCX_ENOMEM. */
+int mcxi_chunk_acquire(size_t bytes, bool large, bool zeroed, void **out, size_t *got);
+/* Give a process chunk back to its top chunk (a dedicated mapping is unmapped at once); zeroed:
+ * every byte of it is zero. */
+void mcxi_chunk_release(void *chunk, bool zeroed);
+/* True when the process chunk at p is a dedicated mapping (fresh from the OS, unmapped on free). */
+bool mcxi_chunk_dedicated(const void *chunk);
 /* True when p is the first byte of a process chunk handed out by the top layer. */
 bool mcxi_chunk_is_live(const mcxi_top *top, const void *p);
 void mcxi_top_unmap_locked(mcxi_top *top);
@@ -259,6 +266,11 @@ size_t mcxi_class_size(unsigned c);
 int mcxi_ctx_grow(mcx_context *ctx, size_t need);
 /* Free every object and chunk of ctx except the keeper, as reset does. */
 int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper);
+/* Give one process chunk of ctx back to the top layer, of which used bytes were written (a clean
+ * context zeroes them first). */
+void mcxi_ctx_chunk_give_back(mcx_context *ctx, mcxi_chunk *chunk, size_t used);
+/* Bytes of chunk written so far (its bumped range). */
+size_t mcxi_chunk_written(const mcx_context *ctx, const mcxi_chunk *chunk);
 /* Resolve an object pointer: MCX_OK with *obj and *chunk, or an error status. */
 int mcxi_resolve(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk);
 int mcxi_check_chunk_objects(const mcx_context *ctx, const mcxi_chunk *chunk, size_t *live_bytes);

@@ -166,7 +166,7 @@ void mcxi_top_unmap_locked(mcxi_top *top) {
 
 /* ---- process chunks ---------------------------------------------------------------------------- */
 
-int mcxi_chunk_acquire(size_t bytes, bool large, void **out, size_t *got) {
+int mcxi_chunk_acquire(size_t bytes, bool large, bool zeroed, void **out, size_t *got) {
     *out = NULL;
     if (bytes < MCXI_CHUNK_MIN) bytes = MCXI_CHUNK_MIN;
     mcxi_lock();
@@ -182,11 +182,12 @@ int mcxi_chunk_acquire(size_t bytes, bool large, void **out, size_t *got) {
     unsigned order = mcxi_log2_floor(size >> MCXI_BLOCK_SHIFT);
     mcxi_top *top = NULL;
     uint32_t b = MCXI_NIL;
+    bool dirty = false;
     /* First fit in vector order: older, smaller top chunks fill first, which lets the newest
      * and largest drain and be released when traffic drops. */
     for (size_t i = 0; i < mcxi_g.vec_len && b == MCXI_NIL; i++) {
         top = mcxi_g.vec[i];
-        if ((top->free_mask >> order) != 0) b = mcxi_buddy_alloc(top, order);
+        if ((top->free_mask >> order) != 0) b = mcxi_buddy_alloc(top, order, &dirty);
     }
     if (b == MCXI_NIL) {
         st = top_map_buddy(size, &top);
@@ -194,7 +195,7 @@ int mcxi_chunk_acquire(size_t bytes, bool large, void **out, size_t *got) {
             mcxi_unlock();
             return st;
         }
-        b = mcxi_buddy_alloc(top, order);
+        b = mcxi_buddy_alloc(top, order, &dirty);
     }
     if (top->empty_since_ms) {
         top->empty_since_ms = 0;
@@ -205,10 +206,17 @@ int mcxi_chunk_acquire(size_t bytes, bool large, void **out, size_t *got) {
     mcxi_unlock();
     *out = top->base + ((size_t)b << MCXI_BLOCK_SHIFT);
     *got = size;
+    if (zeroed && dirty) {
+        /* Last used by a context that does not scrub: the whole run may hold its bytes. */
+        MCXI_UNPOISON(*out, size);
+        MCXI_VG_UNDEFINED(*out, size);
+        memset(*out, 0, size);
+        MCXI_POISON(*out, size);
+    }
     return MCX_OK;
 }
 
-void mcxi_chunk_release(void *chunk) {
+void mcxi_chunk_release(void *chunk, bool zeroed) {
     mcxi_lock();
     uint64_t now = mcxi_os_now_ms();
     mcxi_top *top = mcxi_pagemap_get(chunk);
@@ -218,7 +226,7 @@ void mcxi_chunk_release(void *chunk) {
     } else {
         uint32_t b = (uint32_t)(((char *)chunk - top->base) >> MCXI_BLOCK_SHIFT);
         size_t size = MCXI_BLOCK << (top->state[b] & MCXI_B_ORDER);
-        mcxi_buddy_free(top, b, now);
+        mcxi_buddy_free(top, b, now, zeroed);
         top->used_bytes -= size;
         mcxi_g.chunk_bytes -= size;
         if (top->used_bytes == top->meta_bytes) {
@@ -229,6 +237,8 @@ void mcxi_chunk_release(void *chunk) {
     mcxi_maybe_maintain_locked(now);
     mcxi_unlock();
 }
+
+bool mcxi_chunk_dedicated(const void *chunk) { return mcxi_pagemap_get(chunk)->dedicated != 0; }
 
 bool mcxi_chunk_is_live(const mcxi_top *top, const void *p) {
     if (top->dedicated) return (const char *)p == top->base + MCXI_BLOCK;
