@@ -490,6 +490,7 @@ int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
     keeper->next = NULL;
     keeper->flags &= ~MCXI_CHUNK_SPAN;
     keeper->used = data;
+    ctx->span_mode = 0; /* a borrower calls mcx_span_reserve again after a reset */
     ctx->current = keeper;
     ctx->bump = (char *)keeper + data;
     ctx->end = (char *)keeper + keeper->size;

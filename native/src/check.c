@@ -29,7 +29,7 @@ static int check_top_layer(void) {
         CHECK(t->magic == MCXI_TOP_MAGIC && t->dedicated && mcxi_pagemap_get(t->base) == t);
         CHECK(!t->dnext || t->dnext->dprev == t);
         mapped += t->size;
-        chunk_bytes += t->size - MCXI_BLOCK;
+        if (!t->empty_since_ms) chunk_bytes += t->size - MCXI_BLOCK; /* else: unmap refused, free */
         dedicated++;
     }
     CHECK(mapped == mcxi_g.mapped_bytes && retained == mcxi_g.retained_bytes);

@@ -178,6 +178,7 @@ static inline size_t mcxi_ctx_used(const mcx_context *ctx) {
 /* ---- os.c ---------------------------------------------------------------------------------- */
 int mcxi_os_map(size_t size, size_t align, void **out);
 int mcxi_os_unmap(void *p, size_t size);
+void mcxi_os_fail_unmaps(unsigned n); /* test hook */
 int mcxi_os_decommit(void *p, size_t size);
 uint64_t mcxi_os_resident(const void *p, size_t size);
 uint64_t mcxi_os_now_ms(void);
@@ -233,13 +234,22 @@ void mcxi_chunk_release(void *chunk, bool zeroed);
 bool mcxi_chunk_dedicated(const void *chunk);
 /* True when p is the first byte of a process chunk handed out by the top layer. */
 bool mcxi_chunk_is_live(const mcxi_top *top, const void *p);
-void mcxi_top_unmap_locked(mcxi_top *top);
+/* Unmap a top chunk (or dedicated mapping) and forget it; false when the OS refused, in which
+ * case it stays registered (a dedicated one as free, retried by the release pass). */
+bool mcxi_top_unmap_locked(mcxi_top *top);
+/* Retry unmapping dedicated mappings the OS refused to unmap; returns the bytes released. */
+uint64_t mcxi_dedicated_retry_locked(void);
 size_t mcxi_next_top_size_locked(size_t need);
 
 /* ---- release.c: the release policy (decay, retained budget, trim, background thread) ------- */
 uint64_t mcxi_maintain_locked(uint64_t now_ms, bool force);
 void mcxi_maybe_maintain_locked(uint64_t now_ms);
 int mcxi_background_apply(int enable);
+/* fork() handlers of the background thread's state: take its lock before fork, release it after
+ * (the child also forgets the thread, which fork did not copy). */
+void mcxi_background_fork_prepare(void);
+void mcxi_background_fork_parent(void);
+void mcxi_background_fork_child(void);
 
 /* ---- context.c ------------------------------------------------------------------------------ */
 /* Validate a context handle: MCX_OK, MCX_EINVAL (NULL or garbage), MCX_EDELETED. The checking

@@ -80,9 +80,17 @@ int mcxi_os_map(size_t size, size_t align, void **out) {
     return MCX_OK;
 }
 
+/* Test hook: the next n munmap calls of mcxi_os_unmap fail (the OS can refuse one, e.g. when
+ * the mapping count limit is reached). */
+static _Atomic unsigned unmap_failures_pending;
+void mcxi_os_fail_unmaps(unsigned n) { atomic_store(&unmap_failures_pending, n); }
+
 int mcxi_os_unmap(void *p, size_t size) {
+    unsigned pending = atomic_load(&unmap_failures_pending);
+    while (pending > 0)
+        if (atomic_compare_exchange_weak(&unmap_failures_pending, &pending, pending - 1)) return MCX_ENOMEM;
     atomic_fetch_add(&os_munmap_calls, 1);
-    return munmap(p, size) == 0 ? MCX_OK : MCX_EINVAL;
+    return munmap(p, size) == 0 ? MCX_OK : MCX_ENOMEM;
 }
 
 /* Give the pages back at once: RSS falls now, and the range reads as zeros when touched again.

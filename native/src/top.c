@@ -140,28 +140,50 @@ static int map_dedicated(size_t bytes, void **out, size_t *got) {
     return MCX_OK;
 }
 
-void mcxi_top_unmap_locked(mcxi_top *top) {
+bool mcxi_top_unmap_locked(mcxi_top *top) {
     size_t size = top->size;
     void *base = top->base;
-    if (top->dedicated) {
-        if (top->dprev) top->dprev->dnext = top->dnext;
-        else mcxi_g.dedicated = top->dnext;
-        if (top->dnext) top->dnext->dprev = top->dprev;
-        mcxi_g.dedicated_count--;
-        mcxi_g.chunk_bytes -= size - MCXI_BLOCK;
-    } else {
-        vec_remove(top);
-        mcxi_g.top_chunk_count--;
-        mcxi_g.decommitted_bytes -= top->decommitted_bytes;
-        if (top->empty_since_ms) mcxi_g.retained_bytes -= size;
-    }
-    mcxi_g.mapped_bytes -= size;
-    mcxi_g.released_bytes += size;
+    /* The header lives in the mapping: after the unmap only this copy is read. */
+    const mcxi_top t = *top;
     mcxi_pagemap_clear(base, size);
     /* ASan keeps shadow state per address: clear it, or a later mapping at this address
      * (by anyone) would look poisoned. */
     MCXI_UNPOISON(base, size);
-    mcxi_os_unmap(base, size);
+    if (mcxi_os_unmap(base, size) != MCX_OK) {
+        /* Still mapped: keep it registered so the figures stay true (the leaves exist, so
+         * entering it again cannot fail). A dedicated mapping becomes a free one. */
+        mcxi_pagemap_set(base, size, top);
+        if (top->dedicated && !top->empty_since_ms) {
+            top->empty_since_ms = mcxi_os_now_ms() | 1u;
+            mcxi_g.chunk_bytes -= size - MCXI_BLOCK;
+        }
+        return false;
+    }
+    if (t.dedicated) {
+        if (t.dprev) t.dprev->dnext = t.dnext;
+        else mcxi_g.dedicated = t.dnext;
+        if (t.dnext) t.dnext->dprev = t.dprev;
+        mcxi_g.dedicated_count--;
+        if (!t.empty_since_ms) mcxi_g.chunk_bytes -= size - MCXI_BLOCK;
+    } else {
+        vec_remove(top);
+        mcxi_g.top_chunk_count--;
+        mcxi_g.decommitted_bytes -= t.decommitted_bytes;
+        if (t.empty_since_ms) mcxi_g.retained_bytes -= size;
+    }
+    mcxi_g.mapped_bytes -= size;
+    mcxi_g.released_bytes += size;
+    return true;
+}
+
+uint64_t mcxi_dedicated_retry_locked(void) {
+    uint64_t released = 0;
+    for (mcxi_top *t = mcxi_g.dedicated, *next; t; t = next) {
+        next = t->dnext;
+        size_t size = t->size;
+        if (t->empty_since_ms && mcxi_top_unmap_locked(t)) released += size;
+    }
+    return released;
 }
 
 /* ---- process chunks ---------------------------------------------------------------------------- */
@@ -267,6 +289,32 @@ void mcx_config_get(mcx_config *out) {
 
 static bool pow2(size_t n) { return n != 0 && (n & (n - 1)) == 0; }
 
+/* Serialises mcx_configure: two callers must not both stop (join) the same background thread. */
+static pthread_mutex_t configure_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* fork() while another thread holds a lock would leave the child's copy locked forever: take
+ * every lock before the fork (in the order the code takes them) and release them on both sides.
+ * The child has no background thread: its configuration says so. */
+static void fork_prepare(void) {
+    pthread_mutex_lock(&configure_lock);
+    mcxi_background_fork_prepare();
+    mcxi_lock();
+}
+static void fork_parent(void) {
+    mcxi_unlock();
+    mcxi_background_fork_parent();
+    pthread_mutex_unlock(&configure_lock);
+}
+static void fork_child(void) {
+    mcxi_g.config.background_thread = 0;
+    mcxi_unlock();
+    mcxi_background_fork_child();
+    pthread_mutex_unlock(&configure_lock);
+}
+__attribute__((constructor)) static void register_fork_handlers(void) {
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
 int mcx_configure(const mcx_config *c) {
     if (!c) return MCX_EINVAL;
     if (!pow2(c->top_chunk_size) || c->top_chunk_size < MCXI_TOP_MIN || c->top_chunk_size > MCXI_TOP_CEILING)
@@ -276,13 +324,16 @@ int mcx_configure(const mcx_config *c) {
         return MCX_EINVAL;
     if (c->decay_ms > (uint64_t)24 * 3600 * 1000) return MCX_EINVAL; /* a day: surely a unit error */
     if (c->background_thread != 0 && c->background_thread != 1) return MCX_EINVAL;
+    pthread_mutex_lock(&configure_lock);
     int st = mcxi_background_apply(c->background_thread);
-    if (st != MCX_OK) return st;
-    mcxi_lock();
-    mcxi_g.config = *c;
-    mcxi_g.next_maintain_ms = 0; /* apply the new policy at the next opportunity */
-    mcxi_unlock();
-    return MCX_OK;
+    if (st == MCX_OK) {
+        mcxi_lock();
+        mcxi_g.config = *c;
+        mcxi_g.next_maintain_ms = 0; /* apply the new policy at the next opportunity */
+        mcxi_unlock();
+    }
+    pthread_mutex_unlock(&configure_lock);
+    return st;
 }
 
 void mcx_global_stats(struct mcx_global_stats *out) {

@@ -199,6 +199,27 @@ static void span_with_large_allocations_and_limit(void) {
     CHECK_OK(mcx_delete(ctx));
 }
 
-TH_MAIN(TH_TEST(span_reserve_and_commit), TH_TEST(span_forwarding_doubles),
+/* After a reset, a context used through spans is an ordinary context again: C allocations that
+ * fill its keeper make the keeper's tail a free object when the chain forwards, so a small
+ * allocation that fits there lands in the keeper, not in the new chunk. */
+static void span_mode_ends_at_reset(void) {
+    mcx_context_options o = th_opts("spanreset", 4 * TH_KiB, 64 * TH_KiB, 0);
+    mcx_context *ctx = mcx_context_create(NULL, &o);
+    REQUIRE(ctx != NULL);
+    mcx_span s;
+    REQUIRE(mcx_span_reserve(ctx, 100, &s) == MCX_OK);
+    CHECK_OK(mcx_span_commit(ctx, 100, 0));
+    CHECK_OK(mcx_reset(ctx));
+    const char *keeper = (const char *)ctx;
+    REQUIRE(mcx_alloc(ctx, 2800) != NULL);
+    REQUIRE(mcx_alloc(ctx, 2800) != NULL); /* forwards: the keeper's tail (208 B) is retired */
+    const char *p = mcx_alloc(ctx, 180); /* the tail object is 192 bytes: this class */
+    REQUIRE(p != NULL);
+    CHECK(p > keeper && p < keeper + 4 * TH_KiB);
+    CHECK_OK(mcx_check(ctx));
+    CHECK_OK(mcx_delete(ctx));
+}
+
+TH_MAIN(TH_TEST(span_mode_ends_at_reset), TH_TEST(span_reserve_and_commit), TH_TEST(span_forwarding_doubles),
         TH_TEST(span_offset_after_reset_is_initial), TH_TEST(span_bad_arguments),
         TH_TEST(span_with_large_allocations_and_limit))
