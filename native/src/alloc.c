@@ -61,7 +61,7 @@ static inline void *place(mcx_context *ctx, mcxi_obj *o, size_t size, size_t nee
     h.size = (uint32_t)need;
     h.chunk_off = (uint32_t)((size_t)((char *)o - (char *)ctx->current) / MCX_ALIGN);
     h.u.live.requested = (uint32_t)size;
-    h.u.live.magic = MCXI_OBJ_LIVE;
+    h.u.live.magic = mcxi_obj_magic(ctx, o);
     memcpy(o, &h, sizeof h); /* one 16-byte store */
     void *p = o + 1;
     mcxi_dbg_obj_alloc(ctx, p, size, need);
@@ -152,9 +152,9 @@ static void *alloc_large(mcx_context *ctx, size_t size, size_t align) {
     mcxi_obj *o = (mcxi_obj *)((char *)ch + off - MCXI_OBJ_HDR);
     mcxi_dbg_hdr_writable(o);
     o->size = 0;
-    o->chunk_off = (uint32_t)((off - MCXI_OBJ_HDR) / MCX_ALIGN);
+    o->chunk_off = (uint32_t)((off - MCXI_OBJ_HDR) / MCX_ALIGN) | (mcxi_log2_floor(align) - 4u) << MCXI_OFF_BITS;
     o->u.live.requested = 0;
-    o->u.live.magic = MCXI_OBJ_LIVE;
+    o->u.live.magic = mcxi_obj_magic(ctx, o);
     ctx->total_bytes += got;
     ctx->used_bytes += ch->used;
     ctx->large_count++;
@@ -184,8 +184,9 @@ static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size
         if (o && o->size >= need) {
             ctx->free_lists[c] = o->u.next_free;
             if (!ctx->free_lists[c]) ctx->free_class_mask &= ~((uint64_t)1 << c);
+            o->chunk_off &= MCXI_OFF_MASK; /* it may have been an aligned object */
             o->u.live.requested = (uint32_t)size;
-            o->u.live.magic = MCXI_OBJ_LIVE;
+            o->u.live.magic = mcxi_obj_magic(ctx, o);
             ctx->used_bytes += MCXI_OBJ_HDR + o->size;
             void *p = o + 1;
             mcxi_dbg_obj_alloc(ctx, p, size, o->size);
@@ -248,7 +249,9 @@ void *mcx_alloc_aligned(mcx_context *ctx, size_t size, size_t align) {
             }
             mcxi_obj *o = (mcxi_obj *)ctx->bump;
             ctx->bump += MCXI_OBJ_HDR + need;
-            return place(ctx, o, size, need);
+            void *p = place(ctx, o, size, need);
+            o->chunk_off |= (mcxi_log2_floor(align) - 4u) << MCXI_OFF_BITS; /* kept by realloc */
+            return p;
         }
         st = mcxi_ctx_grow(ctx, need + MCXI_OBJ_HDR + align);
         if (st != MCX_OK) return fail(st);
@@ -293,7 +296,7 @@ int mcxi_resolve(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk) {
          * names must be a live run that contains the pointer. O(1), on every free. */
         const mcxi_obj *h = (const mcxi_obj *)(p - MCXI_OBJ_HDR);
         if (mcxi_dbg_poisoned(h, MCXI_OBJ_HDR)) return MCX_EFOREIGN;
-        size_t ch_off = off - MCXI_OBJ_HDR - (size_t)h->chunk_off * MCX_ALIGN;
+        size_t ch_off = off - MCXI_OBJ_HDR - mcxi_obj_off(h);
         if (ch_off >= off || ch_off < top->meta_bytes || (ch_off & (MCXI_BLOCK - 1)) != 0) return MCX_EFOREIGN;
         uint8_t st = top->state[ch_off >> MCXI_BLOCK_SHIFT];
         if (!(st & MCXI_B_ALLOC) || off >= ch_off + (MCXI_BLOCK << (st & MCXI_B_ORDER))) return MCX_EFOREIGN;
@@ -307,13 +310,21 @@ int mcxi_resolve(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk) {
     if ((ch->flags & MCXI_CHUNK_LARGE) && p != (char *)ch + ch->reserved) return MCX_EFOREIGN;
     mcxi_obj *o = (mcxi_obj *)(p - MCXI_OBJ_HDR);
     if (mcxi_dbg_poisoned(o, MCXI_OBJ_HDR)) return MCX_EFOREIGN;
-    if ((size_t)o->chunk_off * MCX_ALIGN != (size_t)((char *)o - (char *)ch)) return MCX_EFOREIGN;
+    if (mcxi_obj_off(o) != (size_t)((char *)o - (char *)ch)) return MCX_EFOREIGN;
     if (ch->flags & MCXI_CHUNK_LARGE) {
         if (o->size != 0) return MCX_EFOREIGN;
-    } else if ((char *)o + MCXI_OBJ_HDR + o->size > (char *)ch + ch->size) {
+    } else if (o->size < MCX_ALIGN || (o->size & (MCX_ALIGN - 1)) != 0 ||
+               (char *)o + MCXI_OBJ_HDR + o->size > (char *)ch + ch->size) {
+        /* A size no object of this chunk can have: a stale header of another kind (a large
+         * object's, whose chunk became a chain chunk) must not reach the free lists. */
         return MCX_EFOREIGN;
     }
-    if (o->u.live.magic != MCXI_OBJ_LIVE) return o->u.live.magic == MCXI_OBJ_PAD ? MCX_EFOREIGN : MCX_EFREED;
+    int st = mcxi_ctx_validate(ch->owner);
+    if (st != MCX_OK) return st;
+    if (o->u.live.magic != mcxi_obj_magic(ch->owner, o))
+        return o->u.live.magic == MCXI_OBJ_PAD || (o->u.live.magic & MCXI_OBJ_LIVE_BITS) == MCXI_OBJ_LIVE_BITS
+                   ? MCX_EFOREIGN /* a pad, or a header not made here for this context since its last reset */
+                   : MCX_EFREED;
     *obj = o;
     *chunk = ch;
     return MCX_OK;
@@ -409,7 +420,8 @@ void *mcx_realloc(void *ptr, size_t size) {
             return ptr;
         }
     }
-    void *np = mcx_alloc(ctx, size);
+    size_t align = mcxi_obj_align(o);
+    void *np = align > MCX_ALIGN ? mcx_alloc_aligned(ctx, size, align) : mcx_alloc(ctx, size);
     if (!np) return NULL;
     memcpy(np, ptr, old < size ? old : size);
     mcx_free(ptr);
@@ -491,6 +503,7 @@ int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
     keeper->flags &= ~MCXI_CHUNK_SPAN;
     keeper->used = data;
     ctx->span_mode = 0; /* a borrower calls mcx_span_reserve again after a reset */
+    ctx->obj_key = mcxi_key_mix((uint64_t)ctx->obj_key + 1); /* headers from before are stale */
     ctx->current = keeper;
     ctx->bump = (char *)keeper + data;
     ctx->end = (char *)keeper + keeper->size;

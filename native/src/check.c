@@ -50,9 +50,9 @@ int mcxi_check_chunk_objects(const mcx_context *ctx, const mcxi_chunk *ch, size_
         const mcxi_obj *o = (const mcxi_obj *)p;
         MCXI_VG_DEFINED(o, MCXI_OBJ_HDR);
         CHECK(!mcxi_dbg_poisoned(o, MCXI_OBJ_HDR));
-        CHECK((size_t)o->chunk_off * MCX_ALIGN == (size_t)(p - (const char *)ch));
+        CHECK(mcxi_obj_off(o) == (size_t)(p - (const char *)ch));
         CHECK(o->size % MCX_ALIGN == 0 && p + MCXI_OBJ_HDR + o->size <= end);
-        if (o->u.live.magic == MCXI_OBJ_LIVE) {
+        if (o->u.live.magic == mcxi_obj_magic(ctx, o)) {
             CHECK(o->u.live.requested + MCXI_SENTINEL_BYTES <= o->size);
             CHECK(mcxi_dbg_sentinel_ok(o + 1, o->u.live.requested));
             *live += MCXI_OBJ_HDR + o->size;
@@ -117,9 +117,9 @@ static int check_context(const mcx_context *ctx) {
         for (const mcxi_obj *o = ctx->free_lists[c]; o; o = o->u.next_free) {
             const mcxi_top *top = mcxi_pagemap_get(o);
             CHECK(top != NULL);
-            const mcxi_chunk *ch = (const mcxi_chunk *)((const char *)o - (size_t)o->chunk_off * MCX_ALIGN);
+            const mcxi_chunk *ch = (const mcxi_chunk *)((const char *)o - mcxi_obj_off(o));
             CHECK(mcxi_chunk_is_live(top, ch) && ch->owner == ctx);
-            CHECK(o->size >= mcxi_class_size(c) && o->u.live.magic != MCXI_OBJ_LIVE);
+            CHECK(o->size >= mcxi_class_size(c) && o->u.live.magic != mcxi_obj_magic(ctx, o));
             CHECK(++guard <= (ctx->total_bytes / (MCXI_OBJ_HDR + MCX_ALIGN)));
         }
     }

@@ -124,7 +124,8 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     link_child(ctx, parent);
     MCXI_VG_CREATE_POOL(ctx);
     atomic_fetch_add(&mcxi_g.context_count, 1);
-    atomic_fetch_add(&mcxi_g.contexts_created, 1);
+    uint64_t serial = atomic_fetch_add(&mcxi_g.contexts_created, 1);
+    ctx->obj_key = mcxi_key_mix(mcxi_os_random_seed() + serial);
     return ctx;
 }
 

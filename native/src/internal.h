@@ -39,9 +39,11 @@
 #define MCXI_CHUNK_MAGIC 0x6B4E4843u /* "CHNk" */
 #define MCXI_CTX_MAGIC 0x58544E43u   /* "CNTX" */
 #define MCXI_CTX_DEAD 0x44414544u    /* "DEAD" */
-/* Live object magic: its top bit is set, so the upper half of a user-space pointer (which a free
- * object stores in the same place) can never equal it. */
-#define MCXI_OBJ_LIVE 0xA110C8EDu
+/* A live object's magic is bound to its address and to its context's key (mcxi_obj_magic), so a
+ * header copied elsewhere, or left from before a reset or by another context, does not validate.
+ * Its top bit is set, so the upper half of a user-space pointer (which a free object stores in
+ * the same place) can never equal it; its low bit is set, so it never equals the pad magic. */
+#define MCXI_OBJ_LIVE_BITS 0x80000001u
 #define MCXI_OBJ_PAD 0xA1105AD0u
 #define MCXI_SENTINEL 0x7Eu
 #define MCXI_WIPE 0x7Fu
@@ -118,7 +120,7 @@ _Static_assert(sizeof(mcxi_chunk) <= MCXI_CHUNK_HDR, "chunk header fits its rese
 /* Header before every object allocated by C (16 bytes, so objects stay 16-byte aligned). */
 typedef struct mcxi_obj {
     uint32_t size;      /* usable bytes after the header (multiple of 16); large: 0 */
-    uint32_t chunk_off; /* (header - chunk) / 16 */
+    uint32_t chunk_off; /* (header - chunk) / 16 in the low MCXI_OFF_BITS; above: log2(align) - 4 */
     union {
         struct {
             uint32_t requested; /* bytes asked for (large: see the chunk) */
@@ -129,6 +131,12 @@ typedef struct mcxi_obj {
 } mcxi_obj;
 
 #define MCXI_OBJ_HDR ((size_t)16)
+/* chunk_off: offsets up to 4 GiB (a chain chunk is at most 1 GiB), then the alignment asked of
+ * mcx_alloc_aligned, which mcx_realloc keeps when it moves the object. */
+#define MCXI_OFF_BITS 28u
+#define MCXI_OFF_MASK ((1u << MCXI_OFF_BITS) - 1u)
+static inline size_t mcxi_obj_off(const mcxi_obj *o) { return (size_t)(o->chunk_off & MCXI_OFF_MASK) * 16u; }
+static inline size_t mcxi_obj_align(const mcxi_obj *o) { return (size_t)16 << (o->chunk_off >> MCXI_OFF_BITS); }
 _Static_assert(sizeof(mcxi_obj) == MCXI_OBJ_HDR, "object header is 16 bytes");
 _Static_assert(MCX_ALIGN == 16, "MCX_ALIGN matches the object header");
 
@@ -164,11 +172,27 @@ struct mcx_context {
     uint32_t large_count;
     uint32_t child_count;
     uint32_t flags;            /* MCX_CONTEXT_* */
+    uint32_t obj_key;          /* keys live object magics; changes at every reset */
+    uint32_t reserved;
     uint64_t free_class_mask;  /* bit c set: free_lists[c] is not empty */
     mcxi_callback *callbacks;
     mcxi_obj *free_lists[MCXI_NCLASSES];
     char name[MCX_NAME_MAX + 1];
 };
+
+/* The magic of a live object whose header is at o in ctx. */
+static inline uint32_t mcxi_obj_magic(const mcx_context *ctx, const void *o) {
+    return (ctx->obj_key ^ (uint32_t)((uintptr_t)o >> 4)) | MCXI_OBJ_LIVE_BITS;
+}
+/* A new object key (at creation and at each reset). */
+static inline uint32_t mcxi_key_mix(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xFF51AFD7ED558CCDull;
+    x ^= x >> 33;
+    x *= 0xC4CEB9FE1A85EC53ull;
+    x ^= x >> 33;
+    return (uint32_t)x;
+}
 
 /* Bytes of live allocations, their headers and chunk headers (before span free lists). */
 static inline size_t mcxi_ctx_used(const mcx_context *ctx) {
@@ -182,6 +206,7 @@ void mcxi_os_fail_unmaps(unsigned n); /* test hook */
 int mcxi_os_decommit(void *p, size_t size);
 uint64_t mcxi_os_resident(const void *p, size_t size);
 uint64_t mcxi_os_now_ms(void);
+uint64_t mcxi_os_random_seed(void); /* per process, from the OS (getrandom) or the clock */
 size_t mcxi_os_page_size(void);
 void mcxi_os_counters(uint64_t *mmaps, uint64_t *munmaps, uint64_t *madvises, uint64_t *failures);
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -114,6 +115,21 @@ uint64_t mcxi_os_resident(const void *p, size_t size) {
         pages -= n;
     }
     return resident;
+}
+
+uint64_t mcxi_os_random_seed(void) {
+    static _Atomic uint64_t seed;
+    uint64_t s = atomic_load_explicit(&seed, memory_order_relaxed);
+    if (s) return s;
+    if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        s = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)&seed;
+    }
+    s |= 1u;
+    uint64_t expected = 0;
+    atomic_compare_exchange_strong(&seed, &expected, s);
+    return atomic_load(&seed);
 }
 
 uint64_t mcxi_os_now_ms(void) {
