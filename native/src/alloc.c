@@ -133,7 +133,7 @@ static void *alloc_large(mcx_context *ctx, size_t size, size_t align) {
     int st = mcxi_chunk_acquire(bytes, true, clean, &mem, &got);
     if (st != MCX_OK) return fail(st);
     if (ctx->limit_bytes && ctx->total_bytes + got > ctx->limit_bytes) {
-        mcxi_chunk_release(mem, clean); /* untouched since it was acquired */
+        mcxi_chunk_release(mem, got, clean); /* untouched since it was acquired */
         return fail(MCX_ELIMIT);
     }
     mcxi_dbg_chunk_acquired(mem, got);
@@ -303,8 +303,10 @@ int mcxi_resolve(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk) {
         ch = (mcxi_chunk *)(top->base + ch_off);
 #endif
     }
-    if (p < (char *)ch + MCXI_CHUNK_HDR + MCXI_OBJ_HDR || p >= (char *)ch + ch->size) return MCX_EFOREIGN;
+    /* The magic first: a chunk in a thread's cache has its link there (and the rest of its
+     * header is poisoned under ASan). */
     if (ch->magic != MCXI_CHUNK_MAGIC) return MCX_EFOREIGN;
+    if (p < (char *)ch + MCXI_CHUNK_HDR + MCXI_OBJ_HDR || p >= (char *)ch + ch->size) return MCX_EFOREIGN;
     /* A large chunk's object sits at a known offset: anything else is an interior pointer, and
      * reading a "header" there would read the user's bytes. */
     if ((ch->flags & MCXI_CHUNK_LARGE) && p != (char *)ch + ch->reserved) return MCX_EFOREIGN;
@@ -458,7 +460,7 @@ void mcxi_ctx_chunk_give_back(mcx_context *ctx, mcxi_chunk *chunk, size_t used) 
         memset(chunk, 0, used);
     }
     mcxi_dbg_chunk_released(chunk, size, zero);
-    mcxi_chunk_release(chunk, zero);
+    mcxi_chunk_release(chunk, size, zero);
 }
 
 int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {

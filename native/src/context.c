@@ -22,6 +22,9 @@ int mcxi_ctx_validate_slow(const mcx_context *ctx) {
     const char *keeper = (const char *)ctx - MCXI_CHUNK_HDR;
     if (((uintptr_t)keeper & (MCXI_BLOCK - 1)) != 0) return MCX_EINVAL;
     if (!mcxi_chunk_is_live(top, keeper)) return MCX_EDELETED;
+    /* A keeper in a thread's chunk cache is allocated in the buddy but no context's: its magic
+     * holds the cache's link. */
+    if (((const mcxi_chunk *)keeper)->magic != MCXI_CHUNK_MAGIC) return MCX_EDELETED;
     if (mcxi_dbg_poisoned(ctx, sizeof(uint32_t))) return MCX_EDELETED;
 #endif
     if (MCXI_UNLIKELY(ctx->magic != MCXI_CTX_MAGIC)) return ctx->magic == MCXI_CTX_DEAD ? MCX_EDELETED : MCX_EINVAL;

@@ -27,6 +27,12 @@
 #define MCXI_CHUNK_MIN ((size_t)4 << 10)                  /* smallest process chunk */
 #define MCXI_SMALL_MAX ((size_t)1 << 20)                  /* largest size-class object */
 #define MCXI_NCLASSES 64u
+/* Per-thread chunk cache: chunks up to 4 KiB << (MCXI_TCACHE_ORDERS - 1) = 256 KiB, up to 1 MiB
+ * per thread. A request of the peer workload (50 objects of 16 B-2 KiB) uses an 8, a 16 and a
+ * 32 KiB chunk; 1 MiB holds the chunks of about 18 such requests, and is what a thread can keep
+ * resident beyond retain_bytes until its cache has been idle for decay_ms. */
+#define MCXI_TCACHE_ORDERS 7u
+#define MCXI_TCACHE_BYTES ((size_t)1 << 20)
 
 #define MCXI_DEFAULT_TOP ((size_t)4 << 20)
 #define MCXI_DEFAULT_MAX_TOP ((size_t)1 << 30)
@@ -252,9 +258,11 @@ void mcxi_unlock(void);
  * zeroed: the chunk must read as zeros (a clean context). *got receives its size. MCX_OK or
  * MCX_ENOMEM. */
 int mcxi_chunk_acquire(size_t bytes, bool large, bool zeroed, void **out, size_t *got);
-/* Give a process chunk back to its top chunk (a dedicated mapping is unmapped at once); zeroed:
- * every byte of it is zero. */
-void mcxi_chunk_release(void *chunk, bool zeroed);
+/* Give a process chunk of size bytes back (to this thread's cache, or to its top chunk; a
+ * dedicated mapping is unmapped at once); zeroed: every byte of it is zero. */
+void mcxi_chunk_release(void *chunk, size_t size, bool zeroed);
+/* The same, straight to its top chunk, freed at freed_ms, with the top lock held. */
+void mcxi_chunk_release_locked(void *chunk, bool zeroed, uint64_t freed_ms);
 /* True when the process chunk at p is a dedicated mapping (fresh from the OS, unmapped on free). */
 bool mcxi_chunk_dedicated(const void *chunk);
 /* True when p is the first byte of a process chunk handed out by the top layer. */
@@ -265,6 +273,18 @@ bool mcxi_top_unmap_locked(mcxi_top *top);
 /* Retry unmapping dedicated mappings the OS refused to unmap; returns the bytes released. */
 uint64_t mcxi_dedicated_retry_locked(void);
 size_t mcxi_next_top_size_locked(size_t need);
+
+/* ---- tcache.c: per-thread cache of free process chunks -------------------------------------- */
+void mcxi_tcache_init(void); /* once, at load */
+/* A chunk of size bytes (a power of two) from this thread's cache; zeroed: make it read zeros. */
+bool mcxi_tcache_take(size_t size, bool zeroed, void **out);
+/* Keep a chunk in this thread's cache; false when it does not fit (then release it). */
+bool mcxi_tcache_put(void *chunk, size_t size, bool zeroed);
+/* Drain caches idle for decay_ms (all of them when force); top lock held. Returns bytes. */
+uint64_t mcxi_tcache_drain_locked(uint64_t now_ms, uint64_t real_ms, uint64_t decay_ms, bool force);
+uint64_t mcxi_tcache_bytes_locked(void); /* bytes cached by all threads; top lock held */
+void mcxi_tcache_fork_prepare(void); /* top lock held */
+void mcxi_tcache_fork_release(void);
 
 /* ---- release.c: the release policy (decay, retained budget, trim, background thread) ------- */
 uint64_t mcxi_maintain_locked(uint64_t now_ms, bool force);

@@ -36,6 +36,9 @@ uint64_t mcxi_maintain_locked(uint64_t now_ms, bool force) {
     uint64_t budget = force ? 0 : cfg->retain_bytes;
     uint64_t released = 0;
     mcxi_g.maintain_runs++;
+    /* Chunks cached by threads that stopped using them go back to their top chunks first, so
+     * the rest of the pass can release what they pinned. */
+    mcxi_tcache_drain_locked(now_ms, mcxi_os_now_ms(), cfg->decay_ms, force);
     /* Only chunks idle for the decay count against the budget: counting one that has just
      * become free would release an idle one now and the new one later, leaving nothing kept. */
     for (;;) {

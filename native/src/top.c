@@ -191,6 +191,13 @@ uint64_t mcxi_dedicated_retry_locked(void) {
 int mcxi_chunk_acquire(size_t bytes, bool large, bool zeroed, void **out, size_t *got) {
     *out = NULL;
     if (bytes < MCXI_CHUNK_MIN) bytes = MCXI_CHUNK_MIN;
+    if (!large || bytes < MCXI_DEDICATED_MIN) {
+        size_t size = mcxi_pow2_ceil(bytes);
+        if (mcxi_tcache_take(size, zeroed, out)) {
+            *got = size;
+            return MCX_OK;
+        }
+    }
     mcxi_lock();
     uint64_t now = mcxi_os_now_ms();
     mcxi_maybe_maintain_locked(now);
@@ -238,24 +245,30 @@ int mcxi_chunk_acquire(size_t bytes, bool large, bool zeroed, void **out, size_t
     return MCX_OK;
 }
 
-void mcxi_chunk_release(void *chunk, bool zeroed) {
-    mcxi_lock();
-    uint64_t now = mcxi_os_now_ms();
+void mcxi_chunk_release_locked(void *chunk, bool zeroed, uint64_t freed_ms) {
     mcxi_top *top = mcxi_pagemap_get(chunk);
     if (top->dedicated) {
         /* Large allocations are given back as soon as they are freed. */
         mcxi_top_unmap_locked(top);
-    } else {
-        uint32_t b = (uint32_t)(((char *)chunk - top->base) >> MCXI_BLOCK_SHIFT);
-        size_t size = MCXI_BLOCK << (top->state[b] & MCXI_B_ORDER);
-        mcxi_buddy_free(top, b, now, zeroed);
-        top->used_bytes -= size;
-        mcxi_g.chunk_bytes -= size;
-        if (top->used_bytes == top->meta_bytes) {
-            top->empty_since_ms = now;
-            mcxi_g.retained_bytes += top->size;
-        }
+        return;
     }
+    uint32_t b = (uint32_t)(((char *)chunk - top->base) >> MCXI_BLOCK_SHIFT);
+    size_t size = MCXI_BLOCK << (top->state[b] & MCXI_B_ORDER);
+    mcxi_buddy_free(top, b, freed_ms, zeroed);
+    top->used_bytes -= size;
+    mcxi_g.chunk_bytes -= size;
+    if (top->used_bytes == top->meta_bytes) {
+        top->empty_since_ms = freed_ms;
+        mcxi_g.retained_bytes += top->size;
+    }
+}
+
+void mcxi_chunk_release(void *chunk, size_t size, bool zeroed) {
+    /* Chunks of the cached sizes are never dedicated mappings (those start at 1 MiB). */
+    if (size < MCXI_DEDICATED_MIN && mcxi_tcache_put(chunk, size, zeroed)) return;
+    mcxi_lock();
+    uint64_t now = mcxi_os_now_ms();
+    mcxi_chunk_release_locked(chunk, zeroed, now);
     mcxi_maybe_maintain_locked(now);
     mcxi_unlock();
 }
@@ -299,20 +312,24 @@ static void fork_prepare(void) {
     pthread_mutex_lock(&configure_lock);
     mcxi_background_fork_prepare();
     mcxi_lock();
+    mcxi_tcache_fork_prepare();
 }
 static void fork_parent(void) {
+    mcxi_tcache_fork_release();
     mcxi_unlock();
     mcxi_background_fork_parent();
     pthread_mutex_unlock(&configure_lock);
 }
 static void fork_child(void) {
     mcxi_g.config.background_thread = 0;
+    mcxi_tcache_fork_release();
     mcxi_unlock();
     mcxi_background_fork_child();
     pthread_mutex_unlock(&configure_lock);
 }
-__attribute__((constructor)) static void register_fork_handlers(void) {
+__attribute__((constructor)) static void at_load(void) {
     pthread_atfork(fork_prepare, fork_parent, fork_child);
+    mcxi_tcache_init();
 }
 
 int mcx_configure(const mcx_config *c) {
@@ -341,7 +358,8 @@ void mcx_global_stats(struct mcx_global_stats *out) {
     mcxi_lock();
     out->mapped_bytes = mcxi_g.mapped_bytes;
     out->peak_mapped_bytes = mcxi_g.peak_mapped_bytes;
-    out->chunk_bytes = mcxi_g.chunk_bytes;
+    /* Chunks in the threads' caches are not any context's: they are reported as not handed out. */
+    out->chunk_bytes = mcxi_g.chunk_bytes - mcxi_tcache_bytes_locked();
     out->retained_bytes = mcxi_g.retained_bytes;
     out->decommitted_bytes = mcxi_g.decommitted_bytes;
     out->meta_bytes = mcxi_g.vec_meta_bytes + mcxi_pagemap_meta_bytes();

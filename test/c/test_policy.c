@@ -15,9 +15,10 @@ static void configure(size_t retain, uint64_t decay_ms) {
     CHECK_OK(mcx_configure(&c));
 }
 
-/* A context holding about bytes, in 64 KiB objects. */
+/* A context holding about bytes, in 64 KiB objects, in 1 MiB chunks (too large for the threads'
+ * chunk caches, so a delete gives them straight back to their top chunks). */
 static mcx_context *filled(size_t bytes) {
-    mcx_context_options o = th_opts("fill", 64 * TH_KiB, 1 * TH_MiB, 0);
+    mcx_context_options o = th_opts("fill", 1 * TH_MiB, 1 * TH_MiB, 0);
     mcx_context *ctx = mcx_context_create(NULL, &o);
     for (size_t done = 0; ctx && done < bytes; done += 64 * TH_KiB)
         if (!mcx_alloc(ctx, 64 * TH_KiB - 64)) return NULL;
@@ -51,9 +52,9 @@ static void retained_budget_holds_with_staggered_idle(void) {
     mcx_trim();
     const uint64_t decay = 1000;
     configure(4 * TH_MiB, decay);
-    mcx_context *a = filled(3 * TH_MiB); /* fills the first (4 MiB) top chunk */
+    mcx_context *a = filled(2 * TH_MiB); /* three 1 MiB chunks: the first (4 MiB) top chunk */
     REQUIRE(a != NULL);
-    mcx_context *b = filled(6 * TH_MiB); /* needs the next (8 MiB) one */
+    mcx_context *b = filled(6 * TH_MiB); /* seven: the next (8 MiB) one */
     REQUIRE(b != NULL);
     struct mcx_global_stats g = th_global();
     REQUIRE_U64(g.top_chunk_count, ==, 2);
