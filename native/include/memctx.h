@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -116,6 +117,54 @@ MCX_API mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_o
 
 /* Allocate size bytes (contents undefined). NULL + mcx_errno() on failure. */
 MCX_API void *mcx_alloc(mcx_context *ctx, size_t size);
+/* ---- the inline fast path ----------------------------------------------------------------
+ * mcx_alloc_inline is mcx_alloc with its common case compiled into the caller: a small size
+ * (up to MCX_INLINE_MAX), no freed object of its size class waiting, room in the current chunk.
+ * It reads and writes the head of the context and writes the object header, whose layouts are
+ * fixed by MCX_CONTEXT_HEAD_VERSION (a change of either bumps it). In the checking build
+ * (MEMCTX_CHECKING) it is mcx_alloc. Layout version 1:
+ *  - struct mcx_context_head, at the start of every context;
+ *  - the 16-byte header before each object: uint32 usable size (a multiple of 16), uint32
+ *    offset of the header from its chunk in 16-byte units, uint32 requested size, uint32 magic
+ *    (obj_key ^ (header address >> 4)) | MCX_OBJ_LIVE_BITS. */
+#define MCX_CONTEXT_HEAD_VERSION 1
+#define MCX_CONTEXT_MAGIC 0x58544E43u
+#define MCX_OBJ_LIVE_BITS 0x80000001u
+#define MCX_INLINE_MAX 256u
+
+struct mcx_context_head {
+    uint32_t magic;           /* MCX_CONTEXT_MAGIC while the context lives */
+    uint32_t obj_key;         /* keys the object magics */
+    char *bump;               /* next free byte of the current chunk */
+    char *end;                /* end of the current chunk */
+    char *current;            /* start of the current chunk */
+    uint64_t free_class_mask; /* bit c: freed objects of class c wait (class c = 16 * (c + 1) B) */
+    size_t fast_max;          /* private to mcx_alloc */
+};
+
+static inline void *mcx_alloc_inline(mcx_context *ctx, size_t size) {
+#ifndef MEMCTX_CHECKING
+    struct mcx_context_head *h = (struct mcx_context_head *)(void *)ctx;
+    if (size <= MCX_INLINE_MAX && h != NULL && h->magic == MCX_CONTEXT_MAGIC) {
+        size_t need = ((size ? size : 1) + 15) & ~(size_t)15;
+        if (((h->free_class_mask >> (need / 16 - 1)) & 1u) == 0) {
+            char *o = h->bump;
+            if ((size_t)(h->end - o) >= need + 16) {
+                uint32_t hdr[4];
+                hdr[0] = (uint32_t)need;
+                hdr[1] = (uint32_t)((size_t)(o - h->current) / 16);
+                hdr[2] = (uint32_t)size;
+                hdr[3] = (h->obj_key ^ (uint32_t)((uintptr_t)o >> 4)) | MCX_OBJ_LIVE_BITS;
+                memcpy(o, hdr, sizeof hdr); /* one 16-byte store */
+                h->bump = o + 16 + need;
+                return o + 16;
+            }
+        }
+    }
+#endif
+    return mcx_alloc(ctx, size);
+}
+
 /* Allocate size zeroed bytes. */
 MCX_API void *mcx_alloc_zero(mcx_context *ctx, size_t size);
 /* Allocate with alignment align: a power of two from 1 to the page size (4096). */

@@ -42,6 +42,19 @@ static inline size_t obj_need(size_t size) {
     return mcxi_align_up(need, (size_t)1 << (mcxi_log2_floor(need - 1) - 2));
 }
 
+/* need and class of every size up to MCXI_SMALL_TABLE_MAX, by 16-byte step of size + sentinel. */
+#define TABLE_STEPS (MCXI_SMALL_TABLE_MAX / 16 + 1)
+static uint16_t need_table[TABLE_STEPS];
+static uint8_t class_table[TABLE_STEPS];
+
+void mcxi_alloc_init(void) {
+    for (size_t i = 0; i < TABLE_STEPS; i++) {
+        size_t need = obj_need(i ? i * 16 - MCXI_SENTINEL_BYTES : 0);
+        need_table[i] = (uint16_t)need;
+        class_table[i] = (uint8_t)mcxi_class_ceil(need);
+    }
+}
+
 static inline void *fail(int status) {
     mcxi_set_errno(status);
     return NULL;
@@ -204,11 +217,12 @@ static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size
 /* The fast path: a valid context with no freed object of the needed class and room in the
  * current chunk costs a few compares, a bump and a 16-byte header. The rest: alloc_other. */
 void *mcx_alloc(mcx_context *ctx, size_t size) {
-    if (MCXI_LIKELY(!MCXI_CHECKING && ctx != NULL && ctx->magic == MCXI_CTX_MAGIC && size <= ctx->large_threshold)) {
-        size_t need = obj_need(size);
+    if (MCXI_LIKELY(!MCXI_CHECKING && ctx != NULL && ctx->magic == MCXI_CTX_MAGIC && size <= ctx->fast_max)) {
+        size_t i = (size + MCXI_SENTINEL_BYTES + 15) >> 4;
+        size_t need = need_table[i];
         /* Only a freed object of this very class must be preferred; other classes' objects (a
          * retired chunk tail, say) leave the bump path open. */
-        if (MCXI_LIKELY(((ctx->free_class_mask >> mcxi_class_ceil(need)) & 1u) == 0)) {
+        if (MCXI_LIKELY(((ctx->free_class_mask >> class_table[i]) & 1u) == 0)) {
             char *o = ctx->bump;
             if (MCXI_LIKELY((size_t)(ctx->end - o) >= MCXI_OBJ_HDR + need)) {
                 ctx->bump = o + MCXI_OBJ_HDR + need;

@@ -115,6 +115,7 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     if (threshold > MCXI_SMALL_MAX / 2) threshold = MCXI_SMALL_MAX / 2; /* its class is below the last */
     if (threshold < 256) threshold = 256;
     ctx->large_threshold = threshold;
+    ctx->fast_max = threshold < MCXI_SMALL_TABLE_MAX - MCXI_SENTINEL_BYTES ? threshold : MCXI_SMALL_TABLE_MAX - MCXI_SENTINEL_BYTES;
     ctx->limit_bytes = o.limit_bytes;
     ctx->total_bytes = got;
     ctx->used_bytes = 0; /* the keeper's header and this struct are in its bumped range */

@@ -7,6 +7,7 @@
 #include "memctx.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
@@ -27,6 +28,9 @@
 #define MCXI_CHUNK_MIN ((size_t)4 << 10)                  /* smallest process chunk */
 #define MCXI_SMALL_MAX ((size_t)1 << 20)                  /* largest size-class object */
 #define MCXI_NCLASSES 64u
+/* mcx_alloc serves sizes up to this from a table (need and class by 16-byte step), not from
+ * the log2 arithmetic: the request workload's sizes (16 B - 2 KiB) all fall in it. */
+#define MCXI_SMALL_TABLE_MAX ((size_t)4096)
 /* Per-thread chunk cache: chunks up to 4 KiB << (MCXI_TCACHE_ORDERS - 1) = 256 KiB, up to 1 MiB
  * per thread. A request of the peer workload (50 objects of 16 B-2 KiB) uses an 8, a 16 and a
  * 32 KiB chunk; 1 MiB holds the chunks of about 18 such requests, and is what a thread can keep
@@ -153,16 +157,23 @@ typedef struct mcxi_callback {
 } mcxi_callback;
 
 struct mcx_context {
+    /* The head: the fields mcx_alloc_inline (memctx.h) reads, laid out as struct
+     * mcx_context_head (layout version MCX_CONTEXT_HEAD_VERSION; asserted below). */
     uint32_t magic;
+    uint32_t obj_key;          /* keys live object magics; changes at every reset */
+    char *bump;                /* next free byte of the current chunk */
+    char *end;                 /* end of the current chunk */
+    mcxi_chunk *current;       /* last chunk of the forwarding chain: allocation happens here */
+    uint64_t free_class_mask;  /* bit c set: free_lists[c] is not empty */
+    size_t fast_max;           /* largest size mcx_alloc's table path serves */
+    /* The rest is private. */
     uint32_t span_mode;        /* a span borrower bump-allocates in this context */
+    uint32_t flags;            /* MCX_CONTEXT_* */
     mcx_context *parent;
     mcx_context *first_child;
     mcx_context *next_sibling;
     mcx_context *prev_sibling;
     mcxi_chunk *keeper;        /* first process chunk; holds this struct */
-    mcxi_chunk *current;       /* last chunk of the forwarding chain: allocation happens here */
-    char *bump;                /* next free byte of the current chunk */
-    char *end;                 /* end of the current chunk */
     mcxi_chunk *large_head;    /* chunks of large allocations */
     size_t next_chunk_size;
     size_t initial_size;
@@ -177,14 +188,17 @@ struct mcx_context {
     uint32_t chunk_count;
     uint32_t large_count;
     uint32_t child_count;
-    uint32_t flags;            /* MCX_CONTEXT_* */
-    uint32_t obj_key;          /* keys live object magics; changes at every reset */
-    uint32_t reserved;
-    uint64_t free_class_mask;  /* bit c set: free_lists[c] is not empty */
     mcxi_callback *callbacks;
     mcxi_obj *free_lists[MCXI_NCLASSES];
     char name[MCX_NAME_MAX + 1];
 };
+
+#define MCXI_HEAD_SAME(f) (offsetof(struct mcx_context, f) == offsetof(struct mcx_context_head, f))
+_Static_assert(MCXI_HEAD_SAME(magic) && MCXI_HEAD_SAME(obj_key) && MCXI_HEAD_SAME(bump) && MCXI_HEAD_SAME(end) &&
+                   MCXI_HEAD_SAME(current) && MCXI_HEAD_SAME(free_class_mask) && MCXI_HEAD_SAME(fast_max),
+               "struct mcx_context starts with struct mcx_context_head");
+_Static_assert(MCXI_CTX_MAGIC == MCX_CONTEXT_MAGIC && MCXI_OBJ_LIVE_BITS == MCX_OBJ_LIVE_BITS,
+               "the public layout's constants");
 
 /* The magic of a live object whose header is at o in ctx. */
 static inline uint32_t mcxi_obj_magic(const mcx_context *ctx, const void *o) {
@@ -313,6 +327,7 @@ static inline int mcxi_ctx_validate(const mcx_context *ctx) {
 size_t mcxi_ctx_data_offset(void);
 
 /* ---- alloc.c ------------------------------------------------------------------------------- */
+void mcxi_alloc_init(void); /* once, at load: the size table */
 unsigned mcxi_class_ceil(size_t n);
 unsigned mcxi_class_floor(size_t n);
 size_t mcxi_class_size(unsigned c);

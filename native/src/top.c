@@ -330,6 +330,7 @@ static void fork_child(void) {
 __attribute__((constructor)) static void at_load(void) {
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     mcxi_tcache_init();
+    mcxi_alloc_init();
 }
 
 int mcx_configure(const mcx_config *c) {
