@@ -62,7 +62,8 @@ static inline void *fail(int status) {
 
 static inline void push_free(mcx_context *ctx, mcxi_obj *o) {
     unsigned c = mcxi_class_floor(o->size);
-    o->u.next_free = ctx->free_lists[c];
+    /* A list whose bit is clear is empty whatever its head says (heads are not cleared). */
+    o->u.next_free = (ctx->free_class_mask >> c) & 1u ? ctx->free_lists[c] : NULL;
     ctx->free_lists[c] = o;
     ctx->free_class_mask |= (uint64_t)1 << c;
 }
@@ -193,7 +194,7 @@ static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size
     if (size > ctx->large_threshold) return alloc_large(ctx, size, MCX_ALIGN);
     if (ctx->free_class_mask) {
         unsigned c = mcxi_class_ceil(need);
-        mcxi_obj *o = ctx->free_lists[c];
+        mcxi_obj *o = (ctx->free_class_mask >> c) & 1u ? ctx->free_lists[c] : NULL;
         if (o && o->size >= need) {
             ctx->free_lists[c] = o->u.next_free;
             if (!ctx->free_lists[c]) ctx->free_class_mask &= ~((uint64_t)1 << c);
@@ -530,7 +531,6 @@ int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
     ctx->chunk_count = 1;
     ctx->large_count = 0;
     ctx->free_class_mask = 0;
-    memset(ctx->free_lists, 0, sizeof ctx->free_lists);
     size_t next = keeper->size * 2;
     ctx->next_chunk_size = next < ctx->max_chunk_size ? next : ctx->max_chunk_size;
     MCXI_UNPOISON(ctx->bump, (size_t)(ctx->end - ctx->bump));

@@ -99,7 +99,8 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     keeper->index = 0;
     keeper->reserved = 0;
     mcx_context *ctx = (mcx_context *)((char *)mem + MCXI_CHUNK_HDR);
-    memset(ctx, 0, sizeof *ctx);
+    /* The free-list heads are read only under their bit of free_class_mask: left as they are. */
+    memset(ctx, 0, offsetof(struct mcx_context, free_lists));
     keeper->owner = ctx;
     ctx->magic = MCXI_CTX_MAGIC;
     ctx->flags = flags;

@@ -164,7 +164,7 @@ struct mcx_context {
     char *bump;                /* next free byte of the current chunk */
     char *end;                 /* end of the current chunk */
     mcxi_chunk *current;       /* last chunk of the forwarding chain: allocation happens here */
-    uint64_t free_class_mask;  /* bit c set: free_lists[c] is not empty */
+    uint64_t free_class_mask;  /* bit c set: free_lists[c] is not empty; clear: ignore its head */
     size_t fast_max;           /* largest size mcx_alloc's table path serves */
     /* The rest is private. */
     uint32_t span_mode;        /* a span borrower bump-allocates in this context */
