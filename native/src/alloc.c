@@ -46,12 +46,14 @@ static inline size_t obj_need(size_t size) {
 #define TABLE_STEPS (MCXI_SMALL_TABLE_MAX / 16 + 1)
 static uint16_t need_table[TABLE_STEPS];
 static uint8_t class_table[TABLE_STEPS];
+static uint8_t floor_table[TABLE_STEPS]; /* class a freed object of 16 * i usable bytes joins */
 
 void mcxi_alloc_init(void) {
     for (size_t i = 0; i < TABLE_STEPS; i++) {
         size_t need = obj_need(i ? i * 16 - MCXI_SENTINEL_BYTES : 0);
         need_table[i] = (uint16_t)need;
         class_table[i] = (uint8_t)mcxi_class_ceil(need);
+        floor_table[i] = (uint8_t)(i ? mcxi_class_floor(i * 16) : 0);
     }
 }
 
@@ -61,7 +63,7 @@ static inline void *fail(int status) {
 }
 
 static inline void push_free(mcx_context *ctx, mcxi_obj *o) {
-    unsigned c = mcxi_class_floor(o->size);
+    unsigned c = o->size <= MCXI_SMALL_TABLE_MAX ? floor_table[o->size >> 4] : mcxi_class_floor(o->size);
     /* A list whose bit is clear is empty whatever its head says (heads are not cleared). */
     o->u.next_free = (ctx->free_class_mask >> c) & 1u ? ctx->free_lists[c] : NULL;
     ctx->free_lists[c] = o;
@@ -190,10 +192,12 @@ static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size
     int st = mcxi_ctx_validate(ctx);
     if (st != MCX_OK) return fail(st);
     if (size > MCX_ALLOC_MAX) return fail(MCX_ETOOBIG);
-    size_t need = obj_need(size);
     if (size > ctx->large_threshold) return alloc_large(ctx, size, MCX_ALIGN);
+    size_t i = (size + MCXI_SENTINEL_BYTES + 15) >> 4;
+    bool tabled = size <= ctx->fast_max;
+    size_t need = tabled ? need_table[i] : obj_need(size);
     if (ctx->free_class_mask) {
-        unsigned c = mcxi_class_ceil(need);
+        unsigned c = tabled ? class_table[i] : mcxi_class_ceil(need);
         mcxi_obj *o = (ctx->free_class_mask >> c) & 1u ? ctx->free_lists[c] : NULL;
         if (o && o->size >= need) {
             ctx->free_lists[c] = o->u.next_free;
@@ -371,9 +375,7 @@ int mcx_free(void *ptr) {
     mcxi_chunk *ch;
     int st = mcxi_resolve(ptr, &o, &ch);
     if (st != MCX_OK) return st;
-    mcx_context *ctx = ch->owner;
-    st = mcxi_ctx_validate(ctx);
-    if (st != MCX_OK) return st;
+    mcx_context *ctx = ch->owner; /* validated by mcxi_resolve */
     if (ch->flags & MCXI_CHUNK_LARGE) return free_large(ctx, ch, ptr);
     int rc = mcxi_dbg_sentinel_ok(ptr, o->u.live.requested) ? MCX_OK : MCX_ECORRUPT;
     size_t usable = o->size;

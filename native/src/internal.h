@@ -233,7 +233,20 @@ void mcxi_os_counters(uint64_t *mmaps, uint64_t *munmaps, uint64_t *madvises, ui
 /* ---- pagemap.c: address -> top chunk, lock-free reads ---------------------------------------- */
 int mcxi_pagemap_set(const void *base, size_t size, mcxi_top *top); /* under the top lock */
 void mcxi_pagemap_clear(const void *base, size_t size);             /* under the top lock */
-mcxi_top *mcxi_pagemap_get(const void *p);
+/* Three levels of 16 index bits over 64 KiB granules; the lookup is inline (mcx_free's path). */
+#define MCXI_PAGEMAP_LEVEL_BITS 16u
+typedef _Atomic(mcxi_top *) mcxi_pagemap_leaf;
+typedef _Atomic(mcxi_pagemap_leaf *) mcxi_pagemap_mid;
+extern mcxi_pagemap_mid *_Atomic mcxi_pagemap_root[(size_t)1 << MCXI_PAGEMAP_LEVEL_BITS];
+static inline mcxi_top *mcxi_pagemap_get(const void *p) {
+    uint64_t g = (uint64_t)(uintptr_t)p >> MCXI_GRANULE_SHIFT;
+    const size_t mask = ((size_t)1 << MCXI_PAGEMAP_LEVEL_BITS) - 1;
+    mcxi_pagemap_mid *mid = atomic_load_explicit(&mcxi_pagemap_root[g >> (2 * MCXI_PAGEMAP_LEVEL_BITS)], memory_order_acquire);
+    if (!mid) return NULL;
+    mcxi_pagemap_leaf *leaf = atomic_load_explicit(&mid[(g >> MCXI_PAGEMAP_LEVEL_BITS) & mask], memory_order_acquire);
+    if (!leaf) return NULL;
+    return atomic_load_explicit(&leaf[g & mask], memory_order_acquire);
+}
 uint64_t mcxi_pagemap_meta_bytes(void);
 
 /* ---- buddy.c: process chunks carved out of one top chunk ---------------------------------- */

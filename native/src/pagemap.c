@@ -6,15 +6,16 @@
  * madvise: they read as zeros (NULL) afterwards, so a lock-free reader never faults. */
 #include "internal.h"
 
-#define LEVEL_BITS 16u /* 16 + 16 + 16 index bits + the 16-bit granule = 64 bits */
+#define LEVEL_BITS MCXI_PAGEMAP_LEVEL_BITS
 #define LEVEL_SIZE ((size_t)1 << LEVEL_BITS)
 #define TABLE_BYTES (LEVEL_SIZE * sizeof(void *))
 _Static_assert(3 * LEVEL_BITS + MCXI_GRANULE_SHIFT == 64, "the page map covers 64-bit addresses");
 
-typedef _Atomic(mcxi_top *) leaf_entry;
-typedef _Atomic(leaf_entry *) mid_entry;
+typedef mcxi_pagemap_leaf leaf_entry;
+typedef mcxi_pagemap_mid mid_entry;
 
-static _Atomic(mid_entry *) root[LEVEL_SIZE];
+#define root mcxi_pagemap_root
+mcxi_pagemap_mid *_Atomic mcxi_pagemap_root[LEVEL_SIZE];
 static uint64_t table_bytes; /* under the top lock */
 
 static inline void split(uintptr_t addr, size_t *i0, size_t *i1, size_t *i2) {
@@ -101,16 +102,6 @@ void mcxi_pagemap_clear(const void *base, size_t size) {
         if (a + MCXI_GRANULE == 0) break;
     }
     if (pending) leaf_page_release(pending);
-}
-
-mcxi_top *mcxi_pagemap_get(const void *p) {
-    size_t i0, i1, i2;
-    split((uintptr_t)p, &i0, &i1, &i2);
-    mid_entry *mid = atomic_load_explicit(&root[i0], memory_order_acquire);
-    if (!mid) return NULL;
-    leaf_entry *leaf = atomic_load_explicit(&mid[i1], memory_order_acquire);
-    if (!leaf) return NULL;
-    return atomic_load_explicit(&leaf[i2], memory_order_acquire);
 }
 
 uint64_t mcxi_pagemap_meta_bytes(void) { return table_bytes; }
