@@ -145,17 +145,21 @@ struct mcx_context_head {
 static inline void *mcx_alloc_inline(mcx_context *ctx, size_t size) {
 #ifndef MEMCTX_CHECKING
     struct mcx_context_head *h = (struct mcx_context_head *)(void *)ctx;
-    if (size <= MCX_INLINE_MAX && h != NULL && h->magic == MCX_CONTEXT_MAGIC) {
-        size_t need = ((size ? size : 1) + 15) & ~(size_t)15;
-        if (((h->free_class_mask >> (need / 16 - 1)) & 1u) == 0) {
+    size_t m1 = size - 1; /* sizes 1..MCX_INLINE_MAX in one compare; 0 goes to mcx_alloc */
+    if (m1 < MCX_INLINE_MAX && h != NULL && h->magic == MCX_CONTEXT_MAGIC) {
+        unsigned cls = (unsigned)(m1 >> 4); /* size class c holds 16 * (c + 1) bytes */
+        size_t need = ((size_t)cls + 1) * 16;
+        if (((h->free_class_mask >> cls) & 1u) == 0) {
             char *o = h->bump;
             if ((size_t)(h->end - o) >= need + 16) {
-                uint32_t hdr[4];
-                hdr[0] = (uint32_t)need;
-                hdr[1] = (uint32_t)((size_t)(o - h->current) / 16);
-                hdr[2] = (uint32_t)size;
-                hdr[3] = (h->obj_key ^ (uint32_t)((uintptr_t)o >> 4)) | MCX_OBJ_LIVE_BITS;
-                memcpy(o, hdr, sizeof hdr); /* one 16-byte store */
+                uint32_t magic = (h->obj_key ^ (uint32_t)((uintptr_t)o >> 4)) | MCX_OBJ_LIVE_BITS;
+                uint32_t off = (uint32_t)((size_t)(o - h->current) / 16);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                uint64_t hdr[2] = {(uint64_t)need | (uint64_t)off << 32, (uint64_t)size | (uint64_t)magic << 32};
+#else
+                uint32_t hdr[4] = {(uint32_t)need, off, (uint32_t)size, magic};
+#endif
+                memcpy(o, hdr, sizeof hdr);
                 h->bump = o + 16 + need;
                 return o + 16;
             }
