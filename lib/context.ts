@@ -563,6 +563,7 @@ export class MemoryContext {
     this.#checkUsable('reset');
     if (this.#pins !== 0) throw busyError('reset', this.#name, `has ${this.#pins} pin(s) held by I/O in flight`);
     const failure = this.#clearTree();
+    const off = this.#off;
     const abs = this.#abs;
     this.#abs = null;
     this.#gen++;
@@ -574,7 +575,7 @@ export class MemoryContext {
     this.#off = -1;
     this.#end = -1;
     try {
-      this.#adopt(native.reset(this.#h, abs ?? undefined));
+      this.#adopt(native.reset(this.#h, abs ?? undefined, off));
       this.#regrowBytes = this.#peakChunkBytes > this.#end ? this.#peakChunkBytes : 0;
     } finally {
       this.#state = LIVE;
@@ -598,7 +599,7 @@ export class MemoryContext {
     let failure = { thrown: false, value: undefined as unknown };
     try {
       if (this.#callbacks !== null || this.#children !== null) failure = this.#clearTree();
-      native.destroy(this.#h, this.#abs ?? undefined);
+      native.destroy(this.#h, this.#abs ?? undefined, this.#off);
     } finally {
       this.#markDeleted();
       const parent = this.#parent;
@@ -762,7 +763,7 @@ export class MemoryContext {
       runAll(cbs, failure);
     }
     for (const d of tree) {
-      if (d.#abs !== null) native.detachAll(d.#h, d.#abs);
+      native.detachAll(d.#h, d.#abs ?? undefined, d.#off);
       d.#markDeleted();
     }
     this.#children = null;

@@ -64,9 +64,10 @@ export interface NativeBinding {
   commit(h: NativeHandle, usedOffset: number, freedBytes: number): void;
   allocLarge(h: NativeHandle, size: number, zero: boolean, usedOffset: number, freeBytes: number): ArrayBuffer;
   freeLarge(h: NativeHandle, ab: ArrayBuffer): void;
-  detachAll(h: NativeHandle, abs: ArrayBuffer | ArrayBuffer[]): number;
-  reset(h: NativeHandle, abs: ArrayBuffer | ArrayBuffer[] | undefined): ArrayBuffer;
-  destroy(h: NativeHandle, abs: ArrayBuffer | ArrayBuffer[] | undefined): void;
+  /** usedOffset (here and below): the facade's offset in the current chunk, so C scrubs all it used. */
+  detachAll(h: NativeHandle, abs: ArrayBuffer | ArrayBuffer[] | undefined, usedOffset: number): number;
+  reset(h: NativeHandle, abs: ArrayBuffer | ArrayBuffer[] | undefined, usedOffset: number): ArrayBuffer;
+  destroy(h: NativeHandle, abs: ArrayBuffer | ArrayBuffer[] | undefined, usedOffset: number): void;
   backstop(h: NativeHandle): number;
   contextStats(h: NativeHandle): NativeContextStats;
   check(h?: NativeHandle): number;

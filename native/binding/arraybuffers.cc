@@ -72,6 +72,12 @@ AbSlot *FindSlot(Rec *rec, const void *data) {
 
 bool V8BuffersCompiledIn() { return MEMCTX_V8_DIRECT != 0; }
 
+void CollectGarbageNow() {
+#if MEMCTX_V8_DIRECT
+  v8::Isolate::GetCurrent()->LowMemoryNotification();
+#endif
+}
+
 void FreeDetachKey(Env *e) {
 #if MEMCTX_V8_DIRECT
   auto *key = static_cast<v8::Global<v8::Value> *>(e->detachKey);

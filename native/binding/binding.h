@@ -57,6 +57,9 @@ bool AllSlotsDead(struct Rec *rec);
 void CompactSlots(struct Rec *rec);
 Untransferable UntransferableMethod(Napi::Env env);
 bool V8BuffersCompiledIn();
+// A full collection of this isolate that also finishes freeing unreachable ArrayBuffers (V8's
+// LowMemoryNotification; nothing in builds without V8's API).
+void CollectGarbageNow();
 // Release the environment's detach key (its isolate is still alive during cleanup hooks).
 void FreeDetachKey(struct Env *e);
 
@@ -69,6 +72,8 @@ void Park(mcx_context *root, std::vector<AbSlot *> &slots);
 void DrainReady();
 // A slot's ArrayBuffer was collected (any thread, V8's sweeper included).
 void SlotDead(AbSlot *slot);
+// Trees parked now (process-wide).
+uint64_t ParkedCount();
 
 // ---- handles.cc --------------------------------------------------------------------------------
 

@@ -34,9 +34,9 @@ Napi::Value SpanAfterReset(Napi::Env env, Rec *rec) {
 
 // Record the facade's progress in the current chunk. A negative offset means the facade lost
 // its cursor (a failed reset): C's own offset stands then, so nothing is handed out twice.
-int CommitSpan(Rec *rec, const Napi::Value &usedOffset, const Napi::Value &freeBytes) {
+int CommitSpan(Rec *rec, const Napi::Value &usedOffset, size_t freeBytes) {
   if (!usedOffset.IsNumber() || !(usedOffset.As<Napi::Number>().DoubleValue() >= 0)) return MCX_OK;
-  return mcx_span_commit(rec->ctx, ToSize(usedOffset), ToSize(freeBytes));
+  return mcx_span_commit(rec->ctx, ToSize(usedOffset), freeBytes);
 }
 
 // Detach the facade's ArrayBuffers of rec (one or an array) in detach mode.
@@ -117,6 +117,9 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
   rec->opts.initial_size = ToSize(info[2]);
   rec->opts.max_chunk_size = ToSize(info[3]);
   rec->opts.limit_bytes = ToSize(info[4]);
+  // Memory handed to JavaScript never holds bytes another context wrote (buf.buffer and clones of
+  // a Buffer copy the whole chunk); C scrubs what a context used when it gives memory back.
+  rec->opts.flags = MCX_CONTEXT_CLEAN;
   // A tree has one release mode: a child's buffers are detached or parked with its parent's.
   rec->reserve = parent != nullptr ? parent->reserve : info[5].ToBoolean().Value();
   mcx_context_options opts = rec->opts;
@@ -155,7 +158,7 @@ Napi::Value Reserve(const Napi::CallbackInfo &info) {
   Load *load = LoadOf(info);
   Rec *rec = FindRec(env, load, info[0], true);
   if (rec == nullptr) return Napi::Value();
-  int st = CommitSpan(rec, info[1], info[2]);
+  int st = CommitSpan(rec, info[1], ToSize(info[2]));
   mcx_span span;
   if (st == MCX_OK) st = mcx_span_reserve(rec->ctx, ToSize(info[3]), &span);
   if (st != MCX_OK) {
@@ -171,7 +174,7 @@ Napi::Value Commit(const Napi::CallbackInfo &info) {
   Load *load = LoadOf(info);
   Rec *rec = FindRec(env, load, info[0], true);
   if (rec == nullptr) return Napi::Value();
-  int st = CommitSpan(rec, info[1], info[2]);
+  int st = CommitSpan(rec, info[1], ToSize(info[2]));
   if (st != MCX_OK) ThrowStatus(env, load, st, "committing the span");
   return env.Undefined();
 }
@@ -186,7 +189,7 @@ Napi::Value AllocLarge(const Napi::CallbackInfo &info) {
   if (rec == nullptr) return Napi::Value();
   size_t size = ToSize(info[1]);
   bool zero = info[2].ToBoolean().Value();
-  int st = CommitSpan(rec, info[3], info[4]);
+  int st = CommitSpan(rec, info[3], ToSize(info[4]));
   if (st != MCX_OK) {
     ThrowStatus(env, load, st, "committing the span");
     return Napi::Value();
@@ -225,15 +228,18 @@ Napi::Value FreeLarge(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
-// detachAll(handle, abs) -> count: a descendant's buffers, before its ancestor is reset.
+// detachAll(handle, abs, usedOffset) -> count: a descendant's buffers, before its ancestor is
+// reset (its offset committed first, so C scrubs all it used).
 Napi::Value DetachAll(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Rec *rec = FindRec(env, LoadOf(info), info[0], false);
-  if (rec == nullptr || rec->reserve) return Napi::Number::New(env, 0);
+  if (rec == nullptr) return Napi::Number::New(env, 0);
+  CommitSpan(rec, info[2], 0);
+  if (rec->reserve) return Napi::Number::New(env, 0);
   return Napi::Number::New(env, DetachList(env, rec, info[1]));
 }
 
-// reset(handle, abs) -> ArrayBuffer of the first chunk (scratch = span). The memory is
+// reset(handle, abs, usedOffset) -> ArrayBuffer of the first chunk (scratch = span). The memory is
 // reused in place when no ArrayBuffer over the tree survives (detach mode, nothing moved away);
 // otherwise the old tree is parked and the context continues on a fresh C context.
 Napi::Value Reset(const Napi::CallbackInfo &info) {
@@ -242,6 +248,7 @@ Napi::Value Reset(const Napi::CallbackInfo &info) {
   Rec *rec = FindRec(env, load, info[0], true);
   if (rec == nullptr) return Napi::Value();
   DrainReady();
+  CommitSpan(rec, info[2], 0);  // C scrubs what was used: it must know how far
   if (!rec->reserve) DetachList(env, rec, info[1]);
   rec->curChunk = nullptr;
   std::vector<Rec *> tree;
@@ -276,11 +283,12 @@ Napi::Value Reset(const Napi::CallbackInfo &info) {
   return SpanAfterReset(env, rec);
 }
 
-// destroy(handle, abs): delete the context (a dead handle is fine: delete is idempotent).
+// destroy(handle, abs, usedOffset): delete the context (a dead handle is fine: delete is idempotent).
 Napi::Value Destroy(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Rec *rec = FindRec(env, LoadOf(info), info[0], false);
   if (rec == nullptr) return env.Undefined();
+  CommitSpan(rec, info[2], 0);
   if (!rec->reserve) DetachList(env, rec, info[1]);
   Kill(rec);
   return env.Undefined();

@@ -30,6 +30,9 @@ Napi::Value Maintain(const Napi::CallbackInfo &info) {
 // Everything releasable now: parked trees whose buffers are gone, this load's pool, then the C
 // core's idle memory regardless of decay and budget.
 Napi::Value Trim(const Napi::CallbackInfo &info) {
+  // Parked trees wait for V8 to free their buffers, which it does lazily after a collection:
+  // an explicit trim() asks for that collection now, so collectable memory goes in this call.
+  if (ParkedCount() > 0) CollectGarbageNow();
   DrainReady();
   DrainPool(LoadOf(info));
   return Napi::Number::New(info.Env(), static_cast<double>(mcx_trim()));

@@ -46,6 +46,8 @@ void SlotDead(AbSlot *slot) {
   if (q->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) Ready(q);
 }
 
+uint64_t ParkedCount() { return g_counters.parkedNow.load(std::memory_order_relaxed); }
+
 void DrainReady() {
   if (g_readyCount.load(std::memory_order_acquire) == 0) return;
   std::vector<Quarantine *> ready;
