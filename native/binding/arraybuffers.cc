@@ -53,6 +53,60 @@ v8::Local<v8::Value> DetachKey(v8::Isolate *isolate, Env *e) {
 
 bool UseV8(const Env *e) { return MEMCTX_V8_DIRECT != 0 && e->v8Direct; }
 
+// ---- holds: memory stays mapped while a JavaScript object over it lives ------------------------
+//
+// Detaching a chunk's ArrayBuffer makes every JavaScript view harmless, but native code (zlib,
+// crypto.randomFill, fs.read on the thread pool) may still write through the pointer it took
+// before. Node keeps the Buffer object of such an operation alive until the operation ends, so
+// the binding holds the memory under each ArrayBuffer (mcx_hold: its top chunk is not unmapped)
+// until V8 collects the ArrayBuffer object itself. A write after the context was deleted then
+// lands in mapped memory (possibly another context's bytes, which the lifetime rules forbid)
+// instead of crashing the process.
+
+void UnholdFinalize(napi_env /*env*/, void *data, void * /*hint*/) { mcx_unhold(data); }
+
+#if MEMCTX_V8_DIRECT
+struct Watch {
+  void *data;
+  Env *env;
+  Watch *prev;
+  Watch *next;
+  v8::Global<v8::ArrayBuffer> handle;
+};
+
+void Unlink(Watch *w) {
+  if (w->prev != nullptr) w->prev->next = w->next;
+  else w->env->watches = w->next;
+  if (w->next != nullptr) w->next->prev = w->prev;
+}
+
+void WatchCollected(const v8::WeakCallbackInfo<Watch> &info) {
+  Watch *w = info.GetParameter();
+  Unlink(w);
+  w->handle.Reset();
+  mcx_unhold(w->data);
+  delete w;
+}
+#endif
+
+// Hold the memory under ab until ab is collected. When ab cannot be watched, the memory goes
+// unheld rather than fail the allocation.
+void HoldUntilCollected(Napi::Env env, Env *e, napi_value ab, void *data) {
+  if (mcx_hold(data) != MCX_OK) return;
+#if MEMCTX_V8_DIRECT
+  if (UseV8(e)) {
+    v8::Isolate *isolate = v8::Isolate::GetCurrent();
+    auto *w = new Watch{data, e, nullptr, static_cast<Watch *>(e->watches), {}};
+    w->handle.Reset(isolate, ToV8(ab).As<v8::ArrayBuffer>());
+    w->handle.SetWeak(w, WatchCollected, v8::WeakCallbackType::kParameter);
+    if (w->next != nullptr) w->next->prev = w;
+    e->watches = w;
+    return;
+  }
+#endif
+  if (napi_add_finalizer(env, ab, data, UnholdFinalize, nullptr, nullptr) != napi_ok) mcx_unhold(data);
+}
+
 // The slot of rec that covers data, found from where the last lookup stopped: the facade hands
 // its ArrayBuffers back in the order they were made, so this is O(1) per buffer in practice.
 AbSlot *FindSlot(Rec *rec, const void *data) {
@@ -76,6 +130,19 @@ void CollectGarbageNow() {
 #if MEMCTX_V8_DIRECT
   v8::Isolate::GetCurrent()->LowMemoryNotification();
 #endif
+}
+
+void ReleaseHolds(Env *e) {
+#if MEMCTX_V8_DIRECT
+  // Weak callbacks do not run for handles still alive when the isolate goes.
+  for (auto *w = static_cast<Watch *>(e->watches), *next = w; w != nullptr; w = next) {
+    next = w->next;
+    w->handle.Reset();
+    mcx_unhold(w->data);
+    delete w;
+  }
+#endif
+  e->watches = nullptr;
 }
 
 void FreeDetachKey(Env *e) {
@@ -128,6 +195,7 @@ Napi::Value MakeArrayBuffer(Napi::Env env, Rec *rec, void *data, size_t bytes) {
     return Napi::Value();
   }
   g_counters.created.fetch_add(1, std::memory_order_relaxed);
+  if (!rec->reserve) HoldUntilCollected(env, e, out, data);  // reserve mode never reuses early
   rec->slots.push_back(slot);
   if (rec->slots.size() >= rec->slotsCompactAt) CompactSlots(rec);
   return Napi::Value(env, out);

@@ -62,6 +62,9 @@ bool V8BuffersCompiledIn();
 void CollectGarbageNow();
 // Release the environment's detach key (its isolate is still alive during cleanup hooks).
 void FreeDetachKey(struct Env *e);
+// Give back every hold of the environment's live ArrayBuffers (at teardown: JavaScript and the
+// environment's native requests are done).
+void ReleaseHolds(struct Env *e);
 
 // ---- release.cc --------------------------------------------------------------------------------
 
@@ -184,6 +187,7 @@ struct Env {
   bool v8Direct = true;             // testing.useNodeApiArrayBuffers turns it off
   bool noExternalForTest = false;   // testing.forbidExternalBuffers
   void *detachKey = nullptr;        // a v8::Global<v8::Value>* (arraybuffers.cc)
+  void *watches = nullptr;          // the ArrayBuffers whose memory is held (arraybuffers.cc)
 };
 
 Load *LoadOf(const Napi::CallbackInfo &info);

@@ -166,6 +166,7 @@ void Cleanup(Env *e) {
   }
   e->loads.clear();
   DrainReady();
+  ReleaseHolds(e);
   FreeDetachKey(e);
   delete e;
 }

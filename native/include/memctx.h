@@ -235,6 +235,16 @@ MCX_API int mcx_span_commit(mcx_context *ctx, size_t offset, size_t free_bytes);
 /* Bytes above which an allocation in ctx gets a process chunk of its own. */
 MCX_API size_t mcx_large_threshold(const mcx_context *ctx);
 
+/* ---- holds ------------------------------------------------------------------------------
+ * A hold keeps the memory around p mapped: the top chunk (or dedicated mapping) holding p is not
+ * unmapped while it has holds, though its free parts may still be reused and decommitted. An
+ * embedding whose users may write through stale pointers (the Node binding: native code can
+ * outlive the JavaScript view it was given) holds what it lent until the last such view is gone,
+ * so a stale write lands in mapped memory instead of crashing. MCX_EFOREIGN for memory memctx
+ * did not map; mcx_unhold without a hold is MCX_EINVAL. Thread-safe. */
+MCX_API int mcx_hold(const void *p);
+MCX_API int mcx_unhold(const void *p);
+
 /* ---- statistics ------------------------------------------------------------------------ */
 /* Global statistics, defined once: X(field, camelName, description). All O(1) to read. */
 #define MCX_GLOBAL_STATS_LIST(X)                                                           \

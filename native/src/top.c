@@ -140,9 +140,22 @@ static int map_dedicated(size_t bytes, void **out, size_t *got) {
     return MCX_OK;
 }
 
+/* A held top chunk stays mapped; a dedicated one freed meanwhile becomes a free one, unmapped
+ * by the release pass (mcxi_dedicated_retry_locked) once the last hold is gone. */
+static void keep_dedicated_free(mcxi_top *top) {
+    if (top->dedicated && !top->empty_since_ms) {
+        top->empty_since_ms = mcxi_os_now_ms() | 1u;
+        mcxi_g.chunk_bytes -= top->size - MCXI_BLOCK;
+    }
+}
+
 bool mcxi_top_unmap_locked(mcxi_top *top) {
     size_t size = top->size;
     void *base = top->base;
+    if (top->holds > 0) {
+        keep_dedicated_free(top);
+        return false;
+    }
     /* The header lives in the mapping: after the unmap only this copy is read. */
     const mcxi_top t = *top;
     mcxi_pagemap_clear(base, size);
@@ -153,10 +166,7 @@ bool mcxi_top_unmap_locked(mcxi_top *top) {
         /* Still mapped: keep it registered so the figures stay true (the leaves exist, so
          * entering it again cannot fail). A dedicated mapping becomes a free one. */
         mcxi_pagemap_set(base, size, top);
-        if (top->dedicated && !top->empty_since_ms) {
-            top->empty_since_ms = mcxi_os_now_ms() | 1u;
-            mcxi_g.chunk_bytes -= size - MCXI_BLOCK;
-        }
+        keep_dedicated_free(top);
         return false;
     }
     if (t.dedicated) {
@@ -271,6 +281,39 @@ void mcxi_chunk_release(void *chunk, size_t size, bool zeroed) {
     mcxi_chunk_release_locked(chunk, zeroed, now);
     mcxi_maybe_maintain_locked(now);
     mcxi_unlock();
+}
+
+/* ---- holds ------------------------------------------------------------------------------------ */
+
+/* The top chunk (or dedicated mapping) holding p, or NULL for memory memctx did not map. */
+static mcxi_top *top_of(const void *p) {
+    if (!p) return NULL;
+    mcxi_top *top = mcxi_pagemap_get(p);
+    if (!top || (const char *)p < top->base || (const char *)p >= top->base + top->size) return NULL;
+    return top;
+}
+
+int mcx_hold(const void *p) {
+    mcxi_lock();
+    mcxi_top *top = top_of(p);
+    if (top) top->holds++;
+    mcxi_unlock();
+    return top ? MCX_OK : MCX_EFOREIGN;
+}
+
+int mcx_unhold(const void *p) {
+    mcxi_lock();
+    mcxi_top *top = top_of(p);
+    int st = MCX_EFOREIGN;
+    if (top && top->holds > 0) {
+        st = MCX_OK;
+        /* A dedicated mapping freed while held goes as soon as the last hold does. */
+        if (--top->holds == 0 && top->dedicated && top->empty_since_ms) mcxi_top_unmap_locked(top);
+    } else if (top) {
+        st = MCX_EINVAL;
+    }
+    mcxi_unlock();
+    return st;
 }
 
 bool mcxi_chunk_dedicated(const void *chunk) { return mcxi_pagemap_get(chunk)->dedicated != 0; }
