@@ -64,12 +64,20 @@ export function refreshUntransferable(): void {
 }
 
 /** One process chunk (or large allocation) as the facade sees it: its buffer and its owner. */
-interface Chunk {
-  readonly ctx: MemoryContext;
-  /** The owner's reset count when the chunk was lent; a mismatch means stale. */
-  readonly gen: number;
-  readonly ab: ArrayBuffer;
-  readonly large: boolean;
+class Chunk {
+  readonly #genuine = true;
+  constructor(
+    readonly ctx: MemoryContext,
+    /** The owner's reset count when the chunk was lent; a mismatch means stale. */
+    readonly gen: number,
+    readonly ab: ArrayBuffer,
+    readonly large: boolean,
+  ) {}
+
+  /** Whether v is a Chunk made here (a Buffer's brand could be any object passed to its constructor). */
+  static isChunk(v: unknown): v is Chunk {
+    return typeof v === 'object' && v !== null && #genuine in v;
+  }
 }
 
 /** Brand value of a Buffer that free() or realloc() has taken back. */
@@ -78,7 +86,6 @@ type Brand = Chunk | null | typeof RETIRED;
 
 // Module-private access to a Buffer's brand, set up inside the class body (private names are
 // visible only there). Not statics: buf.constructor would hand them to anyone.
-let mint: (ab: ArrayBuffer, off: number, length: number, chunk: Chunk) => Buffer | undefined;
 let brandOf: (v: object) => Brand | undefined;
 let retire: (buf: object) => void;
 
@@ -87,27 +94,19 @@ let retire: (buf: object) => void;
  * Buffer.isBuffer() is true and every Buffer method works. Each one made by an allocation carries
  * its chunk in a private field: that brand, not the class or the offset, is what free() and
  * realloc() accept, so views made any other way (subarray, the constructor, Reflect.construct)
- * and Buffers already given back are refused.
+ * and Buffers already given back are refused. Anyone can call the constructor (it is
+ * buf.constructor), but no code outside this file can reach a genuine Chunk to pass it.
  */
 class ContextBuffer extends Uint8Array {
-  #chunk: Brand = null;
+  #chunk: Brand;
 
   // An explicit fixed-arity constructor: ~7% cheaper than the implicit (...args) one.
-  constructor(ab: ArrayBuffer, byteOffset: number, length: number) {
+  constructor(ab: ArrayBuffer, byteOffset: number, length: number, chunk?: Chunk) {
     super(ab, byteOffset, length);
+    this.#chunk = chunk === undefined ? null : chunk;
   }
 
   static {
-    mint = (ab, off, length, chunk) => {
-      let buf: ContextBuffer;
-      try {
-        buf = new ContextBuffer(ab, off, length);
-      } catch {
-        return undefined; // the chunk's ArrayBuffer was detached: moved away by a transfer
-      }
-      buf.#chunk = chunk;
-      return buf as unknown as Buffer;
-    };
     brandOf = (v) => (#chunk in v ? (v as ContextBuffer).#chunk : undefined);
     retire = (buf) => {
       (buf as ContextBuffer).#chunk = RETIRED;
@@ -122,6 +121,15 @@ class ContextBuffer extends Uint8Array {
     const to = relativeIndex(end, length, length);
     return new ViewBuffer(this.buffer, this.byteOffset + from, to > from ? to - from : 0);
   }
+}
+
+/**
+ * A Buffer over [off, off + length) of the chunk, branded as an allocation; undefined when the
+ * chunk's ArrayBuffer was detached by someone else (moved away by a BYOB read or transfer()).
+ * A length check, not a try/catch: that kept V8 from inlining the construction.
+ */
+function mint(ab: ArrayBuffer, off: number, length: number, chunk: Chunk): Buffer | undefined {
+  return ab.byteLength !== 0 ? new ContextBuffer(ab, off, length, chunk) as unknown as Buffer : undefined;
 }
 
 /** TypedArray.prototype.subarray's index rule: ToIntegerOrInfinity, negative from the end, clamped. */
@@ -303,9 +311,10 @@ export class MemoryContext {
     const off = this.#off;
     if (typeof size === 'number' && size >>> 0 === size && size <= this.#small && this.#freeBytes === 0) {
       const next = off + ((size + ALIGN_MASK) & ~ALIGN_MASK);
-      if (next <= this.#end) {
+      const ab = this.#ab;
+      if (next <= this.#end && ab.byteLength !== 0) {
         this.#off = next;
-        return mint(this.#ab, off, size, this.#chunk) ?? this.#moved(size);
+        return new ContextBuffer(ab, off, size, this.#chunk) as unknown as Buffer;
       }
     }
     return this.#allocUnsafeSlow(size);
@@ -351,7 +360,7 @@ export class MemoryContext {
     if (size > this.#small) {
       const ab = native.allocLarge(this.#h, size, zero, this.#off, this.#freeBytes);
       if (markChunks) markAsUntransferable(ab);
-      const chunk: Chunk = { ctx: this, gen: this.#gen, ab, large: true };
+      const chunk = new Chunk(this, this.#gen, ab, true);
       this.#track(ab);
       return mint(ab, 0, size, chunk)!;
     }
@@ -419,7 +428,7 @@ export class MemoryContext {
   #adopt(ab: ArrayBuffer): void {
     if (markChunks) markAsUntransferable(ab);
     this.#ab = ab;
-    this.#chunk = { ctx: this, gen: this.#gen, ab, large: false };
+    this.#chunk = new Chunk(this, this.#gen, ab, false);
     this.#off = scratch[S_OFFSET]!;
     this.#end = scratch[S_CHUNK_BYTES]!;
     this.#small = scratch[S_LARGE]!;
@@ -456,7 +465,7 @@ export class MemoryContext {
     this.#checkUsable(method);
     const brand = brandOf(buf);
     if (brand === RETIRED) throw doubleFreeError(method, this.#name);
-    if (brand === undefined || brand === null || brand.ctx !== this) {
+    if (!Chunk.isChunk(brand) || brand.ctx !== this) {
       throw invalidArgValue('buf', `must be a Buffer returned by alloc(), allocUnsafe() or realloc() of the memory context "${this.#name}" (not a view of one)`, buf);
     }
     if (brand.gen !== this.#gen) {

@@ -130,6 +130,8 @@ constexpr int kStatusNoExternal = -100;
 void ThrowStatus(Napi::Env env, Load *load, int status, const char *what);
 void ThrowInternal(Napi::Env env, const char *msg);
 size_t ToSize(const Napi::Value &v);
+// v as a number, or otherwise when it is not one.
+double ToDouble(const Napi::Value &v, double otherwise);
 Napi::Object ContextStatsObject(Napi::Env env, Rec *rec, const struct mcx_context_stats &cs);
 Napi::Object GlobalStatsObject(Napi::Env env, Load *load);
 Napi::Object ConstantsObject(Napi::Env env);

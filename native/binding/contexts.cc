@@ -32,11 +32,21 @@ Napi::Value SpanAfterReset(Napi::Env env, Rec *rec) {
   return SpanOut(env, rec, span);
 }
 
+// Out of memory (or of address space): parked trees whose buffers are gone and idle retained
+// chunks are given back before the call is tried once more. No garbage collection here: near an
+// address-space limit V8's own memory-reducing collection aborts the process when it cannot
+// commit its young generation again.
+void Reclaim() {
+  DrainReady();
+  mcx_trim();
+}
+
 // Record the facade's progress in the current chunk. A negative offset means the facade lost
 // its cursor (a failed reset): C's own offset stands then, so nothing is handed out twice.
 int CommitSpan(Rec *rec, const Napi::Value &usedOffset, size_t freeBytes) {
-  if (!usedOffset.IsNumber() || !(usedOffset.As<Napi::Number>().DoubleValue() >= 0)) return MCX_OK;
-  return mcx_span_commit(rec->ctx, ToSize(usedOffset), freeBytes);
+  double offset = ToDouble(usedOffset, -1);
+  if (!(offset >= 0)) return MCX_OK;
+  return mcx_span_commit(rec->ctx, static_cast<size_t>(offset), freeBytes);
 }
 
 // Detach the facade's ArrayBuffers of rec (one or an array) in detach mode.
@@ -126,6 +136,10 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
   opts.name = rec->name.c_str();
   rec->ctx = parent == nullptr && !rec->reserve ? TakePooled(load, opts) : nullptr;
   if (rec->ctx == nullptr) rec->ctx = mcx_context_create(parent != nullptr ? parent->ctx : nullptr, &opts);
+  if (rec->ctx == nullptr && mcx_errno() == MCX_ENOMEM) {
+    Reclaim();
+    rec->ctx = mcx_context_create(parent != nullptr ? parent->ctx : nullptr, &opts);
+  }
   if (rec->ctx == nullptr) {
     int st = mcx_errno();
     ReleaseRec(rec);
@@ -134,6 +148,10 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
   }
   mcx_span span;
   int st = mcx_span_reserve(rec->ctx, 0, &span);
+  if (st == MCX_ENOMEM) {
+    Reclaim();
+    st = mcx_span_reserve(rec->ctx, 0, &span);
+  }
   Napi::Value ab;
   if (st == MCX_OK) ab = SpanOut(env, rec, span);
   if (st != MCX_OK || ab.IsEmpty()) {
@@ -161,6 +179,10 @@ Napi::Value Reserve(const Napi::CallbackInfo &info) {
   int st = CommitSpan(rec, info[1], ToSize(info[2]));
   mcx_span span;
   if (st == MCX_OK) st = mcx_span_reserve(rec->ctx, ToSize(info[3]), &span);
+  if (st == MCX_ENOMEM) {
+    Reclaim();
+    st = mcx_span_reserve(rec->ctx, ToSize(info[3]), &span);
+  }
   if (st != MCX_OK) {
     ThrowStatus(env, load, st, "allocating a process chunk");
     return Napi::Value();
@@ -195,6 +217,10 @@ Napi::Value AllocLarge(const Napi::CallbackInfo &info) {
     return Napi::Value();
   }
   void *p = zero ? mcx_alloc_zero(rec->ctx, size) : mcx_alloc(rec->ctx, size);
+  if (p == nullptr && mcx_errno() == MCX_ENOMEM) {
+    Reclaim();
+    p = zero ? mcx_alloc_zero(rec->ctx, size) : mcx_alloc(rec->ctx, size);
+  }
   if (p == nullptr) {
     ThrowStatus(env, load, mcx_errno(), "allocating a large buffer");
     return Napi::Value();
@@ -265,6 +291,10 @@ Napi::Value Reset(const Napi::CallbackInfo &info) {
   mcx_context_options opts = rec->opts;
   opts.name = rec->name.c_str();
   mcx_context *fresh = mcx_context_create(rec->parent != nullptr ? rec->parent->ctx : nullptr, &opts);
+  if (fresh == nullptr && mcx_errno() == MCX_ENOMEM) {
+    Reclaim();
+    fresh = mcx_context_create(rec->parent != nullptr ? rec->parent->ctx : nullptr, &opts);
+  }
   if (fresh == nullptr) {
     // No memory for a fresh context: keep every byte where it is (nothing is reused, so no view
     // can see another's data) and leave the current chunk, so later allocations go elsewhere.

@@ -10,11 +10,7 @@ namespace memctx {
 double HandleOf(const Rec *rec) { return static_cast<double>(rec->gen) * kIndexSpan + rec->index; }
 
 Rec *FindRec(Napi::Env env, Load *load, const Napi::Value &v, bool mustBeLive) {
-  if (!v.IsNumber()) {
-    ThrowInternal(env, "expected a context handle");
-    return nullptr;
-  }
-  double h = v.As<Napi::Number>().DoubleValue();
+  double h = ToDouble(v, -1);
   if (!(h >= 0) || h >= kIndexSpan * kMaxGen) {
     ThrowInternal(env, "not a memctx context handle");
     return nullptr;

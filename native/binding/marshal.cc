@@ -36,8 +36,13 @@ void ThrowInternal(Napi::Env env, const char *msg) {
   e.ThrowAsJavaScriptException();
 }
 
+double ToDouble(const Napi::Value &v, double otherwise) {
+  double d;
+  return napi_get_value_double(v.Env(), v, &d) == napi_ok ? d : otherwise;  // one call, no typeof
+}
+
 size_t ToSize(const Napi::Value &v) {
-  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : 0;
+  double d = ToDouble(v, 0);
   return d <= 0 ? 0 : static_cast<size_t>(d);
 }
 

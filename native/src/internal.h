@@ -104,7 +104,7 @@ typedef struct mcxi_top {
     uint32_t *link_prev;
     uint64_t *freed_ms;        /* when the free run starting here was freed */
     uint8_t *dirty;            /* free run starting here may hold bytes a context wrote */
-    uint32_t holds;            /* mcx_hold count: never unmapped while > 0 (under the lock) */
+    _Atomic uint32_t holds;    /* mcx_hold count: never unmapped while > 0 */
     struct mcxi_top *dnext, *dprev; /* dedicated mappings list */
 } mcxi_top;
 

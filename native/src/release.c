@@ -23,7 +23,7 @@ static mcxi_top *largest_idle_empty(uint64_t cutoff_ms, uint64_t *idle_bytes) {
     *idle_bytes = 0;
     for (size_t i = 0; i < mcxi_g.vec_len; i++) {
         mcxi_top *t = mcxi_g.vec[i];
-        if (!t->empty_since_ms || t->empty_since_ms > cutoff_ms || t->holds > 0) continue;
+        if (!t->empty_since_ms || t->empty_since_ms > cutoff_ms || atomic_load_explicit(&t->holds, memory_order_acquire) > 0) continue;
         *idle_bytes += t->size;
         if (!best || t->size > best->size) best = t;
     }

@@ -152,7 +152,7 @@ static void keep_dedicated_free(mcxi_top *top) {
 bool mcxi_top_unmap_locked(mcxi_top *top) {
     size_t size = top->size;
     void *base = top->base;
-    if (top->holds > 0) {
+    if (atomic_load_explicit(&top->holds, memory_order_acquire) > 0) {
         keep_dedicated_free(top);
         return false;
     }
@@ -293,27 +293,33 @@ static mcxi_top *top_of(const void *p) {
     return top;
 }
 
+/* A hold is taken on memory a live context owns, so its top chunk cannot be unmapped meanwhile,
+ * and the release pass reads the count under the lock: taking and giving back are lock-free. A
+ * dedicated mapping is the exception on the way down: freed while held, it goes with the last
+ * hold, so that decrement happens under the lock (no pass may unmap it between the two). */
 int mcx_hold(const void *p) {
-    mcxi_lock();
     mcxi_top *top = top_of(p);
-    if (top) top->holds++;
-    mcxi_unlock();
-    return top ? MCX_OK : MCX_EFOREIGN;
+    if (!top) return MCX_EFOREIGN;
+    atomic_fetch_add_explicit(&top->holds, 1, memory_order_relaxed);
+    return MCX_OK;
 }
 
 int mcx_unhold(const void *p) {
-    mcxi_lock();
     mcxi_top *top = top_of(p);
-    int st = MCX_EFOREIGN;
-    if (top && top->holds > 0) {
-        st = MCX_OK;
-        /* A dedicated mapping freed while held goes as soon as the last hold does. */
-        if (--top->holds == 0 && top->dedicated && top->empty_since_ms) mcxi_top_unmap_locked(top);
-    } else if (top) {
-        st = MCX_EINVAL;
+    if (!top) return MCX_EFOREIGN;
+    if (top->dedicated) {
+        mcxi_lock();
+        uint32_t n = atomic_load_explicit(&top->holds, memory_order_relaxed);
+        if (n > 0) atomic_store_explicit(&top->holds, n - 1, memory_order_release);
+        if (n == 1 && top->empty_since_ms) mcxi_top_unmap_locked(top);
+        mcxi_unlock();
+        return n > 0 ? MCX_OK : MCX_EINVAL;
     }
-    mcxi_unlock();
-    return st;
+    uint32_t n = atomic_load_explicit(&top->holds, memory_order_relaxed);
+    do {
+        if (n == 0) return MCX_EINVAL;
+    } while (!atomic_compare_exchange_weak_explicit(&top->holds, &n, n - 1, memory_order_acq_rel, memory_order_relaxed));
+    return MCX_OK;
 }
 
 bool mcxi_chunk_dedicated(const void *chunk) { return mcxi_pagemap_get(chunk)->dedicated != 0; }

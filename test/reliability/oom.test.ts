@@ -20,7 +20,7 @@ test('under ulimit -v the facade throws ERR_MEMCTX_OOM, keeps every Buffer, and 
   const base = vmSizeKib();
   expect(base).toBeGreaterThan(0);
   const limitKib = base + 768 * 1024;
-  const r = spawnSync('/bin/sh', ['-c', `ulimit -v ${limitKib} && exec "$0" -r "$1" "$2"`, process.execPath, register, fixture],
+  const r = spawnSync('/bin/sh', ['-c', `ulimit -v ${limitKib} && exec "$0" --expose-gc -r "$1" "$2"`, process.execPath, register, fixture],
     { encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`the child ended with status ${r.status}, signal ${r.signal}:\n${r.stderr.slice(-2000)}`);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { rounds: Array<{ mib: number; code: string; message: string }>; intact: boolean; afterFree: boolean };
