@@ -105,7 +105,7 @@ bool mcxi_tcache_take(size_t size, bool zeroed, void **out) {
     cache_unlock(&tc);
     if (!ch) return false;
     MCXI_UNPOISON(ch, sizeof *ch);
-    MCXI_VG_UNDEFINED(ch, sizeof *ch);
+    MCXI_VG_DEFINED(ch, sizeof *ch); /* written by mcxi_tcache_put */
     if (zeroed) {
         if (ch->zeroed) {
             memset(ch, 0, sizeof *ch);
