@@ -20,7 +20,7 @@ mcxb_tables mcxb_tab;
 
 /* Weak references: each executable links only some backend files; absent ones are NULL. */
 #define MCXB_ALL_BACKENDS(X)                                                                   \
-    X(memctx) X(glibc) X(glibc_trim) X(naive_keep) X(naive_unmap) X(mimalloc_heap)           \
+    X(memctx) X(memctx_clean) X(glibc) X(glibc_trim) X(naive_keep) X(naive_unmap) X(mimalloc_heap)           \
         X(mimalloc_free) X(jemalloc_arena) X(jemalloc_free) X(apr_pool) X(talloc)
 #define MCXB_X_DECL(id) extern const mcxb_backend mcxb_backend_##id __attribute__((weak));
 MCXB_ALL_BACKENDS(MCXB_X_DECL)

@@ -3,9 +3,17 @@
  * Default release policy with the background thread on (no call needed for RSS to fall). */
 #include "memctx.h"
 
+#ifdef MCXB_MEMCTX_CLEAN
+#define B_ID memctx_clean
+#define B_NAME "memctx-clean"
+#define B_DOC "memctx with MCX_CONTEXT_CLEAN (what the Node facade uses): memory never carries another context's bytes"
+#define B_FLAGS MCX_CONTEXT_CLEAN
+#else
 #define B_ID memctx
 #define B_NAME "memctx"
 #define B_DOC "mcx_context_create / mcx_alloc_inline / mcx_free / mcx_reset / mcx_delete; default policy + background thread"
+#define B_FLAGS 0u
+#endif
 #define B_NEEDS_PTRS 0
 #define B_HAS_FREE 1
 
@@ -15,7 +23,11 @@ static int b_init(void) {
     cfg.background_thread = 1;
     return mcx_configure(&cfg) == MCX_OK ? 0 : -1;
 }
-static void *b_scope_new(void *parent) { return mcx_context_create(parent, NULL); }
+static void *b_scope_new(void *parent) {
+    mcx_context_options o = {0};
+    o.flags = B_FLAGS;
+    return mcx_context_create(parent, &o);
+}
 static inline void *b_alloc(void *scope, size_t size) { return mcx_alloc_inline(scope, size); }
 static inline void b_free(void *scope, void *ptr) {
     (void)scope;

@@ -128,8 +128,7 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     ctx->name[n] = '\0';
     link_child(ctx, parent);
     MCXI_VG_CREATE_POOL(ctx);
-    atomic_fetch_add(&mcxi_g.context_count, 1);
-    uint64_t serial = atomic_fetch_add(&mcxi_g.contexts_created, 1);
+    uint64_t serial = mcxi_tcache_context_created();
     ctx->obj_key = mcxi_key_mix(mcxi_os_random_seed() + serial);
     return ctx;
 }
@@ -157,7 +156,7 @@ static int delete_descendants(mcx_context *root) {
         mcx_context *parent = node->parent;
         unlink_child(node);
         if (mcxi_ctx_release_memory(node, false) != MCX_OK) rc = MCX_ECORRUPT;
-        atomic_fetch_sub(&mcxi_g.context_count, 1);
+        mcxi_tcache_contexts_deleted(1);
         node = parent;
     }
 }
@@ -176,7 +175,7 @@ int mcx_delete(mcx_context *ctx) {
     int rc = delete_descendants(ctx);
     unlink_child(ctx);
     if (mcxi_ctx_release_memory(ctx, false) != MCX_OK) rc = MCX_ECORRUPT;
-    atomic_fetch_sub(&mcxi_g.context_count, 1);
+    mcxi_tcache_contexts_deleted(1);
     return rc;
 }
 

@@ -274,7 +274,6 @@ typedef struct mcxi_global {
     /* statistics kept under the lock */
     uint64_t mapped_bytes, peak_mapped_bytes, chunk_bytes, retained_bytes, decommitted_bytes;
     uint64_t vec_meta_bytes, top_chunk_count, dedicated_count, released_bytes, maintain_runs;
-    _Atomic uint64_t context_count, contexts_created;
 } mcxi_global;
 
 extern mcxi_global mcxi_g;
@@ -311,6 +310,10 @@ bool mcxi_tcache_put(void *chunk, size_t size, bool zeroed);
 /* Drain caches idle for decay_ms (all of them when force); top lock held. Returns bytes. */
 uint64_t mcxi_tcache_drain_locked(uint64_t now_ms, uint64_t real_ms, uint64_t decay_ms, bool force);
 uint64_t mcxi_tcache_bytes_locked(void); /* bytes cached by all threads; top lock held */
+/* Count a context created by this thread; returns a number unique among live threads' contexts. */
+uint64_t mcxi_tcache_context_created(void);
+void mcxi_tcache_contexts_deleted(uint64_t n);
+void mcxi_tcache_context_counts_locked(uint64_t *created, uint64_t *live); /* top lock held */
 void mcxi_tcache_fork_prepare(void); /* top lock held */
 void mcxi_tcache_fork_release(void);
 

@@ -28,10 +28,15 @@ typedef struct mcxi_tcache {
     uint64_t seen_uses;             /* uses at the last pass (under the top lock) */
     uint64_t idle_since_ms;         /* first pass that saw it unused; 0: used since */
     struct mcxi_tcache *next, *prev; /* registered caches (under the top lock) */
+    /* Contexts created and deleted by this thread: counted here, not in shared atomics (a locked
+     * add per create and delete cost more than the rest of a request's bookkeeping). Written by
+     * the thread only; read by mcx_global_stats. */
+    _Atomic uint64_t created, deleted;
 } mcxi_tcache;
 
 static _Thread_local mcxi_tcache tc;
 static mcxi_tcache *caches; /* under the top lock */
+static uint64_t exited_created, exited_deleted; /* counts of threads that exited; top lock */
 static pthread_key_t exit_key;
 static bool exit_key_ready;
 
@@ -66,6 +71,10 @@ static void thread_exit(void *arg) {
     mcxi_lock();
     cache_lock(c);
     drain(c, mcxi_os_now_ms());
+    exited_created += atomic_load_explicit(&c->created, memory_order_relaxed);
+    exited_deleted += atomic_load_explicit(&c->deleted, memory_order_relaxed);
+    atomic_store_explicit(&c->created, 0, memory_order_relaxed);
+    atomic_store_explicit(&c->deleted, 0, memory_order_relaxed);
     if (c->prev) c->prev->next = c->next;
     else caches = c->next;
     if (c->next) c->next->prev = c->prev;
@@ -92,6 +101,41 @@ static bool ensure_registered(void) {
     return true;
 }
 
+uint64_t mcxi_tcache_context_created(void) {
+    ensure_registered();
+    uint64_t n = atomic_load_explicit(&tc.created, memory_order_relaxed) + 1;
+    atomic_store_explicit(&tc.created, n, memory_order_relaxed);
+    return n ^ ((uint64_t)(uintptr_t)&tc << 20); /* unique per live thread */
+}
+
+void mcxi_tcache_contexts_deleted(uint64_t n) {
+    ensure_registered();
+    atomic_store_explicit(&tc.deleted, atomic_load_explicit(&tc.deleted, memory_order_relaxed) + n, memory_order_relaxed);
+}
+
+void mcxi_tcache_context_counts_locked(uint64_t *created, uint64_t *live) {
+    uint64_t c = exited_created, d = exited_deleted;
+    for (mcxi_tcache *t = caches; t; t = t->next) {
+        c += atomic_load_explicit(&t->created, memory_order_relaxed);
+        d += atomic_load_explicit(&t->deleted, memory_order_relaxed);
+    }
+    *created = c;
+    *live = c - d;
+}
+
+/* A taken chunk for a clean context: only the link to clear when it was scrubbed, else all of it.
+ * Out of line: it keeps the common take free of a frame. */
+static __attribute__((noinline)) void make_zero(cached *ch, size_t size) {
+    if (ch->zeroed) {
+        memset(ch, 0, sizeof *ch);
+        return;
+    }
+    MCXI_UNPOISON(ch, size);
+    MCXI_VG_UNDEFINED(ch, size);
+    memset(ch, 0, size);
+    MCXI_POISON(ch, size);
+}
+
 bool mcxi_tcache_take(size_t size, bool zeroed, void **out) {
     unsigned k = mcxi_log2_floor(size >> MCXI_BLOCK_SHIFT);
     if (k >= MCXI_TCACHE_ORDERS || !tc.registered) return false;
@@ -105,17 +149,8 @@ bool mcxi_tcache_take(size_t size, bool zeroed, void **out) {
     cache_unlock(&tc);
     if (!ch) return false;
     MCXI_UNPOISON(ch, sizeof *ch);
-    MCXI_VG_UNDEFINED(ch, sizeof *ch);
-    if (zeroed) {
-        if (ch->zeroed) {
-            memset(ch, 0, sizeof *ch);
-        } else {
-            MCXI_UNPOISON(ch, size);
-            MCXI_VG_UNDEFINED(ch, size);
-            memset(ch, 0, size);
-            MCXI_POISON(ch, size);
-        }
-    }
+    MCXI_VG_DEFINED(ch, sizeof *ch); /* written by mcxi_tcache_put */
+    if (zeroed) make_zero(ch, size);
     *out = ch;
     return true;
 }

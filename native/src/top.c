@@ -417,9 +417,8 @@ void mcx_global_stats(struct mcx_global_stats *out) {
     out->dedicated_count = mcxi_g.dedicated_count;
     out->released_bytes = mcxi_g.released_bytes;
     out->maintain_runs = mcxi_g.maintain_runs;
+    mcxi_tcache_context_counts_locked(&out->contexts_created, &out->context_count);
     mcxi_unlock();
-    out->context_count = atomic_load(&mcxi_g.context_count);
-    out->contexts_created = atomic_load(&mcxi_g.contexts_created);
     mcxi_os_counters(&out->mmap_calls, &out->munmap_calls, &out->madvise_calls, &out->map_failures);
 }
 
