@@ -1,7 +1,7 @@
 // test/main/view.test.ts - the live view of npm start: charts and bars on a terminal, plain lines otherwise.
 import { Writable } from 'node:stream';
 import type { MonitorSample } from '../../lib/monitor';
-import { LiveView } from '../../lib/demo/view';
+import { LiveView } from '../../demo/src/view';
 
 const MiB = 1024 * 1024;
 

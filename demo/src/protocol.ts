@@ -1,5 +1,5 @@
-// lib/demo/protocol.ts - the messages between the npm start driver and its service and load-client child processes.
-import type { MonitorSample, PhaseStats } from '../monitor';
+// demo/src/protocol.ts - the messages between the npm start driver and its service and load-client child processes.
+import type { MonitorSample, PhaseStats } from '../../dist/monitor';
 import type { Mode } from './alloc';
 
 export const PHASE_NAMES = ['warmup', 'rampup', 'hold', 'rampdown', 'idle'] as const;

@@ -1,17 +1,17 @@
-// lib/demo/service.ts - the demo HTTP service (a child process of npm start): three handlers that use memory like a real service.
+// demo/src/service.ts - the demo HTTP service (a child process of npm start): three handlers that use memory like a real service.
 //
 // Usage (by the driver, with an IPC channel):
 //   node [--expose-gc] service.js <memctx|baseline> <data-file> <intervalMs> <backendMs> <firstChunkBytes>
-// Routes, all bodies deterministic (lib/demo/bodies.ts) so the client can check every byte:
+// Routes, all bodies deterministic (demo/src/bodies.ts) so the client can check every byte:
 //   GET  /render?seed=S&size=N  builds an N-byte body in 16 KiB request Buffers, written without copies
 //   GET  /file?off=O&len=N      fs.read of a data-file range straight into a request Buffer, then sent
 //   POST /ingest                buffers and parses a JSON body, answers with body(seed) of the size it asks
 // Each request then waits on a simulated backend (a timer around backendMs) holding its Buffers.
-// Every request's Buffers come from lib/demo/alloc.ts: a memory context per request (memctx) or
+// Every request's Buffers come from demo/src/alloc.ts: a memory context per request (memctx) or
 // plain Buffers (baseline). Samples of this process go to the driver every intervalMs.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import { startMonitor } from '../monitor';
+import { startMonitor } from '../../dist/monitor';
 import { createAllocator, MODES, type Mode, type RequestMemory } from './alloc';
 import { fillBody, itemsChecksum, type IngestPayload } from './bodies';
 import type { FromService, ToService } from './protocol';

@@ -1,4 +1,4 @@
-// lib/demo/alloc.ts - the demo service's one switch between per-request memory contexts (memctx) and plain Buffers (baseline).
+// demo/src/alloc.ts - the demo service's one switch between per-request memory contexts (memctx) and plain Buffers (baseline).
 //
 // The handlers call forResponse(res) once per request and allocate every body, scratch and I/O
 // buffer through what it returns. In memctx mode that is a MemoryContext tied to the response by
@@ -33,13 +33,13 @@ const plain: RequestMemory = {
   pin: () => noop,
 };
 
-type Facade = typeof import('../index');
+type Facade = typeof import('../../dist/index');
 
 export function createAllocator(mode: Mode, initialSizeBytes = 0): Allocator {
   if (mode === 'baseline') return { mode, forResponse: () => plain };
   // Loaded only in memctx mode so that a baseline process never maps the addon.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const facade = require('../index') as Facade;
+  const facade = require('../../dist/index') as Facade;
   // The facade's helper deletes the context on 'finish'/'close'; ctx.pin() defers that for fs.read.
   // initialSizeBytes sizes each request's first process chunk (0: the facade's default, 8 KiB).
   const options = initialSizeBytes > 0 ? { name: 'request', initialSize: initialSizeBytes } : { name: 'request' };

@@ -1,4 +1,4 @@
-// lib/demo/args.ts - the flags of npm start: parsing, validation (one-line errors, exit code 2) and --help.
+// demo/src/args.ts - the flags of npm start: parsing, validation (one-line errors, exit code 2) and --help.
 import { parseArgs } from 'node:util';
 import { MODES, type Mode } from './alloc';
 import { PHASE_NAMES, type PhasePlan } from './protocol';

@@ -1,4 +1,4 @@
-// lib/demo/load.ts - the load client of npm start (its own process): autocannon through warm-up, ramp up, hold, ramp down, idle.
+// demo/src/load.ts - the load client of npm start (its own process): autocannon through warm-up, ramp up, hold, ramp down, idle.
 //
 // Load is closed-loop (each connection sends its next request when the last one answered), in
 // layers: the warm-up layer opens a tenth of the peak connections, ramp-up adds layers until the

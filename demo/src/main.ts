@@ -1,7 +1,7 @@
-// lib/demo/main.ts - npm start: runs the demo service in memctx and baseline mode under an autocannon ramp, shows it live, writes the report.
+// demo/src/main.ts - npm start: runs the demo service in memctx and baseline mode under an autocannon ramp, shows it live, writes the report.
 //
-// Per mode: fork the service (lib/demo/service.ts), wait for its port, fork the load client
-// (lib/demo/load.ts) which walks the phases and reports them; forward phase changes to the
+// Per mode: fork the service (demo/src/service.ts), wait for its port, fork the load client
+// (demo/src/load.ts) which walks the phases and reports them; forward phase changes to the
 // service (its monitor tags samples and keeps per-phase latency statistics); collect the
 // service's 100 ms samples. A child that dies, or a run that overstays its plan, ends the tool
 // with a message naming the process and a non-zero code; no path waits forever.
@@ -9,10 +9,10 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { MonitorSample, PhaseStats } from '../monitor';
-import { toCsv, toJsonLines, type PhaseRecord, type ReportData } from '../report/data';
-import { writeReport } from '../report/html';
-import { formatTable, mib, summaryTable } from '../report/table';
+import type { MonitorSample, PhaseStats } from '../../dist/monitor';
+import { toCsv, toJsonLines, type PhaseRecord, type ReportData } from '../../dist/report/data';
+import { writeReport } from '../../dist/report/html';
+import { formatTable, mib, summaryTable } from '../../dist/report/table';
 import type { Mode } from './alloc';
 import { HELP, parseDemoArgs, UsageError, type DemoOptions } from './args';
 import { fillBody, FILE_SEED } from './bodies';

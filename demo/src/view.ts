@@ -1,4 +1,4 @@
-// lib/demo/view.ts - the live terminal view of npm start: RSS charts of both modes side by side (asciichart) over phase progress bars (cli-progress); plain lines when not a TTY.
+// demo/src/view.ts - the live terminal view of npm start: RSS charts of both modes side by side (asciichart) over phase progress bars (cli-progress); plain lines when not a TTY.
 //
 // On a terminal every line of the view is one row of a cli-progress MultiBar, which redraws the
 // whole block in place at 10 fps: the chart rows are rows whose format is just their text, and the
@@ -6,7 +6,7 @@
 // a phase line at each phase change and one status line per mode and second.
 import * as asciichart from 'asciichart';
 import * as cliProgress from 'cli-progress';
-import type { MonitorSample } from '../monitor';
+import type { MonitorSample } from '../../dist/monitor';
 import type { Mode } from './alloc';
 
 const MiB = 1024 * 1024;

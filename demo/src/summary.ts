@@ -1,6 +1,6 @@
-// lib/demo/summary.ts - turns one mode's samples, phases and phase statistics into its summary row.
-import type { MonitorSample, PhaseStats } from '../monitor';
-import type { PhaseRecord, SummaryRecord } from '../report/data';
+// demo/src/summary.ts - turns one mode's samples, phases and phase statistics into its summary row.
+import type { MonitorSample, PhaseStats } from '../../dist/monitor';
+import type { PhaseRecord, SummaryRecord } from '../../dist/report/data';
 import type { LoadResult } from './protocol';
 
 function median(values: number[]): number | null {
