@@ -7,7 +7,8 @@
       "target_name": "memctx",
       "sources": [
         "<!@(node native/binding/sources.js)",
-        "native/binding/addon.cc"
+        "native/binding/addon.cc",
+        "native/binding/malloc_trim.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -57,6 +57,7 @@ export interface NativeBinding {
   faultInject(nth: number, every: number): void;
   setNoExternalBuffers(on: boolean): void;
   setV8Direct(on: boolean): boolean;
+  mallocTrim(): { supported: boolean; released: boolean; durationMs: number };
   readonly maxAllocBytes: number;
   readonly align: number;
   readonly version: string;

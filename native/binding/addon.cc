@@ -15,6 +15,8 @@
 // numbers (record index + generation), so a stale handle can never reach a reused record.
 #include <napi.h>
 
+#include "malloc_trim.h"
+
 // Fast path for detach mode: an ArrayBuffer over C memory made with V8's own API costs a
 // fraction of napi_create_external_arraybuffer (which makes a whole node::Buffer with a weak
 // global handle, a cleanup hook and a finalizer; see bench/js/RESULTS.md). Only where V8 allows
@@ -951,6 +953,7 @@ Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {
   exports.Set("faultInject", Napi::Function::New(env, FaultInject, "faultInject"));
   exports.Set("setV8Direct", Napi::Function::New(env, SetV8Direct, "setV8Direct"));
   exports.Set("setNoExternalBuffers", Napi::Function::New(env, SetNoExternalBuffers, "setNoExternalBuffers"));
+  exports.Set("mallocTrim", Napi::Function::New(env, MallocTrim, "mallocTrim"));
   exports.Set("maxAllocBytes", Napi::Number::New(env, static_cast<double>(MCX_ALLOC_MAX)));
   exports.Set("align", Napi::Number::New(env, MCX_ALIGN));
   exports.Set("version", Napi::String::New(env, std::to_string(MCX_VERSION_MAJOR) + "." +

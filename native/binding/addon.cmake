@@ -9,7 +9,7 @@ execute_process(
   OUTPUT_STRIP_TRAILING_WHITESPACE)
 string(REPLACE "\"" "" MEMCTX_NODE_ADDON_API_DIR "${MEMCTX_NODE_ADDON_API_DIR}")
 
-add_library(memctx_addon SHARED native/binding/addon.cc ${CMAKE_JS_SRC})
+add_library(memctx_addon SHARED native/binding/addon.cc native/binding/malloc_trim.cc ${CMAKE_JS_SRC})
 # The core is linked in statically: its symbols stay hidden inside memctx.node.
 target_compile_definitions(memctx PUBLIC "MCX_API=")
 set_target_properties(memctx_addon PROPERTIES
