@@ -1,7 +1,10 @@
 // lib/errors.ts - the one allocator error type (MemctxError, ERR_MEMCTX_* codes) and the
 // TypeError/RangeError builders used by argument validation.
 
-/** Codes of allocator conditions, as returned by the C core's mcx_status_code(). */
+/**
+ * Codes of allocator conditions (as returned by the C core's mcx_status_code()) and of the
+ * monitoring helpers (prom-client missing, a metric name taken, an unreadable samples file).
+ */
 export type MemctxErrorCode =
   | 'ERR_MEMCTX_INVALID_ARG'
   | 'ERR_MEMCTX_OOM'
@@ -13,7 +16,10 @@ export type MemctxErrorCode =
   | 'ERR_MEMCTX_CORRUPT'
   | 'ERR_MEMCTX_BUSY'
   | 'ERR_MEMCTX_NO_EXTERNAL_BUFFERS'
-  | 'ERR_MEMCTX_ADDON_NOT_FOUND';
+  | 'ERR_MEMCTX_ADDON_NOT_FOUND'
+  | 'ERR_MEMCTX_PROM_CLIENT_MISSING'
+  | 'ERR_MEMCTX_METRIC_EXISTS'
+  | 'ERR_MEMCTX_SAMPLES_FILE';
 
 /**
  * An allocator condition: out of memory, over a context's limit, a deleted context, external

@@ -5,6 +5,7 @@
 // mode) and "summary" lines (one per mode). Unknown types are ignored so that newer writers stay
 // readable; lines that are not JSON are an error naming the line.
 import * as fs from 'node:fs';
+import { MemctxError } from '../errors';
 import type { MonitorSample } from '../monitor';
 
 export interface MetaRecord {
@@ -63,8 +64,11 @@ export interface ReportData {
   summaries: SummaryRecord[];
 }
 
-export class SamplesFileError extends Error {
-  readonly code = 'ERR_MEMCTX_SAMPLES_FILE';
+/** A samples file that cannot be read as one: MemctxError ERR_MEMCTX_SAMPLES_FILE naming file and line. */
+export class SamplesFileError extends MemctxError {
+  constructor(message: string) {
+    super(message, 'ERR_MEMCTX_SAMPLES_FILE');
+  }
 }
 
 /** Parses JSON Lines text into report data. `source` names the file in error messages. */

@@ -39,6 +39,7 @@ function syntheticRun(): ReportData {
         requests: Math.round(300 * load), aborted: 0, inFlight: Math.round(4 * load), inFlightMax: Math.round(4 * load), reqPerSec: 3000 * load,
         latencyP50Ms: load > 0 ? 0.5 : null, latencyP99Ms: load > 0 ? 2 + load : null, latencyMaxMs: load > 0 ? 5 : null,
         gcCount: i % 7 === 0 ? 1 : 0, gcPauseMs: i % 7 === 0 ? 1.5 : 0, gcMaxPauseMs: i % 7 === 0 ? 1.5 : 0, cpuPercent: 80 * load,
+        eventLoopDelayP99Ms: 11 + 4 * load, eventLoopDelayMaxMs: 12 + 8 * load, minorFaults: Math.round(500 * load), majorFaults: 0,
       };
       data.samples.push(sample);
     }

@@ -29,6 +29,7 @@ function sample(label: string, timeMs: number, rssMiB: number): MonitorSample {
     mappedBytes: label === 'memctx' ? 12 * MiB : null, residentBytes: null, topChunkCount: null, contextCount: null,
     requests: 100, aborted: 0, inFlight: 3, inFlightMax: 5, reqPerSec: 1000, latencyP50Ms: 1, latencyP99Ms: 4.5, latencyMaxMs: 9,
     gcCount: 0, gcPauseMs: 0, gcMaxPauseMs: 0, cpuPercent: 50,
+    eventLoopDelayP99Ms: 10.5, eventLoopDelayMaxMs: 12, minorFaults: 10, majorFaults: 0,
   };
 }
 
