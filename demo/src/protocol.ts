@@ -1,9 +1,33 @@
 // demo/src/protocol.ts - the messages between the npm start driver and its service and load-client child processes.
 import type { MonitorSample, PhaseStats } from '../../dist/monitor';
+import type { TrimRecord } from '../../dist/report/data';
 import type { Mode } from './alloc';
 
-export const PHASE_NAMES = ['warmup', 'rampup', 'hold', 'rampdown', 'idle'] as const;
+/** A service's sample: the monitor's, plus the request memory its handlers hold. */
+export interface DemoSample extends MonitorSample {
+  /** Bytes of request Buffers allocated and not yet released, at the sample and the most in the interval. */
+  requestBytes: number;
+  requestBytesMax: number;
+}
+
+/**
+ * Every phase the load client knows. A profile (demo/src/profiles.ts) runs some of them in order:
+ * warm-up opens the warm layer, ramp up adds layers to the peak, hold keeps it, ramp down closes
+ * the layers, trickle keeps a couple of connections, idle sends nothing, return reopens the warm
+ * layer (traffic coming back after the idle spell).
+ */
+export const PHASE_NAMES = ['warmup', 'rampup', 'hold', 'rampdown', 'trickle', 'idle', 'return'] as const;
 export type PhaseName = (typeof PHASE_NAMES)[number];
+
+/** The request mix: response and range sizes in bytes, drawn log-uniformly between min and max. */
+export interface RequestMix {
+  renderMinBytes: number;
+  renderMaxBytes: number;
+  fileMinBytes: number;
+  fileMaxBytes: number;
+  ingestMinBytes: number;
+  ingestMaxBytes: number;
+}
 
 export interface PhasePlan {
   name: PhaseName;
@@ -19,7 +43,8 @@ export type ToService =
 /** service -> driver */
 export type FromService =
   | { type: 'listening'; port: number; pid: number; mode: Mode }
-  | { type: 'sample'; sample: MonitorSample }
+  | { type: 'sample'; sample: DemoSample }
+  | { type: 'trim'; trim: TrimRecord }
   | { type: 'stats'; phases: PhaseStats[] }
   | { type: 'fatal'; message: string };
 
@@ -29,6 +54,12 @@ export interface LoadConfig {
   /** Connections at the top of the ramp. */
   peakConnections: number;
   verify: boolean;
+  /** Check 1 response in this many byte for byte (1 = every one). */
+  verifyEvery: number;
+  /** Connections of the warm layer (warm-up, return) and of the trickle phase. */
+  warmConnections: number;
+  trickleConnections: number;
+  mix: RequestMix;
   /** Seed of the request parameters (sizes, routes). */
   seed: number;
   fileSizeBytes: number;
@@ -41,7 +72,9 @@ export interface LoadResult {
   timeouts: number;
   non2xx: number;
   bytesRead: number;
+  /** Responses compared byte for byte, and responses whose status, tag and length were checked only. */
   verified: number;
+  shallowChecked: number;
   mismatches: number;
   /** Up to 5 descriptions of mismatching responses. */
   mismatchSamples: string[];

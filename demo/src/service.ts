@@ -1,14 +1,16 @@
 // demo/src/service.ts - the demo HTTP service (a child process of npm start): three handlers that use memory like a real service.
 //
 // Usage (by the driver, with an IPC channel):
-//   node [--expose-gc] service.js <memctx|baseline> <data-file> <intervalMs> <backendMs> <firstChunkBytes>
+//   node [--expose-gc] service.js <memctx|baseline|trim> <data-file> <intervalMs> <backendMs> <firstChunkBytes> <trimIntervalMs>
 // Routes, all bodies deterministic (demo/src/bodies.ts) so the client can check every byte:
 //   GET  /render?seed=S&size=N  builds an N-byte body in 16 KiB request Buffers, written without copies
 //   GET  /file?off=O&len=N      fs.read of a data-file range straight into a request Buffer, then sent
 //   POST /ingest                buffers and parses a JSON body, answers with body(seed) of the size it asks
 // Each request then waits on a simulated backend (a timer around backendMs) holding its Buffers.
 // Every request's Buffers come from demo/src/alloc.ts: a memory context per request (memctx) or
-// plain Buffers (baseline). Samples of this process go to the driver every intervalMs.
+// plain Buffers (baseline, trim). In trim mode a timer calls glibc's malloc_trim(0) every
+// trimIntervalMs and reports each call's pause. Samples of this process go to the driver every
+// intervalMs, with the request memory in flight.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { startMonitor } from '../../dist/monitor';
@@ -29,12 +31,13 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-const [modeArg, dataFile, intervalArg, backendArg, chunkArg] = process.argv.slice(2);
+const [modeArg, dataFile, intervalArg, backendArg, chunkArg, trimArg] = process.argv.slice(2);
 if (!MODES.includes(modeArg as Mode)) fail(`mode must be one of ${MODES.join(', ')}, got ${String(modeArg)}`);
 const mode = modeArg as Mode;
 const intervalMs = Number(intervalArg ?? '100');
 const backendMs = Number(backendArg ?? '0');
 const firstChunkBytes = Number(chunkArg ?? '0');
+const trimIntervalMs = Number(trimArg ?? '1000');
 let fd: number;
 let fileSizeBytes: number;
 try {
@@ -223,7 +226,19 @@ if (typeof runGc === 'function') {
 }
 
 const monitor = startMonitor({ intervalMs, label: mode, server, memctx: mode === 'memctx' });
-monitor.on('sample', (sample) => send({ type: 'sample', sample }));
+monitor.on('sample', (sample) =>
+  send({ type: 'sample', sample: { ...sample, requestBytes: allocator.bytesInFlight, requestBytesMax: allocator.takeMaxBytes() } }),
+);
+
+if (mode === 'trim') {
+  // The addon is loaded here only for its measurement aid; this service allocates no context.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { native } = require('../../dist/native') as typeof import('../../dist/native');
+  setInterval(() => {
+    const r = native.mallocTrim();
+    send({ type: 'trim', trim: { type: 'trim', label: mode, timeMs: Date.now(), durationMs: r.durationMs, released: r.released } });
+  }, trimIntervalMs).unref();
+}
 // The server keeps the process alive; the monitor's timer is unref'd by design.
 
 process.on('message', (msg: ToService) => {

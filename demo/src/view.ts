@@ -1,31 +1,47 @@
-// demo/src/view.ts - the live terminal view of npm start: RSS charts of both modes side by side (asciichart) over phase progress bars (cli-progress); plain lines when not a TTY.
+// demo/src/view.ts - the live terminal view of npm start: one RSS chart of every mode (asciichart), the phase strip and legend, a progress bar and status line per mode; plain lines when not a TTY.
 //
-// On a terminal every line of the view is one row of a cli-progress MultiBar, which redraws the
-// whole block in place at 10 fps: the chart rows are rows whose format is just their text, and the
-// last rows are the real progress bars, one per mode. Without a TTY (CI, pipes) the view prints
-// a phase line at each phase change and one status line per mode and second.
+// On a terminal the view is a block of lines redrawn in place four times a second (cursor up,
+// clear, rewrite). Every line is built to the terminal's current width (at least 60 columns), so
+// nothing is cut or wrapped: the chart's plot area, the phase strip and the bars follow the
+// width, and status fields that do not fit are left off from the end. Without a TTY (CI, pipes)
+// the view prints a phase line at each phase change and one status line per mode and second, each
+// within 100 columns.
 import * as asciichart from 'asciichart';
-import * as cliProgress from 'cli-progress';
-import type { MonitorSample } from '../../dist/monitor';
+import type { DemoSample } from './protocol';
 import type { Mode } from './alloc';
 
 const MiB = 1024 * 1024;
 const CHART_ROWS = 10; // asciichart height; it draws CHART_ROWS + 1 rows
-const COLORS: Record<Mode, string> = { memctx: asciichart.green, baseline: asciichart.yellow };
-const PHASE_MARK: Record<string, string> = { warmup: 'w', rampup: '/', hold: '=', rampdown: '\\', idle: '.' };
+const PLAIN_COLUMNS = 100;
+const MIN_COLUMNS = 60;
+const LABEL_WIDTH = 9;
+const COLORS: Record<Mode, string> = { memctx: asciichart.green, baseline: asciichart.yellow, trim: asciichart.magenta };
+const PHASE_MARK: Record<string, string> = { warmup: 'w', rampup: '/', hold: '=', rampdown: '\\', trickle: 't', idle: '.', return: 'r' };
+const PHASE_WORDS: Record<string, string> = {
+  warmup: 'warm-up', rampup: 'ramp up', hold: 'hold', rampdown: 'ramp down', trickle: 'trickle', idle: 'idle', return: 'return',
+};
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g;
 const visible = (s: string): number => s.replace(ANSI, '').length;
-const padVisible = (s: string, width: number): string => s + ' '.repeat(Math.max(0, width - visible(s)));
+
+/** Fields joined by two spaces, leaving off fields from the end until the line fits `width`. */
+export function fitFields(fields: readonly string[], width: number): string {
+  const kept = fields.slice();
+  let line = kept.join('  ');
+  while (kept.length > 1 && visible(line) > width) {
+    kept.pop();
+    line = kept.join('  ');
+  }
+  return line;
+}
 
 interface ModeState {
   mode: Mode;
-  samples: MonitorSample[];
+  samples: DemoSample[];
   startMs: number | null;
   phase: string;
   connections: number;
-  phaseStarts: { name: string; atMs: number }[];
   lastLineMs: number;
   done: boolean;
 }
@@ -39,50 +55,26 @@ export interface ViewOptions {
   out?: NodeJS.WriteStream;
 }
 
+const mb = (bytes: number | null): string => (bytes === null ? '-' : (bytes / MiB).toFixed(1));
+
 export class LiveView {
   readonly #opts: ViewOptions;
   readonly #out: NodeJS.WriteStream;
   readonly #states = new Map<Mode, ModeState>();
-  #multi: cliProgress.MultiBar | null = null;
-  #textRows: cliProgress.SingleBar[] = [];
-  #bars = new Map<Mode, cliProgress.SingleBar>();
+  #drawnLines = 0;
   #redraw: NodeJS.Timeout | null = null;
 
   constructor(opts: ViewOptions) {
     this.#opts = opts;
     this.#out = opts.out ?? process.stdout;
     for (const mode of opts.modes) {
-      this.#states.set(mode, { mode, samples: [], startMs: null, phase: 'waiting', connections: 0, phaseStarts: [], lastLineMs: 0, done: false });
+      this.#states.set(mode, { mode, samples: [], startMs: null, phase: 'waiting', connections: 0, lastLineMs: 0, done: false });
     }
-    if (opts.tty) this.#startTty();
-  }
-
-  #startTty(): void {
-    const multi = new cliProgress.MultiBar(
-      {
-        stream: this.#out,
-        hideCursor: true,
-        clearOnComplete: false,
-        linewrap: false,
-        forceRedraw: true,
-        fps: 10,
-        barsize: 24,
-        autopadding: true,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    this.#multi = multi;
-    const textFormat = (_o: cliProgress.Options, _p: cliProgress.Params, payload: { text: string }): string => payload.text;
-    // Title, chart rows, phase strip: one text row each.
-    for (let i = 0; i < CHART_ROWS + 3; i++) this.#textRows.push(multi.create(1, 0, { text: '' }, { format: textFormat }));
-    for (const mode of this.#opts.modes) {
-      const bar = multi.create(this.#opts.modeDurationMs / 1000, 0, { mode: mode.padEnd(8), info: 'waiting' }, {
-        format: '{mode} {bar} {percentage}% | {info}',
-      });
-      this.#bars.set(mode, bar);
+    if (opts.tty) {
+      this.#out.write('\x1b[?25l'); // hide the cursor while redrawing
+      this.#render();
+      this.#redraw = setInterval(() => this.#render(), 250);
     }
-    this.#renderChart();
-    this.#redraw = setInterval(() => this.#renderChart(), 250);
   }
 
   onPhase(mode: Mode, name: string, atMs: number, connections: number): void {
@@ -91,7 +83,6 @@ export class LiveView {
     if (st.startMs === null) st.startMs = atMs;
     st.phase = name;
     st.connections = connections;
-    st.phaseStarts.push({ name, atMs });
     if (!this.#opts.tty) {
       this.#out.write(`[${mode}] ${name} starts at ${((atMs - st.startMs) / 1000).toFixed(1)} s, ${connections} connections\n`);
     }
@@ -102,30 +93,36 @@ export class LiveView {
     if (st !== undefined) st.connections = connections;
   }
 
-  onSample(mode: Mode, sample: MonitorSample): void {
+  onSample(mode: Mode, sample: DemoSample): void {
     const st = this.#states.get(mode);
     if (st === undefined) return;
     st.samples.push(sample);
-    if (st.startMs === null) return;
-    const elapsedSec = (sample.timeMs - st.startMs) / 1000;
-    const info =
-      `${st.phase.padEnd(8)} ${elapsedSec.toFixed(1).padStart(5)} s | RSS ${(sample.rssBytes / MiB).toFixed(1).padStart(6)} MiB` +
-      (sample.mappedBytes !== null ? ` | mapped ${(sample.mappedBytes / MiB).toFixed(1).padStart(6)} MiB` : ' | mapped      - ') +
-      ` | ${sample.reqPerSec.toFixed(0).padStart(5)} req/s | p99 ${sample.latencyP99Ms === null ? '   -' : sample.latencyP99Ms.toFixed(1).padStart(5)} ms` +
-      ` | ${String(st.connections).padStart(3)} conns`;
-    if (this.#opts.tty) {
-      this.#bars.get(mode)?.update(Math.min(elapsedSec, this.#opts.modeDurationMs / 1000), { info });
-    } else if (sample.timeMs - st.lastLineMs >= 1000) {
+    if (st.startMs === null || this.#opts.tty) return;
+    if (sample.timeMs - st.lastLineMs >= 1000) {
       st.lastLineMs = sample.timeMs;
-      this.#out.write(`[${mode}] ${info}\n`);
+      this.#out.write(fitFields([`[${mode}] ${st.phase} ${this.#elapsed(st, sample).toFixed(1)} s`, ...this.#figures(sample)], PLAIN_COLUMNS) + '\n');
     }
   }
 
   onModeDone(mode: Mode): void {
     const st = this.#states.get(mode);
-    if (st === undefined) return;
-    st.done = true;
-    this.#bars.get(mode)?.update(this.#opts.modeDurationMs / 1000);
+    if (st !== undefined) st.done = true;
+  }
+
+  #elapsed(st: ModeState, sample: DemoSample): number {
+    return (sample.timeMs - (st.startMs ?? sample.timeMs)) / 1000;
+  }
+
+  /** The status figures of a sample, most important first (the tail is dropped when narrow). */
+  #figures(s: DemoSample): string[] {
+    return [
+      `RSS ${mb(s.rssBytes)} MiB`,
+      ...(s.mappedBytes !== null ? [`mapped ${mb(s.mappedBytes)}`] : []),
+      `in flight ${mb(s.requestBytes ?? null)}`,
+      `${s.reqPerSec.toFixed(0)} req/s`,
+      `p99 ${s.latencyP99Ms === null ? '-' : s.latencyP99Ms.toPrecision(3)} ms`,
+      `loop p99 ${s.eventLoopDelayP99Ms === null ? '-' : s.eventLoopDelayP99Ms.toPrecision(3)} ms`,
+    ];
   }
 
   /** Per-column maximum RSS (MiB) over the planned duration; only columns already reached. */
@@ -162,46 +159,65 @@ export class LiveView {
     return strip;
   }
 
-  #renderChart(): void {
-    if (this.#multi === null) return;
-    const columns = Math.max(60, this.#out.columns ?? 100);
-    const half = Math.floor(columns / 2) - 1;
-    const labelWidth = 9;
-    const plotWidth = Math.max(10, half - labelWidth - 2);
+  /** The whole block of lines for a terminal `columns` wide. */
+  lines(columns: number): string[] {
+    const width = Math.max(MIN_COLUMNS, columns);
+    const plotWidth = width - LABEL_WIDTH - 2;
     const modes = this.#opts.modes;
     const data = modes.map((m) => this.#columns(this.#states.get(m) as ModeState, plotWidth));
-    const all = data.flat();
-    const min = 0;
-    const max = Math.max(16, ...all) * 1.05;
-    const charts = modes.map((m, i) => {
-      const series = data[i];
-      let rows: string[];
-      if (series.length === 0) {
-        rows = Array.from({ length: CHART_ROWS + 1 }, (_, r) => (r === CHART_ROWS >> 1 ? ' '.repeat(labelWidth + 2) + '(waiting)' : ''));
-      } else {
-        rows = asciichart
-          .plot(series, { height: CHART_ROWS, min, max, offset: labelWidth + 1, colors: [COLORS[m]], format: (x) => `${x.toFixed(0).padStart(labelWidth - 4)} MiB` })
-          .split('\n');
-      }
-      while (rows.length < CHART_ROWS + 1) rows.unshift('');
-      return rows.slice(-(CHART_ROWS + 1));
-    });
-    const title = modes.map((m) => padVisible(`${COLORS[m]}${m}${asciichart.reset} RSS (MiB) over the run`, half)).join('  ');
-    const strip = modes.map(() => padVisible(`${' '.repeat(labelWidth + 1)}${this.#phaseStrip(plotWidth)}`, half)).join('  ');
-    const lines = [title];
-    for (let r = 0; r < CHART_ROWS + 1; r++) lines.push(charts.map((c) => padVisible(c[r], half)).join('  '));
-    lines.push(strip + '   phases: w warm-up  / ramp up  = hold  \\ ramp down  . idle');
-    lines.forEach((text, i) => this.#textRows[i]?.update(0, { text }));
+    const drawn = modes.map((m, i) => ({ mode: m, series: data[i] })).filter((d) => d.series.length > 0);
+    const max = Math.max(16, ...data.flat()) * 1.05;
+    let chart: string[];
+    if (drawn.length === 0) {
+      chart = Array.from({ length: CHART_ROWS + 1 }, (_, r) => (r === CHART_ROWS >> 1 ? ' '.repeat(LABEL_WIDTH + 2) + '(waiting for the first samples)' : ''));
+    } else {
+      chart = asciichart
+        .plot(drawn.map((d) => d.series), {
+          height: CHART_ROWS,
+          min: 0,
+          max,
+          offset: LABEL_WIDTH + 1,
+          colors: drawn.map((d) => COLORS[d.mode]),
+          format: (x) => `${x.toFixed(0).padStart(LABEL_WIDTH - 4)} MiB`,
+        })
+        .split('\n');
+    }
+    while (chart.length < CHART_ROWS + 1) chart.unshift('');
+    const legend = modes.map((m) => `${COLORS[m]}── ${m}${asciichart.reset}`).join('  ');
+    const phases = this.#opts.phases.map((p) => `${PHASE_MARK[p.name] ?? '?'} ${PHASE_WORDS[p.name] ?? p.name}`).join('  ');
+    const out = [fitFields(['RSS of each mode over the run, MiB', legend], width), ...chart.slice(-(CHART_ROWS + 1))];
+    out.push(`${' '.repeat(LABEL_WIDTH + 2)}${this.#phaseStrip(plotWidth)}`);
+    out.push(fitFields(['phases:', phases], width));
+    const barWidth = Math.max(10, Math.min(30, width - 52));
+    for (const mode of modes) {
+      const st = this.#states.get(mode) as ModeState;
+      const last = st.samples[st.samples.length - 1];
+      const elapsed = last === undefined ? 0 : this.#elapsed(st, last);
+      const frac = st.done ? 1 : Math.min(1, Math.max(0, (elapsed * 1000) / this.#opts.modeDurationMs));
+      const filled = Math.round(frac * barWidth);
+      const bar = `${COLORS[mode]}${'█'.repeat(filled)}${asciichart.reset}${'░'.repeat(barWidth - filled)}`;
+      const head = `${mode.padEnd(8)} ${bar} ${String(Math.round(frac * 100)).padStart(3)}%`;
+      out.push(fitFields([head, `${st.phase} ${elapsed.toFixed(1)} s`, `${st.connections} connections`], width));
+      out.push(last === undefined ? '' : fitFields([' '.repeat(8), ...this.#figures(last)], width));
+    }
+    return out;
+  }
+
+  #render(): void {
+    const lines = this.lines(this.#out.columns ?? PLAIN_COLUMNS);
+    // Up to the top of the block, then each line cleared and rewritten; below it, clear the rest.
+    let text = this.#drawnLines > 0 ? `\x1b[${this.#drawnLines}A\r` : '';
+    for (const line of lines) text += `\x1b[2K${line}\n`;
+    this.#out.write(text + '\x1b[J');
+    this.#drawnLines = lines.length;
   }
 
   stop(): void {
-    if (this.#redraw !== null) clearInterval(this.#redraw);
-    this.#redraw = null;
-    if (this.#multi !== null) {
-      this.#renderChart();
-      this.#multi.update();
-      this.#multi.stop();
-      this.#multi = null;
+    if (this.#redraw !== null) {
+      clearInterval(this.#redraw);
+      this.#redraw = null;
+      this.#render();
+      this.#out.write('\x1b[?25h');
     }
   }
 }
