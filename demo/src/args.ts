@@ -59,9 +59,10 @@ Profiles:
                       (${totalSec(D)} s), ${D.peakConnections} connections at the peak, bodies of 2 KiB-384 KiB,
                       backend ${D.backendMs} ms: about a minute
   spike               ${phaseList(S)}
-                      (${totalSec(S)} s), ${S.peakConnections} connections per mode at the peak, bodies of 256 KiB-4 MiB
-                      held across a ${S.backendMs / 1000} s backend wait: over 512 MiB of request memory in flight
-                      per mode, then a trickle, idle, and traffic returning; about 2.5 minutes
+                      (${totalSec(S)} s), ${S.peakConnections} connections per mode at the peak, uploads of 1-4 MiB
+                      and responses of 256 KiB-2 MiB held across a ${S.backendMs / 1000} s backend wait: over 512 MiB
+                      of request memory in flight per mode, then a trickle, idle, and traffic
+                      returning; about two minutes
 
 Flags:
   --profile <name>    default or spike (default: default); the flags below override it

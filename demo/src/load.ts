@@ -51,15 +51,36 @@ function firstDifference(a: string, b: string): number {
   return n;
 }
 
+/** Upload bodies are a few cached bodies (the client's cost is then a copy per request). */
+const UPLOAD_BODIES = 8;
+
 function makeRequests(config: LoadConfig): autocannon.Request[] {
   let nextId = 0;
+  const mix = config.mix;
+  const uploads = Array.from({ length: mix.uploadShare > 0 ? UPLOAD_BODIES : 0 }, (_, i) => {
+    const seed = (0x7000 + i) >>> 0;
+    return { seed, body: expectedBody(seed, logUniformBytes(prng(seed), mix.uploadMinBytes, mix.uploadMaxBytes)) };
+  });
   const setupRequest = (req: autocannon.Request, context: RequestContext): autocannon.Request => {
     const id = nextId++;
     const seed = (config.seed * 0x10000 + id) >>> 0;
     const rand = prng(seed);
-    const r = rand();
-    const mix = config.mix;
+    let r = rand();
     context.deep = id % config.verifyEvery === 0;
+    if (r < mix.uploadShare) {
+      const up = uploads[Math.floor(rand() * uploads.length)];
+      const size = logUniformBytes(rand, mix.ingestMinBytes, mix.ingestMaxBytes);
+      context.expect = { tag: `upload:${seed}:${size}`, seed, sizeBytes: size, offset: 0 };
+      return {
+        ...req,
+        method: 'POST',
+        path: `/upload?body=${up.seed}&seed=${seed}&reply=${size}`,
+        headers: { 'content-type': 'application/octet-stream' },
+        body: up.body,
+      };
+    }
+    // The rest of the mix: half render, a quarter file, a quarter ingest.
+    r = (r - mix.uploadShare) / (1 - mix.uploadShare);
     if (r < 0.5) {
       const size = logUniformBytes(rand, mix.renderMinBytes, mix.renderMaxBytes);
       context.expect = { tag: `render:${seed}:${size}`, seed, sizeBytes: size, offset: 0 };
@@ -142,7 +163,8 @@ async function run(config: LoadConfig): Promise<void> {
         pipelining: 1,
         // Stopped explicitly; the duration is only a backstop.
         duration: Math.ceil(totalMs / 1000) + 60,
-        timeout: 10,
+        // Seconds; above the slowest backend wait of any profile (1.8 x its mean) plus transfer under load.
+        timeout: 60,
         // Checks for stop() every 100 ms, so ramp-down steps land on time.
         sampleInt: 100,
         requests,

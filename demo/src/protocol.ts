@@ -27,6 +27,10 @@ export interface RequestMix {
   fileMaxBytes: number;
   ingestMinBytes: number;
   ingestMaxBytes: number;
+  /** Share of requests that upload a large body (POST /upload), and its size range. */
+  uploadShare: number;
+  uploadMinBytes: number;
+  uploadMaxBytes: number;
 }
 
 export interface PhasePlan {

@@ -7,6 +7,7 @@
 // the view prints a phase line at each phase change and one status line per mode and second, each
 // within 100 columns.
 import * as asciichart from 'asciichart';
+import { sig3 } from '../../dist/report/table';
 import type { DemoSample } from './protocol';
 import type { Mode } from './alloc';
 
@@ -120,8 +121,8 @@ export class LiveView {
       ...(s.mappedBytes !== null ? [`mapped ${mb(s.mappedBytes)}`] : []),
       `in flight ${mb(s.requestBytes ?? null)}`,
       `${s.reqPerSec.toFixed(0)} req/s`,
-      `p99 ${s.latencyP99Ms === null ? '-' : s.latencyP99Ms.toPrecision(3)} ms`,
-      `loop p99 ${s.eventLoopDelayP99Ms === null ? '-' : s.eventLoopDelayP99Ms.toPrecision(3)} ms`,
+      `p99 ${sig3(s.latencyP99Ms, ' ms')}`,
+      `loop p99 ${sig3(s.eventLoopDelayP99Ms, ' ms')}`,
     ];
   }
 

@@ -1,6 +1,6 @@
 // test/main/view.test.ts - the live view of npm start: charts and bars on a terminal, plain lines otherwise.
 import { Writable } from 'node:stream';
-import type { MonitorSample } from '../../lib/monitor';
+import type { DemoSample } from '../../demo/src/protocol';
 import { LiveView } from '../../demo/src/view';
 
 const MiB = 1024 * 1024;
@@ -22,14 +22,14 @@ function fakeTerminal(isTTY: boolean, columns = 140): { stream: NodeJS.WriteStre
   return { stream: w, text: () => out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '') };
 }
 
-function sample(label: string, timeMs: number, rssMiB: number): MonitorSample {
+function sample(label: string, timeMs: number, rssMiB: number): DemoSample {
   return {
     type: 'sample', label, pid: 1, timeMs, elapsedMs: 0, intervalMs: 100, rssBytes: rssMiB * MiB, rssAnonBytes: null, rssFileBytes: null,
     heapUsedBytes: MiB, heapTotalBytes: MiB, externalBytes: 0, arrayBuffersBytes: 0,
     mappedBytes: label === 'memctx' ? 12 * MiB : null, residentBytes: null, topChunkCount: null, contextCount: null,
     requests: 100, aborted: 0, inFlight: 3, inFlightMax: 5, reqPerSec: 1000, latencyP50Ms: 1, latencyP99Ms: 4.5, latencyMaxMs: 9,
     gcCount: 0, gcPauseMs: 0, gcMaxPauseMs: 0, cpuPercent: 50,
-    eventLoopDelayP99Ms: 10.5, eventLoopDelayMaxMs: 12, minorFaults: 10, majorFaults: 0,
+    eventLoopDelayP99Ms: 10.5, eventLoopDelayMaxMs: 12, minorFaults: 10, majorFaults: 0, requestBytes: 3 * MiB, requestBytesMax: 3 * MiB,
   };
 }
 
@@ -42,31 +42,53 @@ const phases = [
 ];
 
 describe('live view', () => {
-  test('on a terminal: both RSS charts side by side, the phase strip, one progress bar per mode', async () => {
-    const term = fakeTerminal(true);
-    const view = new LiveView({ modes: ['memctx', 'baseline'], modeDurationMs: 8000, phases, tty: true, out: term.stream });
+  const modes = ['memctx', 'baseline', 'trim'] as const;
+
+  function feed(view: LiveView): void {
     const t0 = Date.now();
-    view.onPhase('memctx', 'warmup', t0, 1);
-    view.onPhase('baseline', 'warmup', t0, 1);
+    for (const m of modes) view.onPhase(m, 'warmup', t0, 1);
     for (let i = 0; i < 40; i++) {
       if (i === 30) view.onPhase('memctx', 'hold', t0 + 3000, 8);
       view.onSample('memctx', sample('memctx', t0 + i * 100, 60 + i));
       view.onSample('baseline', sample('baseline', t0 + i * 100, 60 + 2 * i));
+      view.onSample('trim', sample('trim', t0 + i * 100, 60 + 1.5 * i));
     }
-    await new Promise((r) => setTimeout(r, 400));
+  }
+
+  test('on a terminal: one chart of every mode, the phase strip and legend, a bar and a status line per mode', async () => {
+    const term = fakeTerminal(true, 100);
+    const view = new LiveView({ modes: [...modes], modeDurationMs: 8000, phases, tty: true, out: term.stream });
+    feed(view);
+    await new Promise((r) => setTimeout(r, 300));
     view.stop();
     const text = term.text();
-    const titles = text.split('\n').filter((l) => l.includes('memctx RSS (MiB)') && l.includes('baseline RSS (MiB)'));
-    expect(titles.length).toBeGreaterThan(0);
-    // asciichart's axis and line glyphs, the MiB labels, and the two bars with their figures.
+    expect(text).toMatch(/RSS of each mode over the run, MiB\s+── memctx\s+── baseline\s+── trim/);
+    // asciichart's axis and line glyphs, the MiB labels.
     expect(text).toMatch(/MiB\s+[┤┼]/);
     expect(text).toMatch(/[╭╮╯╰─]/);
     expect(text).toContain('w'.repeat(5));
-    expect(text).toMatch(/memctx\s+.*\d+% \| hold .*RSS\s+99\.0 MiB \| mapped\s+12\.0 MiB \|\s+1000 req\/s \| p99\s+4\.5 ms \|\s+8 conns/);
-    expect(text).toMatch(/baseline .*\d+% \| warmup .*RSS\s+138\.0 MiB \| mapped\s+-/);
+    expect(text).toMatch(/phases: {2}w warm-up {2}\/ ramp up {2}= hold {2}\\ ramp down {2}\. idle/);
+    expect(text).toMatch(/memctx\s+█+░*\s+\d+%\s+hold 3\.9 s\s+8 connections/);
+    expect(text).toMatch(/\s+RSS 99\.0 MiB {2}mapped 12\.0 {2}in flight 3\.0 {2}1000 req\/s {2}p99 4\.50 ms {2}loop p99 10\.5 ms/);
+    expect(text).toMatch(/baseline\s+█+░*\s+\d+%\s+warmup 3\.9 s/);
+    expect(text).toMatch(/RSS 138\.0 MiB {2}in flight 3\.0/);
   });
 
-  test('without a terminal: a line per phase change and about one status line per mode and second', () => {
+  test.each([60, 80, 100, 140])('every line fits a terminal %i columns wide', async (columns) => {
+    const term = fakeTerminal(true, columns);
+    const view = new LiveView({ modes: [...modes], modeDurationMs: 8000, phases, tty: true, out: term.stream });
+    feed(view);
+    const lines = view.lines(columns);
+    view.stop();
+    // eslint-disable-next-line no-control-regex
+    const widths = lines.map((l) => l.replace(/\x1b\[[0-9;]*m/g, '').length);
+    expect(Math.max(...widths)).toBeLessThanOrEqual(columns);
+    // The chart uses the width it is given: its phase strip spans all but the axis labels.
+    expect(lines.some((l) => l.includes('w'.repeat(Math.floor((columns - 11) / 8) - 1)))).toBe(true);
+    expect(lines.some((l) => l.startsWith('phases:'))).toBe(true);
+  });
+
+  test('without a terminal: a line per phase change and about one status line per mode and second, within 100 columns', () => {
     const term = fakeTerminal(false);
     const view = new LiveView({ modes: ['memctx'], modeDurationMs: 8000, phases, tty: false, out: term.stream });
     const t0 = 1_700_000_000_000;
@@ -76,8 +98,9 @@ describe('live view', () => {
     view.stop();
     const lines = term.text().trim().split('\n');
     expect(lines[0]).toBe('[memctx] warmup starts at 0.0 s, 1 connections');
-    expect(lines.filter((l) => l.includes('RSS   70.0 MiB')).length).toBe(4);
+    expect(lines.filter((l) => l.includes('RSS 70.0 MiB')).length).toBe(4);
     expect(lines[lines.length - 1]).toBe('[memctx] rampup starts at 3.0 s, 4 connections');
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(100);
     expect(term.text()).not.toMatch(/[┤┼█]/);
   });
 });
