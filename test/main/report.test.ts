@@ -7,7 +7,7 @@ import type { MonitorSample } from '../../lib/monitor';
 import { CSV_COLUMNS, parseSamples, toCsv, toJsonLines, type ReportData } from '../../lib/report/data';
 import { renderReportHtml, writeReport } from '../../lib/report/html';
 import { formatTables, sig3, summaryTables } from '../../lib/report/table';
-import { chromiumArgs, countColor, decodePng, findChromium, tmpDir } from './helpers';
+import { chromiumArgs, countColor, decodePng, DIST, ensureBuilt, findChromium, ROOT, tmpDir } from './helpers';
 
 const MiB = 1024 * 1024;
 
@@ -150,6 +150,30 @@ describe('HTML report', () => {
     const html = path.join(dir, 'run.html');
     expect(out).toContain(`report: ${html}`);
     expect(fs.readFileSync(html, 'utf8')).toContain('id="chart-rss"');
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('`memctx report` (dist/cli.js, as the tarball ships it) loads no devDependency and not the addon', () => {
+    ensureBuilt();
+    const dir = tmpDir('memctx-cli-');
+    const file = path.join(dir, 'run.jsonl');
+    fs.writeFileSync(file, toJsonLines(syntheticRun()));
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+    // A require hook that fails the process on any devDependency or on the native addon.
+    const guard = path.join(dir, 'guard.js');
+    fs.writeFileSync(guard, `
+      const Module = require('module');
+      const dev = new Set(${JSON.stringify(Object.keys(pkg.devDependencies))});
+      const load = Module._load;
+      Module._load = function (request, ...rest) {
+        const name = request.startsWith('@') ? request.split('/').slice(0, 2).join('/') : request.split('/')[0];
+        if (dev.has(name) || request.endsWith('.node') || request === 'node-gyp-build') throw new Error('cli loaded ' + request);
+        return load.call(this, request, ...rest);
+      };`);
+    const r = spawnSync(process.execPath, ['--require', guard, path.join(DIST, 'cli.js'), 'report', file], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`report: ${path.join(dir, 'run.html')}`);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
