@@ -74,7 +74,7 @@ function makeRequests(config: LoadConfig): autocannon.Request[] {
       return {
         ...req,
         method: 'POST',
-        path: `/upload?body=${up.seed}&seed=${seed}&reply=${size}`,
+        path: `/upload?body=${up.seed}&seed=${seed}&reply=${size}${context.deep ? '&deep=1' : ''}`,
         headers: { 'content-type': 'application/octet-stream' },
         body: up.body,
       };

@@ -371,7 +371,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${x.label.padEnd(8)} RSS before the ramp -> 2 s after the load -> end of idle: ${mib(x.preRampRssBytes)} -> ${mib(x.rssAfterLoad2sBytes)} -> ${mib(x.endRssBytes)}\n`);
   }
   if (m !== undefined) {
-    const lines = targetLines(m, byLabel('trim'), decayMs()).flatMap((l) => wrapText(`  ${l}`, columns, '    '));
+    const lines = targetLines(m, byLabel('trim'), decayMs()).flatMap((l) => wrapText(l, columns, '    ', '  '));
     process.stdout.write(`targets (this run):\n${lines.join('\n')}\n`);
   }
   process.stdout.write(`samples: ${jsonlPath}\n         ${csvPath}\nreport: ${reportPath}\n`);

@@ -1,7 +1,7 @@
 // demo/src/profiles.ts - the named load profiles of npm start (default, spike): phases, peak, backend wait, request mix.
 //
 // default: about a minute of a moderate ramp (bodies of 2-384 KiB, 128 connections at the peak).
-// spike: the scale the design is for. Half the requests upload a body of 1-4 MiB, the others get
+// spike: the scale the design is for. 70% of the requests upload a body of 1-4 MiB, the others get
 // responses of 0.25-2 MiB; held across a ~6 s backend wait by 384 connections per mode, they put
 // over 512 MiB of request memory in flight at the peak; then traffic falls to a trickle, to idle,
 // and returns at the warm level. About two minutes.
@@ -64,7 +64,7 @@ export const PROFILES: Readonly<Record<Profile['name'], Profile>> = {
       ingestMaxBytes: 256 * KiB,
       // Large request bodies held by the service: memory in flight that costs the client little
       // CPU (it sends cached bodies; reading multi-MiB responses is what limits a client).
-      uploadShare: 0.5,
+      uploadShare: 0.7,
       uploadMinBytes: 1 * MiB,
       uploadMaxBytes: 4 * MiB,
     },

@@ -6,7 +6,8 @@
 //   GET  /render?seed=S&size=N  builds an N-byte body in 16 KiB request Buffers, written without copies
 //   GET  /file?off=O&len=N      fs.read of a data-file range straight into a request Buffer, then sent
 //   POST /ingest                buffers and parses a JSON body, answers with body(seed) of the size it asks
-//   POST /upload?body=B&seed=S&reply=N  buffers a large body, checks it is body(B), answers with body(S) of N bytes
+//   POST /upload?body=B&seed=S&reply=N[&deep=1]  buffers a large body, checks it is body(B) (every
+//                               block's tag; every byte with deep=1), answers with body(S) of N bytes
 // Each request then waits on a simulated backend (a timer around backendMs) holding its Buffers.
 // Every request's Buffers come from demo/src/alloc.ts: a memory context per request (memctx) or
 // plain Buffers (baseline, trim). In trim mode a timer calls glibc's malloc_trim(0) every
@@ -16,7 +17,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { startMonitor } from '../../dist/monitor';
 import { createAllocator, MODES, type Mode, type RequestMemory } from './alloc';
-import { BLOCK_BYTES, fillBody, itemsChecksum, type IngestPayload } from './bodies';
+import { BLOCK_BYTES, fillBody, itemsChecksum, TAG_BYTES, type IngestPayload } from './bodies';
 import type { FromService, ToService } from './protocol';
 
 const PIECE_BYTES = 16 * 1024;
@@ -183,10 +184,13 @@ function handleIngest(mem: RequestMemory, req: http.IncomingMessage, res: http.S
 // One block of the expected upload, refilled per block: checking costs no allocation per request.
 const expectBlock = Buffer.allocUnsafeSlow(BLOCK_BYTES);
 
-/** Offset of the first block of `body` that differs from body(seed), or -1. */
-function firstBadBlock(body: Buffer, seed: number): number {
+/**
+ * Offset of the first block of `body` that differs from body(seed), or -1: the whole block with
+ * `deep`, else its tag (which names the seed and the block, so a misplaced or foreign block fails).
+ */
+function firstBadBlock(body: Buffer, seed: number, deep: boolean): number {
   for (let off = 0; off < body.length; off += BLOCK_BYTES) {
-    const n = Math.min(BLOCK_BYTES, body.length - off);
+    const n = Math.min(deep ? BLOCK_BYTES : TAG_BYTES, body.length - off);
     fillBody(expectBlock.subarray(0, n), seed, off);
     if (body.compare(expectBlock, 0, n, off, off + n) !== 0) return off;
   }
@@ -214,7 +218,7 @@ function handleUpload(mem: RequestMemory, req: http.IncomingMessage, res: http.S
   req.on('end', () => {
     if (res.destroyed) return;
     if (received !== declared) return plainError(res, 400, 'body length differs from content-length\n');
-    const bad = firstBadBlock(body, bodySeed);
+    const bad = firstBadBlock(body, bodySeed, params.get('deep') === '1');
     if (bad >= 0) return plainError(res, 422, `upload differs from body(${bodySeed}) in the block at ${bad}\n`);
     sendBody(mem, res, seed, reply, `upload:${seed}:${reply}`);
   });

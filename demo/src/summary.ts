@@ -89,7 +89,7 @@ export function summarize(run: ModeRun): SummaryRecord {
     rssAfterLoad2sBytes: after2s,
     endRssBytes: median(tail.map((s) => s.rssBytes)) ?? 0,
     peakMappedBytes: mapped.length > 0 ? Math.max(...mapped) : null,
-    endMappedBytes: mapped.length > 0 ? mapped[mapped.length - 1] : null,
+    endMappedBytes: tail.length > 0 ? tail[tail.length - 1].mappedBytes : null,
     holdReqPerSec: hold?.reqPerSec ?? null,
     holdP50Ms: hold?.latencyP50Ms ?? null,
     holdP99Ms: hold?.latencyP99Ms ?? null,

@@ -102,18 +102,22 @@ export function summaryTables(summaries: readonly SummaryRecord[]): Table[] {
   return tables;
 }
 
-/** Breaks text at spaces into lines of at most `columns` characters (a longer word stays whole). */
-export function wrapText(text: string, columns: number, indent = ''): string[] {
+/**
+ * Breaks text at spaces into lines of at most `columns` characters (a longer word stays whole);
+ * the first line starts with `first`, the others with `indent`.
+ */
+export function wrapText(text: string, columns: number, indent = '', first = ''): string[] {
   const lines: string[] = [];
-  let current = '';
+  let current = first;
   for (const word of text.split(' ')) {
-    const lead = lines.length > 0 ? indent : '';
-    if (current.length > 0 && lead.length + current.length + 1 + word.length > columns) {
-      lines.push(lead + current);
-      current = word;
-    } else current = current.length > 0 ? `${current} ${word}` : word;
+    if (word.length === 0) continue;
+    const empty = current.length === (lines.length === 0 ? first.length : indent.length);
+    if (!empty && current.length + 1 + word.length > columns) {
+      lines.push(current);
+      current = indent + word;
+    } else current = empty ? current + word : `${current} ${word}`;
   }
-  if (current.length > 0) lines.push((lines.length > 0 ? indent : '') + current);
+  if (current.trim().length > 0) lines.push(current);
   return lines;
 }
 

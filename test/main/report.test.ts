@@ -6,7 +6,7 @@ import { runCli } from '../../lib/cli';
 import type { MonitorSample } from '../../lib/monitor';
 import { CSV_COLUMNS, parseSamples, toCsv, toJsonLines, type ReportData } from '../../lib/report/data';
 import { renderReportHtml, writeReport } from '../../lib/report/html';
-import { formatTables, sig3, summaryTables } from '../../lib/report/table';
+import { formatTables, sig3, summaryTables, wrapText } from '../../lib/report/table';
 import { chromiumArgs, countColor, decodePng, DIST, ensureBuilt, findChromium, ROOT, tmpDir } from './helpers';
 
 const MiB = 1024 * 1024;
@@ -110,6 +110,12 @@ describe('summary tables', () => {
     expect(tables[0].rows[0].slice(1, 5)).toEqual(['60.0', '150.0', '50.0', '50.0']);
     expect(baseline[0][7]).toBe('not in idle');
     expect(baseline[2].slice(4, 7)).toEqual(['1234', '12346 ms', '1235 ms']);
+  });
+
+  test('wrapText breaks at spaces within the width, with a first-line and a continuation indent', () => {
+    expect(wrapText('aaa bbb ccc ddd', 9, '    ', '  ')).toEqual(['  aaa bbb', '    ccc', '    ddd']);
+    expect(wrapText('a  b', 80)).toEqual(['a b']);
+    expect(wrapText('averyveryverylongword x', 8)).toEqual(['averyveryverylongword', 'x']);
   });
 
   test('sig3 prints what an HDR histogram resolves: three significant digits', () => {
