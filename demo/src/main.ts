@@ -299,7 +299,7 @@ export async function main(argv: string[]): Promise<number> {
   const startedAt = new Date();
   const intro =
     `memctx demo, ${opts.profile} profile: ${opts.modes.join(opts.sequential ? ' then ' : ', ')}${opts.sequential ? `, ${(planMs / 1000).toFixed(0)} s each` : ` at once, ${(planMs / 1000).toFixed(0)} s`} ` +
-    `(${opts.phases.map((p) => `${p.name} ${(p.durationMs / 1000).toFixed(0)} s`).join(', ')}); peak ${opts.peakConnections} connections per mode, backend ${opts.backendMs} ms, ` +
+    `(${opts.phases.map((p) => `${p.name}\u00a0${(p.durationMs / 1000).toFixed(0)}\u00a0s`).join(', ')}); peak ${opts.peakConnections} connections per mode, backend ${opts.backendMs} ms, ` +
     `bodies ${opts.verify ? (opts.verifyEvery > 1 ? `checked (1 in ${opts.verifyEvery} byte for byte)` : 'checked byte for byte') : 'not checked'}, ` +
     `${opts.idleGc ? 'one GC once idle' : 'no idle GC'}, V8 semi-space ${opts.semiSpaceMiB > 0 ? `${opts.semiSpaceMiB} MiB` : 'default'}` +
     `${opts.modes.includes('trim') ? `, malloc_trim every ${opts.trimIntervalMs} ms in trim mode` : ''}`;
@@ -368,7 +368,7 @@ export async function main(argv: string[]): Promise<number> {
     );
   }
   for (const x of summaries) {
-    process.stdout.write(`${x.label.padEnd(8)} RSS before the ramp -> 2 s after the load -> end of idle: ${mib(x.preRampRssBytes)} -> ${mib(x.rssAfterLoad2sBytes)} -> ${mib(x.endRssBytes)}\n`);
+    process.stdout.write(`${x.label.padEnd(8)} RSS before the ramp, 2 s after the load, end of idle: ${mib(x.preRampRssBytes)}, ${mib(x.rssAfterLoad2sBytes)}, ${mib(x.endRssBytes)}\n`);
   }
   if (m !== undefined) {
     const lines = targetLines(m, byLabel('trim'), decayMs()).flatMap((l) => wrapText(l, columns, '    ', '  '));

@@ -16,6 +16,17 @@ const CHART_ROWS = 10; // asciichart height; it draws CHART_ROWS + 1 rows
 const PLAIN_COLUMNS = 100;
 const MIN_COLUMNS = 60;
 const LABEL_WIDTH = 9;
+const CHART_OPTIONS = {
+  height: CHART_ROWS,
+  min: 0,
+  offset: LABEL_WIDTH + 1,
+  format: (x: number): string => `${x.toFixed(0).padStart(LABEL_WIDTH - 4)} MiB`,
+};
+/** Columns asciichart puts before the plot (labels, axis): measured once, so a full plot fits. */
+const CHART_MARGIN = (() => {
+  const probe = asciichart.plot([0, 1], { ...CHART_OPTIONS, max: 9999 }).split('\n');
+  return Math.max(...probe.map((l) => l.length)) - 2;
+})();
 const COLORS: Record<Mode, string> = { memctx: asciichart.green, baseline: asciichart.yellow, trim: asciichart.magenta };
 const PHASE_MARK: Record<string, string> = { warmup: 'w', rampup: '/', hold: '=', rampdown: '\\', trickle: 't', idle: '.', return: 'r' };
 const PHASE_WORDS: Record<string, string> = {
@@ -163,31 +174,24 @@ export class LiveView {
   /** The whole block of lines for a terminal `columns` wide. */
   lines(columns: number): string[] {
     const width = Math.max(MIN_COLUMNS, columns);
-    const plotWidth = width - LABEL_WIDTH - 2;
+    const plotWidth = width - CHART_MARGIN;
     const modes = this.#opts.modes;
     const data = modes.map((m) => this.#columns(this.#states.get(m) as ModeState, plotWidth));
     const drawn = modes.map((m, i) => ({ mode: m, series: data[i] })).filter((d) => d.series.length > 0);
     const max = Math.max(16, ...data.flat()) * 1.05;
     let chart: string[];
     if (drawn.length === 0) {
-      chart = Array.from({ length: CHART_ROWS + 1 }, (_, r) => (r === CHART_ROWS >> 1 ? ' '.repeat(LABEL_WIDTH + 2) + '(waiting for the first samples)' : ''));
+      chart = Array.from({ length: CHART_ROWS + 1 }, (_, r) => (r === CHART_ROWS >> 1 ? ' '.repeat(CHART_MARGIN) + '(waiting for the first samples)' : ''));
     } else {
       chart = asciichart
-        .plot(drawn.map((d) => d.series), {
-          height: CHART_ROWS,
-          min: 0,
-          max,
-          offset: LABEL_WIDTH + 1,
-          colors: drawn.map((d) => COLORS[d.mode]),
-          format: (x) => `${x.toFixed(0).padStart(LABEL_WIDTH - 4)} MiB`,
-        })
+        .plot(drawn.map((d) => d.series), { ...CHART_OPTIONS, max, colors: drawn.map((d) => COLORS[d.mode]) })
         .split('\n');
     }
     while (chart.length < CHART_ROWS + 1) chart.unshift('');
     const legend = modes.map((m) => `${COLORS[m]}── ${m}${asciichart.reset}`).join('  ');
     const phases = this.#opts.phases.map((p) => `${PHASE_MARK[p.name] ?? '?'} ${PHASE_WORDS[p.name] ?? p.name}`).join('  ');
     const out = [fitFields(['RSS of each mode over the run, MiB', legend], width), ...chart.slice(-(CHART_ROWS + 1))];
-    out.push(`${' '.repeat(LABEL_WIDTH + 2)}${this.#phaseStrip(plotWidth)}`);
+    out.push(`${' '.repeat(CHART_MARGIN)}${this.#phaseStrip(plotWidth)}`);
     out.push(fitFields(['phases:', phases], width));
     const barWidth = Math.max(10, Math.min(30, width - 52));
     for (const mode of modes) {
