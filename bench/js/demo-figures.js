@@ -33,7 +33,7 @@ for (const file of process.argv.slice(2)) {
       `  ${label.padEnd(8)} RSS ${mb(s.preRampRssBytes)} -> peak ${mb(s.peakRssBytes)} -> end of idle ${mb(s.endRssBytes)} MiB, ` +
         `mapped peak ${mb(s.peakMappedBytes)} end ${mb(s.endMappedBytes)}, in flight peak ${mb(s.peakRequestBytes)} MiB, ` +
         `back within 8 MiB ${s.recoveryMs === null || s.recoveryMs === undefined ? 'not in idle' : `${fx(s.recoveryMs / 1000, 1)} s`}; ` +
-        `hold ${fx(s.holdReqPerSec)} req/s, p99 ${fx(s.holdP99Ms, 1)} ms, loop p99 ${fx(s.holdLoopDelayP99Ms, 1)} ms; ` +
+        `hold ${fx(s.holdReqPerSec)} req/s, p99 ${fx(s.holdP99Ms, 1)} ms, loop p99 ${fx(s.holdLoopDelayP99Ms, 1)} ms, faults ${fx(s.holdMinorFaults)}; ` +
         `recovery faults ${fx(s.recoveryMinorFaults)}, GC ${fx(s.recoveryGcPauseMs)} ms, loop max ${fx(s.recoveryLoopDelayMaxMs, 1)} ms; ` +
         `return faults ${fx(s.returnMinorFaults)}` +
         (s.trimCount ? `; ${s.trimCount} trims, ${fx(s.trimPauseMs, 1)} ms in all, longest ${fx(s.trimMaxPauseMs, 1)} ms, median faults after ${fx(s.trimFaultsAfterMedian)}` : ''),

@@ -105,6 +105,7 @@ export function summarize(run: ModeRun): SummaryRecord {
     errors: run.load !== null ? run.load.errors + run.load.timeouts : null,
     loadStopMs: run.loadStopMs,
     holdLoopDelayP99Ms: hold?.eventLoopDelayP99Ms ?? null,
+    holdMinorFaults: hold?.minorFaults ?? null,
     peakRequestBytes: samples.reduce((a, s) => Math.max(a, s.requestBytesMax ?? 0), 0),
     recoveryMs,
     recoveryMinorFaults: recovery.length > 0 ? sum(recovery, (s) => s.minorFaults) : null,

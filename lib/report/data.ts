@@ -65,8 +65,9 @@ export interface SummaryRecord {
   errors: number | null;
   /** Epoch ms at which the load client had closed its last connection. */
   loadStopMs: number | null;
-  /** Event-loop delay over the hold phase, p99 ms. */
+  /** Event-loop delay over the hold phase, p99 ms, and minor page faults over it. */
   holdLoopDelayP99Ms?: number | null;
+  holdMinorFaults?: number | null;
   /** The most request memory in flight (bytes the handlers held) in any sample. */
   peakRequestBytes?: number | null;
   /** Ms from the last connection closing until RSS stayed within 8 MiB of pre-ramp RSS; null if it never did. */
