@@ -16,8 +16,6 @@ function fakeTerminal(isTTY: boolean, columns = 140): { stream: NodeJS.WriteStre
   }) as unknown as NodeJS.WriteStream & { isTTY: boolean; columns: number };
   w.isTTY = isTTY;
   w.columns = columns;
-  // cli-progress moves the cursor through readline on this stream.
-  Object.assign(w, { cursorTo: () => true, moveCursor: () => true, clearLine: () => true, clearScreenDown: () => true });
   // eslint-disable-next-line no-control-regex
   return { stream: w, text: () => out.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '') };
 }
