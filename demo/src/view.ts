@@ -75,6 +75,13 @@ export class LiveView {
   readonly #states = new Map<Mode, ModeState>();
   #drawnLines = 0;
   #redraw: NodeJS.Timeout | null = null;
+  // A resized terminal rewraps the block already drawn, so moving up by its line count would land
+  // in the wrong place: start again from a cleared screen instead.
+  readonly #onResize = (): void => {
+    this.#out.write('\x1b[2J\x1b[H');
+    this.#drawnLines = 0;
+    this.#render();
+  };
 
   constructor(opts: ViewOptions) {
     this.#opts = opts;
@@ -84,6 +91,7 @@ export class LiveView {
     }
     if (opts.tty) {
       this.#out.write('\x1b[?25l'); // hide the cursor while redrawing
+      this.#out.on('resize', this.#onResize);
       this.#render();
       this.#redraw = setInterval(() => this.#render(), 250);
     }
@@ -221,6 +229,7 @@ export class LiveView {
     if (this.#redraw !== null) {
       clearInterval(this.#redraw);
       this.#redraw = null;
+      this.#out.off('resize', this.#onResize);
       this.#render();
       this.#out.write('\x1b[?25h');
     }

@@ -88,6 +88,27 @@ describe('live view', () => {
     expect(lines.some((l) => l.startsWith('phases:'))).toBe(true);
   });
 
+  test('a resized terminal gets a cleared screen and a block built to its new width', () => {
+    const term = fakeTerminal(true, 120);
+    const raw: string[] = [];
+    const write = term.stream.write.bind(term.stream);
+    (term.stream as unknown as { write: (s: string) => boolean }).write = (chunk: string) => {
+      raw.push(chunk);
+      return write(chunk);
+    };
+    const view = new LiveView({ modes: [...modes], modeDurationMs: 8000, phases, tty: true, out: term.stream });
+    feed(view, 80);
+    (term.stream as unknown as { columns: number }).columns = 70;
+    raw.length = 0;
+    term.stream.emit('resize');
+    view.stop();
+    expect(raw[0]).toBe('\x1b[2J\x1b[H');
+    // eslint-disable-next-line no-control-regex
+    const frame = raw[1].replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').split('\n');
+    expect(Math.max(...frame.map((l) => l.length))).toBeLessThanOrEqual(70);
+    expect(term.stream.listenerCount('resize')).toBe(0);
+  });
+
   test('without a terminal: a line per phase change and about one status line per mode and second, within 100 columns', () => {
     const term = fakeTerminal(false);
     const view = new LiveView({ modes: ['memctx'], modeDurationMs: 8000, phases, tty: false, out: term.stream });
