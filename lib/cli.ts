@@ -4,12 +4,13 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readSamplesFile, SamplesFileError } from './report/data';
 import { writeReport } from './report/html';
-import { formatTable, summaryTable } from './report/table';
+import { formatTables, summaryTables } from './report/table';
 
 const HELP = `Usage: memctx report <samples.jsonl> [--out <report.html>] [--title <text>]
 
 Renders the self-contained HTML report (RSS, memctx mapped/resident bytes, requests per second,
-p99 latency, V8 heap, GC pauses over time) from a JSON Lines samples file, as written by
+p99 latency, event-loop delay, page faults, V8 heap, GC pauses over time) from a JSON Lines
+samples file, as written by
 startMonitor({ file }) in your own service or by npm start in the memctx repository.
 
 Options:
@@ -70,7 +71,7 @@ export function runCli(argv: string[], out: NodeJS.WritableStream = process.stdo
   try {
     const data = readSamplesFile(file);
     const written = writeReport(data, target, values.title !== undefined ? { title: values.title } : {});
-    if (data.summaries.length > 0) out.write(formatTable(summaryTable(data.summaries)) + '\n');
+    if (data.summaries.length > 0) out.write(formatTables(summaryTables(data.summaries)) + '\n');
     const labels = new Set(data.samples.map((s) => s.label));
     out.write(`${data.samples.length} samples of ${[...labels].join(', ')}\nreport: ${written}\n`);
     return 0;

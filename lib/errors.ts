@@ -1,7 +1,10 @@
 // lib/errors.ts - the one allocator error type (MemctxError, ERR_MEMCTX_* codes) and the
 // TypeError/RangeError builders used by argument validation.
 
-/** Codes of allocator conditions, as returned by the C core's mcx_status_code(). */
+/**
+ * Codes of allocator conditions (as returned by the C core's mcx_status_code()) and of the
+ * monitoring helpers (prom-client missing, a metric name taken, an unreadable samples file).
+ */
 export type MemctxErrorCode =
   | 'ERR_MEMCTX_INVALID_ARG'
   | 'ERR_MEMCTX_OOM'
@@ -15,7 +18,10 @@ export type MemctxErrorCode =
   | 'ERR_MEMCTX_NO_EXTERNAL_BUFFERS'
   | 'ERR_MEMCTX_UNSAFE_STREAM'
   | 'ERR_MEMCTX_INTERNAL'
-  | 'ERR_MEMCTX_ADDON_NOT_FOUND';
+  | 'ERR_MEMCTX_ADDON_NOT_FOUND'
+  | 'ERR_MEMCTX_PROM_CLIENT_MISSING'
+  | 'ERR_MEMCTX_METRIC_EXISTS'
+  | 'ERR_MEMCTX_SAMPLES_FILE';
 
 // Status numbers by code, as the C core defines them (read from the addon by lib/native.ts).
 let statusByCode: Readonly<Record<string, number>> = {};

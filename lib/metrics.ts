@@ -1,9 +1,11 @@
 // lib/metrics.ts - optional Prometheus metrics of the memctx allocator through prom-client (a peer dependency, loaded only when asked for).
 //
-// registerMetrics() adds gauges to a prom-client registry (the default one unless given); each
-// gauge reads memoryStats() when Prometheus scrapes, so there is no timer and no cost between
-// scrapes. prom-client is not a dependency of memctx: without it, registerMetrics throws a
-// MemctxError-style error with code ERR_MEMCTX_PROM_CLIENT_MISSING that says how to install it.
+// registerMetrics() adds gauges (levels) and counters (the *_total figures, which only grow) to a
+// prom-client registry (the default one unless given); each reads memoryStats() when Prometheus
+// scrapes, so there is no timer and no cost between scrapes. prom-client is not a dependency of
+// memctx: without it, registerMetrics throws a MemctxError with code
+// ERR_MEMCTX_PROM_CLIENT_MISSING that says how to install it.
+import { MemctxError } from './errors';
 
 /** The part of a prom-client Registry that registerMetrics uses (so memctx's types need no prom-client). */
 export interface PromRegistryLike {
@@ -28,20 +30,28 @@ export interface MemctxMetrics {
 interface GaugeLike {
   set(value: number): void;
 }
+interface CounterLike {
+  inc(value: number): void;
+}
+interface MetricConfig<T> {
+  name: string;
+  help: string;
+  registers?: PromRegistryLike[];
+  collect?: (this: T) => void;
+}
 interface PromClientLike {
   register: PromRegistryLike;
-  Gauge: new (config: {
-    name: string;
-    help: string;
-    registers?: PromRegistryLike[];
-    collect?: (this: GaugeLike) => void;
-  }) => GaugeLike;
+  Gauge: new (config: MetricConfig<GaugeLike>) => GaugeLike;
+  Counter: new (config: MetricConfig<CounterLike>) => CounterLike;
 }
 
 type StatsRecord = Record<string, unknown>;
 
-/** Every gauge: metric suffix, help text, and the memoryStats() field it reports. */
-const GAUGES: readonly [string, string, string][] = [
+/**
+ * Every metric: suffix, help text, and the memoryStats() field it reports. Suffixes ending in
+ * _total are cumulative and become counters; the others are gauges.
+ */
+const METRICS: readonly [string, string, string][] = [
   ['mapped_bytes', 'Bytes currently mapped from the OS for memctx top chunks', 'mappedBytes'],
   ['resident_bytes', 'Bytes of memctx top chunks resident in RAM (mincore)', 'residentBytes'],
   ['peak_mapped_bytes', 'Highest mapped bytes reached', 'peakMappedBytes'],
@@ -61,11 +71,11 @@ function loadPromClient(): PromClientLike {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('prom-client') as PromClientLike;
   } catch (cause) {
-    const err = new Error(
+    const err = new MemctxError(
       'registerMetrics needs the optional peer dependency prom-client, which is not installed: run `npm install prom-client`',
-      { cause },
+      'ERR_MEMCTX_PROM_CLIENT_MISSING',
     );
-    (err as Error & { code: string }).code = 'ERR_MEMCTX_PROM_CLIENT_MISSING';
+    (err as Error & { cause?: unknown }).cause = cause;
     throw err;
   }
 }
@@ -77,8 +87,9 @@ function argTypeError(name: string, expected: string, actual: unknown): TypeErro
 }
 
 /**
- * Registers memctx gauges (mapped, resident, top chunks, contexts, RSS, release counters) with
- * prom-client. Values are read from memoryStats() at scrape time.
+ * Registers memctx gauges (mapped, resident, top chunks, contexts, RSS) and counters (released
+ * bytes, mmap/munmap/madvise calls) with prom-client. Values are read from memoryStats() at
+ * scrape time.
  */
 export function registerMetrics(options: MetricsOptions = {}): MemctxMetrics {
   if (options === null || typeof options !== 'object') throw argTypeError('options', 'an object', options);
@@ -101,23 +112,41 @@ export function registerMetrics(options: MetricsOptions = {}): MemctxMetrics {
     return cached.stats;
   };
   const names: string[] = [];
-  for (const [suffix, help, field] of GAUGES) {
+  for (const [suffix, help, field] of METRICS) {
     const name = prefix + suffix;
     if (register.getSingleMetric(name) !== undefined) {
       for (const n of names) register.removeSingleMetric(n);
-      const err = new Error(`registerMetrics: a metric named ${name} is already registered (call unregister() first, or pass another prefix)`);
-      (err as Error & { code: string }).code = 'ERR_MEMCTX_METRIC_EXISTS';
-      throw err;
+      throw new MemctxError(
+        `registerMetrics: a metric named ${name} is already registered (call unregister() first, or pass another prefix)`,
+        'ERR_MEMCTX_METRIC_EXISTS',
+      );
     }
-    new prom.Gauge({
-      name,
-      help,
-      registers: [register],
-      collect(this: GaugeLike) {
-        const v = read()[field];
-        if (typeof v === 'number') this.set(v);
-      },
-    });
+    if (suffix.endsWith('_total')) {
+      // A counter only goes up: each scrape adds what the C counter grew since the last one.
+      let reported = 0;
+      new prom.Counter({
+        name,
+        help,
+        registers: [register],
+        collect(this: CounterLike) {
+          const v = read()[field];
+          if (typeof v === 'number' && v > reported) {
+            this.inc(v - reported);
+            reported = v;
+          }
+        },
+      });
+    } else {
+      new prom.Gauge({
+        name,
+        help,
+        registers: [register],
+        collect(this: GaugeLike) {
+          const v = read()[field];
+          if (typeof v === 'number') this.set(v);
+        },
+      });
+    }
     names.push(name);
   }
   return {

@@ -83,6 +83,8 @@ export interface NativeBinding {
   faultInject(nth: number, every: number): void;
   setNoExternalBuffers(on: boolean): void;
   setV8Direct(on: boolean): boolean;
+  /** glibc malloc_trim(0), timed: a measurement aid for the demo's baseline + malloc_trim mode. */
+  mallocTrim(): { supported: boolean; released: boolean; durationMs: number };
   readonly scratch: Float64Array;
   readonly constants: NativeConstants;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// bench/js/service-profile.js - runs the demo service (dist/demo/service.js) alone in one mode
+// bench/js/service-profile.js - runs the demo service (demo/dist/service.js) alone in one mode
 // under a fixed autocannon load (the demo's request mix: /render, /file, /ingest) and reports its
 // CPU per request, its V8 heap after an idle full GC and, with --cpu-prof, the self time per
 // request of the facade's functions. Usage:
@@ -12,7 +12,7 @@ const path = require('node:path');
 const autocannon = require('autocannon');
 
 const root = path.join(__dirname, '..', '..');
-const { fillBody, FILE_SEED, ingestPayload, logUniformBytes, prng } = require(path.join(root, 'dist', 'demo', 'bodies'));
+const { fillBody, FILE_SEED, ingestPayload, logUniformBytes, prng } = require(path.join(root, 'demo', 'dist', 'bodies'));
 const args = process.argv.slice(2);
 const opt = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 const mode = opt('--mode', 'memctx');
@@ -51,7 +51,7 @@ async function main() {
   if (prof) execArgv.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
   // --node-arg X (repeatable): more node flags for the service, e.g. --node-arg --trace-gc
   args.forEach((a, i) => { if (a === '--node-arg') execArgv.push(args[i + 1]); });
-  const svc = fork(path.join(root, 'dist', 'demo', 'service.js'), [mode, dataFile, '100', '20', '0'], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const svc = fork(path.join(root, 'demo', 'dist', 'service.js'), [mode, dataFile, '100', '20', '0'], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const samples = [];
   let port = 0;
   await new Promise((resolve) => svc.on('message', (m) => {

@@ -2,9 +2,11 @@
 //
 // A samples file holds one JSON object per line. Lines written by startMonitor({ file }) are
 // samples ({"type":"sample", ...}); npm start adds a "meta" line, "phase" lines (one per phase and
-// mode) and "summary" lines (one per mode). Unknown types are ignored so that newer writers stay
+// mode), "trim" lines (one per malloc_trim call of the trim mode) and "summary" lines (one per
+// mode). Unknown types are ignored so that newer writers stay
 // readable; lines that are not JSON are an error naming the line.
 import * as fs from 'node:fs';
+import { MemctxError } from '../errors';
 import type { MonitorSample } from '../monitor';
 
 export interface MetaRecord {
@@ -25,6 +27,17 @@ export interface PhaseRecord {
   /** Epoch ms. */
   startMs: number;
   endMs: number;
+}
+
+/** One glibc malloc_trim(0) call of a series (the demo's trim mode): when, how long it paused. */
+export interface TrimRecord {
+  type: 'trim';
+  label: string;
+  /** Epoch ms at which the call returned. */
+  timeMs: number;
+  durationMs: number;
+  /** Whether glibc gave memory back to the OS. */
+  released: boolean;
 }
 
 /** One row of the summary table, per series. Fields are null where the run did not measure them. */
@@ -52,19 +65,42 @@ export interface SummaryRecord {
   errors: number | null;
   /** Epoch ms at which the load client had closed its last connection. */
   loadStopMs: number | null;
+  /** Event-loop delay over the hold phase, p99 ms, and minor page faults over it. */
+  holdLoopDelayP99Ms?: number | null;
+  holdMinorFaults?: number | null;
+  /** The most request memory in flight (bytes the handlers held) in any sample. */
+  peakRequestBytes?: number | null;
+  /** Ms from the last connection closing until RSS stayed within 8 MiB of pre-ramp RSS; null if it never did. */
+  recoveryMs?: number | null;
+  /** Recovery (from the end of hold to the end of idle): minor page faults, GC pause and worst event-loop delay. */
+  recoveryMinorFaults?: number | null;
+  recoveryGcPauseMs?: number | null;
+  recoveryLoopDelayMaxMs?: number | null;
+  /** Minor page faults while traffic returned (the return phase). */
+  returnMinorFaults?: number | null;
+  /** malloc_trim calls (trim mode): count, summed and longest pause, median minor faults in the second after each. */
+  trimCount?: number | null;
+  trimPauseMs?: number | null;
+  trimMaxPauseMs?: number | null;
+  trimFaultsAfterMedian?: number | null;
 }
 
-export type SamplesRecord = MonitorSample | PhaseRecord | SummaryRecord | MetaRecord;
+export type SamplesRecord = MonitorSample | PhaseRecord | SummaryRecord | MetaRecord | TrimRecord;
 
 export interface ReportData {
   meta: MetaRecord | null;
   samples: MonitorSample[];
   phases: PhaseRecord[];
   summaries: SummaryRecord[];
+  /** malloc_trim calls, if the run had a trim mode (absent in files written by startMonitor). */
+  trims?: TrimRecord[];
 }
 
-export class SamplesFileError extends Error {
-  readonly code = 'ERR_MEMCTX_SAMPLES_FILE';
+/** A samples file that cannot be read as one: MemctxError ERR_MEMCTX_SAMPLES_FILE naming file and line. */
+export class SamplesFileError extends MemctxError {
+  constructor(message: string) {
+    super(message, 'ERR_MEMCTX_SAMPLES_FILE');
+  }
 }
 
 /** Parses JSON Lines text into report data. `source` names the file in error messages. */
@@ -89,6 +125,7 @@ export function parseSamples(text: string, source = 'samples'): ReportData {
     if (r.type === 'meta') data.meta = rec as MetaRecord;
     else if (r.type === 'phase') data.phases.push(rec as PhaseRecord);
     else if (r.type === 'summary') data.summaries.push(rec as SummaryRecord);
+    else if (r.type === 'trim') (data.trims ??= []).push(rec as TrimRecord);
     else if (r.type === 'sample' || (r.type === undefined && 'rssBytes' in r)) {
       const s = rec as MonitorSample;
       if (typeof s.timeMs !== 'number' || typeof s.rssBytes !== 'number') {
@@ -110,6 +147,7 @@ export function toJsonLines(data: ReportData): string {
   if (data.meta !== null) out.push(JSON.stringify(data.meta));
   for (const p of data.phases) out.push(JSON.stringify(p));
   for (const s of data.samples) out.push(JSON.stringify(s));
+  for (const t of data.trims ?? []) out.push(JSON.stringify(t));
   for (const s of data.summaries) out.push(JSON.stringify(s));
   return out.join('\n') + '\n';
 }
@@ -136,6 +174,7 @@ export const CSV_COLUMNS = [
   'heapUsedBytes', 'heapTotalBytes', 'externalBytes', 'arrayBuffersBytes',
   'requests', 'aborted', 'inFlight', 'inFlightMax', 'reqPerSec', 'latencyP50Ms', 'latencyP99Ms', 'latencyMaxMs',
   'gcCount', 'gcPauseMs', 'gcMaxPauseMs', 'cpuPercent',
+  'eventLoopDelayP99Ms', 'eventLoopDelayMaxMs', 'minorFaults', 'majorFaults', 'requestBytes', 'requestBytesMax',
 ] as const;
 
 function csvCell(v: unknown): string {

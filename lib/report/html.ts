@@ -1,13 +1,15 @@
 // lib/report/html.ts - renders report data as one self-contained HTML file (uPlot inlined from node_modules, works offline).
 //
-// Charts over time, one line per series (mode): RSS; memctx mapped and resident; requests per
-// second; p99 latency; V8 heap used and external; GC pause. Phases are shaded behind the lines.
+// Charts over time, one line per series (mode): RSS; memctx mapped and resident; request memory
+// in flight (when the samples carry it); requests per second; p99 latency; event-loop delay; page
+// faults; V8 heap used and external; GC pause; malloc_trim pauses (when the run has trims).
+// Phases are shaded behind the lines.
 // All data sits in the page as JSON; nothing is fetched, so the file can be mailed or archived.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { MonitorSample } from '../monitor';
 import { labelsOf, originOf, type ReportData } from './data';
-import { summaryTable } from './table';
+import { summaryTables } from './table';
 
 const MiB = 1024 * 1024;
 
@@ -44,6 +46,12 @@ const CHARTS: { id: string; title: string; unit: string; fields: FieldSpec[] }[]
       { name: 'resident', dash: true, get: (s) => (s.residentBytes === null ? null : s.residentBytes / MiB) },
     ],
   },
+  {
+    id: 'inflight',
+    title: 'Request memory in flight (bytes held by unfinished requests, most per sample)',
+    unit: 'MiB',
+    fields: [{ name: 'in flight', dash: false, get: (s) => { const v = (s as { requestBytesMax?: number }).requestBytesMax; return typeof v === 'number' ? v / MiB : null; } }],
+  },
   { id: 'rps', title: 'Requests per second', unit: 'req/s', fields: [{ name: 'req/s', dash: false, get: (s) => s.reqPerSec }] },
   { id: 'p99', title: 'Latency p99 (service side, per sample)', unit: 'ms', fields: [{ name: 'p99', dash: false, get: (s) => s.latencyP99Ms }] },
   {
@@ -55,6 +63,16 @@ const CHARTS: { id: string; title: string; unit: string; fields: FieldSpec[] }[]
       { name: 'external', dash: true, get: (s) => s.externalBytes / MiB },
     ],
   },
+  {
+    id: 'eld',
+    title: 'Event-loop delay per sample (perf_hooks.monitorEventLoopDelay): p99 and max',
+    unit: 'ms',
+    fields: [
+      { name: 'p99', dash: false, get: (s) => s.eventLoopDelayP99Ms ?? null },
+      { name: 'max', dash: true, get: (s) => s.eventLoopDelayMaxMs ?? null },
+    ],
+  },
+  { id: 'faults', title: 'Minor page faults per sample (first touches of pages)', unit: 'faults', fields: [{ name: 'faults', dash: false, get: (s) => s.minorFaults ?? null }] },
   { id: 'gc', title: 'GC pause per sample', unit: 'ms', fields: [{ name: 'GC pause', dash: false, get: (s) => s.gcPauseMs }] },
 ];
 
@@ -87,6 +105,19 @@ function buildCharts(data: ReportData): ChartSpec[] {
       tables.push(table);
     }
     if (series.length > 0) charts.push({ id: c.id, title: c.title, unit: c.unit, series, tables });
+  }
+  const trims = data.trims ?? [];
+  if (trims.length > 0) {
+    const series: ChartSeries[] = [];
+    const tables: (number | null)[][][] = [];
+    for (const label of labels) {
+      const list = trims.filter((t) => t.label === label).sort((a, b) => a.timeMs - b.timeMs);
+      if (list.length === 0) continue;
+      const origin = originOf(data, label);
+      tables.push([list.map((t) => round((t.timeMs - origin) / 1000, 3)), list.map((t) => round(t.durationMs, 3))]);
+      series.push({ label, name: label, dash: false });
+    }
+    charts.push({ id: 'trim', title: 'malloc_trim(0) pause, each call', unit: 'ms', series, tables });
   }
   return charts;
 }
@@ -121,7 +152,8 @@ const PAGE_SCRIPT = String.raw`
   var data = JSON.parse(document.getElementById('report-data').textContent);
   var palette = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02'];
   var phaseFill = { warmup: 'rgba(120,120,120,0.10)', rampup: 'rgba(217,95,2,0.10)', hold: 'rgba(200,30,30,0.10)',
-                    rampdown: 'rgba(117,112,179,0.12)', idle: 'rgba(27,158,119,0.10)' };
+                    rampdown: 'rgba(117,112,179,0.12)', trickle: 'rgba(230,171,2,0.12)', idle: 'rgba(27,158,119,0.10)',
+                    return: 'rgba(231,41,138,0.10)' };
   var labels = data.labels;
   function colorOf(label) { var i = labels.indexOf(label); return palette[(i < 0 ? 0 : i) % palette.length]; }
   function shadePhases(u) {
@@ -173,7 +205,7 @@ export function renderReportHtml(data: ReportData, options: RenderOptions = {}):
   const phases = phaseBands(data);
   const labels = labelsOf(data);
   const title = options.title ?? data.meta?.title ?? 'memctx memory report';
-  const table = data.summaries.length > 0 ? summaryTable(data.summaries) : null;
+  const tables = data.summaries.length > 0 ? summaryTables(data.summaries) : [];
   const meta = data.meta;
   const metaLine = [
     meta?.command ? `command: <code>${escapeHtml(meta.command)}</code>` : '',
@@ -182,11 +214,12 @@ export function renderReportHtml(data: ReportData, options: RenderOptions = {}):
     meta?.cpus ? `${meta.cpus} CPUs` : '',
     `${data.samples.length} samples of ${labels.map(escapeHtml).join(', ')}`,
   ].filter((s) => s.length > 0).join(' · ');
-  const tableHtml = table === null ? '' : `
+  const tableHtml = tables.map((table) => `
+<p class="table-title">${escapeHtml(table.title)}</p>
 <table class="summary">
 <thead><tr>${table.headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
 <tbody>${table.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n')}</tbody>
-</table>`;
+</table>`).join('\n');
   const chartDivs = charts
     .map((c) => `<section><h2>${escapeHtml(c.title)}</h2><div class="chart" id="chart-${c.id}"></div></section>`)
     .join('\n');
@@ -206,13 +239,14 @@ table.summary { border-collapse: collapse; font-size: 13px; }
 table.summary th, table.summary td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 table.summary th:first-child, table.summary td:first-child { text-align: left; }
 .legend-note { color: #555; font-size: 12px; }
+.table-title { color: #333; font-size: 13px; margin: 14px 0 4px; max-width: 1100px; }
 </style>
 </head>
 <body>
 <h1>${escapeHtml(title)}</h1>
 <div class="meta">${metaLine}</div>
 ${tableHtml}
-<p class="legend-note">Shaded bands are the load phases (warm-up, ramp up, hold, ramp down, idle). Time is measured from each run's start, so the modes overlay.</p>
+<p class="legend-note">Shaded bands are the load phases (warm-up, ramp up, hold, ramp down, then trickle, idle and return where the profile has them). Time is measured from each run's start, so the modes overlay.</p>
 ${chartDivs}
 <script>${uplotAsset('uPlot.iife.min.js')}</script>
 <script type="application/json" id="report-data">${scriptJson(payload)}</script>

@@ -7,6 +7,7 @@
 // handles; so a second load never shares a handle, a scratch slot or a context with the first.
 // Functions that are per process (statistics, release, configuration) are in the same table.
 #include "binding.h"
+#include "malloc_trim.h"
 
 namespace memctx {
 
@@ -138,6 +139,7 @@ Napi::Value Open(const Napi::CallbackInfo &info) {
   fn("faultInject", FaultInject);
   fn("setNoExternalBuffers", SetNoExternalBuffers);
   fn("setV8Direct", SetV8Direct);
+  fn("mallocTrim", MallocTrim);
   t.Set("scratch", scratch);
   t.Set("constants", ConstantsObject(env));
   return t;

@@ -1,5 +1,5 @@
 // test/main/bodies.test.ts - the deterministic bodies the demo service sends and its client checks.
-import { blockTag, BLOCK_BYTES, expectedBody, fillBody, ingestPayload, itemsChecksum, logUniformBytes, prng, TAG_BYTES } from '../../lib/demo/bodies';
+import { blockTag, BLOCK_BYTES, expectedBody, fillBody, ingestPayload, itemsChecksum, logUniformBytes, prng, TAG_BYTES } from '../../demo/src/bodies';
 
 describe('demo bodies', () => {
   test('a body filled in pieces at any offsets equals the body filled at once', () => {

@@ -1,12 +1,13 @@
-// test/main/demo.test.ts - npm start end to end: both modes through a few-second ramp, the report, flags, dying children.
+// test/main/demo.test.ts - npm start end to end: all three modes through a few-second ramp and a scaled-down spike, the report, flags, dying children.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseSamples, type ReportData } from '../../lib/report/data';
+import { parseSamples, type ReportData, type SummaryRecord } from '../../lib/report/data';
 import { chromiumArgs, ensureBuilt, findChromium, ROOT, runDemo, tmpDir, type RunResult } from './helpers';
 
 const MiB = 1024 * 1024;
 const PEAK = 8;
+const MODES = ['memctx', 'baseline', 'trim'] as const;
 
 beforeAll(() => ensureBuilt(), 120_000);
 
@@ -14,7 +15,7 @@ describe('npm start: flags', () => {
   test('--help lists every flag and exits 0', async () => {
     const r = await runDemo(['--help']);
     expect(r.code).toBe(0);
-    for (const flag of ['--peak', '--duration', '--phases', '--modes', '--sequential', '--out', '--interval', '--backend-ms', '--chunk-kib', '--semi-space-mib', '--seed', '--no-idle-gc', '--no-verify', '--plain', '--help']) {
+    for (const flag of ['--profile', '--trim-ms', 'spike', '--peak', '--duration', '--phases', '--modes', '--sequential', '--out', '--interval', '--backend-ms', '--chunk-kib', '--semi-space-mib', '--seed', '--no-idle-gc', '--no-verify', '--plain', '--help']) {
       expect(r.stdout).toContain(flag);
     }
   });
@@ -30,13 +31,16 @@ describe('npm start: flags', () => {
       [['--duration', '-3'], /Option '--duration' argument is ambiguous/],
       [['--peak'], /Option '--peak <value>' argument missing/],
       [['--interval', '5'], /--interval must be an integer from 10 to 10000/],
-      [['--backend-ms', '1e9'], /--backend-ms must be a number from 0 to 1000, got "1e9"/],
+      [['--backend-ms', '1e9'], /--backend-ms must be a number from 0 to 10000, got "1e9"/],
+      [['--profile', 'burst'], /--profile must be default or spike, got "burst"/],
+      [['--trim-ms', '5'], /--trim-ms must be an integer from 10 to 60000, got "5"/],
+      [['--profile', 'spike', '--phases', '1,2,3,4,5'], /--phases needs 7 entries \(warmup,rampup,hold,rampdown,trickle,idle,return\)/],
       [['--semi-space-mib', '0.5'], /--semi-space-mib must be an integer from 0 to 64/],
       [['--chunk-kib', '5000'], /--chunk-kib must be an integer from 0 to 4096, got "5000"/],
       [['--phases', '1,2'], /--phases needs 5 entries/],
       [['--phases', 'warmup:1,rampup:1,hold:x,rampdown:1,idle:1'], /--phases hold must be a number/],
       [['--phases', 'warmup:1,ramp:1,hold:1,rampdown:1,idle:1'], /--phases entry 2 must be rampup, got "ramp"/],
-      [['--modes', 'memctx,fast'], /--modes entries must be memctx or baseline, got "fast"/],
+      [['--modes', 'memctx,fast'], /--modes entries must be memctx, baseline, trim, got "fast"/],
       [['--out', notADir], /cannot write to output folder .*package\.json\/out: ENOTDIR/],
       [['stray'], /Unexpected argument 'stray'/],
     ];
@@ -54,7 +58,7 @@ function samplesOf(data: ReportData, label: string, phase: string) {
   return data.samples.filter((s) => s.label === label && s.phase === phase);
 }
 
-describe('npm start: a few-second run of both modes', () => {
+describe('npm start: a few-second run of all three modes', () => {
   let dir: string;
   let run: RunResult;
   let data: ReportData;
@@ -71,14 +75,17 @@ describe('npm start: a few-second run of both modes', () => {
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     const report = path.join(dir, 'report.html');
     expect(run.stdout).toContain(`report: ${report}`);
-    expect(run.stdout).toMatch(/peak RSS\s+RSS 2 s after load/);
+    expect(run.stdout).toMatch(/mode\s+RSS pre-ramp\s+RSS peak\s+RSS 2 s after/);
+    expect(run.stdout).toMatch(/mode\s+req\/s\s+p50\s+p99\s+loop p99/);
+    // Everything the tool prints fits 100 columns.
+    expect(Math.max(...run.stdout.split('\n').map((l) => l.length))).toBeLessThanOrEqual(100);
     expect(fs.statSync(report).size).toBeGreaterThan(50_000);
     const csv = fs.readFileSync(path.join(dir, 'samples.csv'), 'utf8').trim().split('\n');
     expect(csv.length).toBe(data.samples.length + 1);
   });
 
-  test('samples every ~100 ms in both modes, through the five phases in order', () => {
-    for (const label of ['memctx', 'baseline']) {
+  test('samples every ~100 ms in every mode, through the five phases in order', () => {
+    for (const label of MODES) {
       const phases = data.phases.filter((p) => p.label === label).map((p) => p.name);
       expect(phases).toEqual(['warmup', 'rampup', 'hold', 'rampdown', 'idle']);
       const samples = data.samples.filter((s) => s.label === label);
@@ -88,11 +95,12 @@ describe('npm start: a few-second run of both modes', () => {
     }
     const memctx = data.samples.filter((s) => s.label === 'memctx');
     expect(memctx.every((s) => s.mappedBytes !== null && s.residentBytes !== null && s.topChunkCount !== null)).toBe(true);
-    expect(data.samples.filter((s) => s.label === 'baseline').every((s) => s.mappedBytes === null)).toBe(true);
+    expect(data.samples.filter((s) => s.label !== 'memctx').every((s) => s.mappedBytes === null)).toBe(true);
+    expect(data.samples.every((s) => typeof s.minorFaults === 'number' && 'eventLoopDelayP99Ms' in s)).toBe(true);
   });
 
   test('the samples show the ramp: concurrency rises to the peak in hold and falls to zero in idle', () => {
-    for (const label of ['memctx', 'baseline']) {
+    for (const label of MODES) {
       const warm = Math.max(...samplesOf(data, label, 'warmup').map((s) => s.inFlightMax));
       const hold = Math.max(...samplesOf(data, label, 'hold').map((s) => s.inFlightMax));
       const idle = samplesOf(data, label, 'idle').slice(10);
@@ -120,8 +128,8 @@ describe('npm start: a few-second run of both modes', () => {
     expect(s?.peakMappedBytes).toBeGreaterThan(0);
   });
 
-  test('every response body was checked byte for byte in both modes, none wrong', () => {
-    for (const label of ['memctx', 'baseline']) {
+  test('every response body was checked byte for byte in every mode, none wrong', () => {
+    for (const label of MODES) {
       const s = data.summaries.find((x) => x.label === label);
       expect(s?.mismatches).toBe(0);
       expect(s?.errors).toBe(0);
@@ -138,8 +146,73 @@ describe('npm start: a few-second run of both modes', () => {
       timeout: 60_000,
     });
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('data-charts-drawn="6"');
-    expect(r.stdout).toContain('data-series="memctx,baseline"');
+    expect(r.stdout).toContain('data-charts-drawn="10"');
+    expect(r.stdout).toContain('data-series="memctx,baseline,trim"');
+  });
+});
+
+describe('npm start --profile spike, scaled down: the direction of each result', () => {
+  // The spike's request mix (uploads of 1-4 MiB, responses up to 2 MiB) at 24 connections and a
+  // short backend wait: tens of MiB in flight, then trickle, idle and return in about 25 s.
+  const SPIKE_PHASES = 'warmup:3,rampup:3,hold:4,rampdown:2,trickle:2,idle:6,return:2';
+  let dir: string;
+  let run: RunResult;
+  let data: ReportData;
+  const summary = (label: string): SummaryRecord => {
+    const s = data.summaries.find((x) => x.label === label);
+    if (s === undefined) throw new Error(`no summary of ${label}`);
+    return s;
+  };
+
+  beforeAll(async () => {
+    dir = tmpDir('memctx-spike-');
+    run = await runDemo(['--profile', 'spike', '--phases', SPIKE_PHASES, '--peak', '24', '--backend-ms', '300', '--trim-ms', '500', '--out', dir], { timeoutMs: 150_000 });
+    if (run.code === 0) data = parseSamples(fs.readFileSync(path.join(dir, 'samples.jsonl'), 'utf8'));
+  }, 160_000);
+
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  test('runs the seven phases in all three modes, every body right', () => {
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    for (const label of MODES) {
+      expect(data.phases.filter((p) => p.label === label).map((p) => p.name)).toEqual(['warmup', 'rampup', 'hold', 'rampdown', 'trickle', 'idle', 'return']);
+      expect(summary(label).mismatches).toBe(0);
+      expect(summary(label).peakRequestBytes).toBeGreaterThan(16 * MiB);
+    }
+    expect(run.stdout).toContain('targets (this run):');
+  });
+
+  test('memctx gives its memory back once idle, without a call', () => {
+    const m = summary('memctx');
+    expect(m.peakMappedBytes).toBeGreaterThan(32 * MiB);
+    // At the end of idle only the retained budget (4 MiB by default) may stay mapped.
+    expect(m.endMappedBytes).toBeLessThanOrEqual(4 * MiB);
+    const pre = m.preRampRssBytes as number;
+    // RSS falls back by more than half of what the spike added.
+    expect(m.endRssBytes - pre).toBeLessThan((m.peakRssBytes - pre) / 2);
+  });
+
+  test('the baseline keeps most of what the spike added, more than memctx keeps', () => {
+    const b = summary('baseline');
+    const m = summary('memctx');
+    const kept = (s: SummaryRecord): number => s.endRssBytes - (s.preRampRssBytes as number);
+    expect(kept(b)).toBeGreaterThan((b.peakRssBytes - (b.preRampRssBytes as number)) / 2);
+    expect(kept(b)).toBeGreaterThan(kept(m));
+  });
+
+  test('the trim mode records each malloc_trim pause and the faults after it', () => {
+    const trims = (data.trims ?? []).filter((t) => t.label === 'trim');
+    // One call every 500 ms for the whole run of about 22 s.
+    expect(trims.length).toBeGreaterThan(20);
+    expect(trims.every((t) => Number.isFinite(t.durationMs) && t.durationMs >= 0 && typeof t.released === 'boolean')).toBe(true);
+    expect(trims.some((t) => t.released)).toBe(true);
+    const t = summary('trim');
+    expect(t.trimCount).toBe(trims.length);
+    expect(t.trimMaxPauseMs).toBe(Math.max(...trims.map((x) => x.durationMs)));
+    expect(t.trimFaultsAfterMedian).toBeGreaterThanOrEqual(0);
+    expect(summary('memctx').trimCount).toBeNull();
+    // Page faults while traffic returned are measured for every mode.
+    for (const label of MODES) expect(summary(label).returnMinorFaults).toBeGreaterThanOrEqual(0);
   });
 });
 

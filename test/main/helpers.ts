@@ -7,6 +7,8 @@ import * as zlib from 'node:zlib';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const DIST = path.join(ROOT, 'dist');
+/** What `npm start` runs after building the demo. */
+export const DEMO_MAIN = path.join(ROOT, 'demo', 'dist', 'main.js');
 
 function newestMtimeMs(dir: string, ext: string): number {
   let newest = 0;
@@ -19,18 +21,19 @@ function newestMtimeMs(dir: string, ext: string): number {
 }
 
 /**
- * The demo forks compiled children (dist/demo/service.js, load.js), so the tests need dist/ as
- * `npm run build:ts` makes it. Rebuilds when any lib/ source is newer than the compiled demo.
+ * The demo forks compiled children (demo/dist/service.js, load.js) that load the library from
+ * dist/, so the tests need both builds as `npm start` makes them: the library (tsconfig.json)
+ * when a lib/ source is newer than dist/index.js, the demo (demo/tsconfig.json) when a source of
+ * either is newer than demo/dist/main.js.
  */
 export function ensureBuilt(): void {
-  const marker = path.join(DIST, 'demo', 'main.js');
-  const stale = !fs.existsSync(marker) || newestMtimeMs(path.join(ROOT, 'lib'), '.ts') > fs.statSync(marker).mtimeMs;
-  if (stale) {
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.json')], {
-      cwd: ROOT,
-      stdio: 'pipe',
-    });
-  }
+  const tsc = (project: string): void => {
+    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project], { cwd: ROOT, stdio: 'pipe' });
+  };
+  const mtime = (file: string): number => (fs.existsSync(file) ? fs.statSync(file).mtimeMs : 0);
+  const libNewest = newestMtimeMs(path.join(ROOT, 'lib'), '.ts');
+  if (libNewest > mtime(path.join(DIST, 'index.js'))) tsc(path.join(ROOT, 'tsconfig.json'));
+  if (Math.max(libNewest, newestMtimeMs(path.join(ROOT, 'demo', 'src'), '.ts')) > mtime(DEMO_MAIN)) tsc(path.join(ROOT, 'demo', 'tsconfig.json'));
 }
 
 export interface RunResult {
@@ -40,10 +43,10 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs `node dist/demo/main.js args` (what npm start runs) and collects its output. */
+/** Runs `node demo/dist/main.js args` (what npm start runs) and collects its output. */
 export function runDemo(args: string[], options: { timeoutMs?: number; onStdout?: (text: string) => void } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(DIST, 'demo', 'main.js'), ...args], {
+    const child = spawn(process.execPath, [DEMO_MAIN, ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, FORCE_COLOR: '0' },

@@ -54,7 +54,7 @@ export function firstBadByteSampled(buf: Uint8Array, id: number, salt: number): 
 }
 
 /** Small deterministic PRNG (mulberry32) for the worker and loopback tests: the demo's. */
-export { prng as rng } from '../../../lib/demo/bodies';
+export { prng as rng } from '../../../demo/src/bodies';
 
 /** Seconds a timed reliability test runs: MEMCTX_REL_SECONDS (CI's longer step), else dflt. */
 export function relSeconds(dflt: number): number {

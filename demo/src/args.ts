@@ -1,14 +1,22 @@
-// lib/demo/args.ts - the flags of npm start: parsing, validation (one-line errors, exit code 2) and --help.
+// demo/src/args.ts - the flags of npm start: parsing, validation (one-line errors, exit code 2) and --help.
 import { parseArgs } from 'node:util';
 import { MODES, type Mode } from './alloc';
-import { PHASE_NAMES, type PhasePlan } from './protocol';
+import { PROFILE_NAMES, PROFILES, type Profile } from './profiles';
+import type { PhasePlan, RequestMix } from './protocol';
 
 export class UsageError extends Error {
   readonly exitCode = 2;
 }
 
 export interface DemoOptions {
+  profile: Profile['name'];
   peakConnections: number;
+  warmConnections: number;
+  trickleConnections: number;
+  mix: RequestMix;
+  verifyEvery: number;
+  /** Period of malloc_trim(0) in the trim mode, ms. */
+  trimIntervalMs: number;
   phases: PhasePlan[];
   modes: Mode[];
   outDir: string | null;
@@ -29,36 +37,45 @@ export interface DemoOptions {
   help: boolean;
 }
 
-export const DEFAULT_PHASES_SEC: Record<(typeof PHASE_NAMES)[number], number> = {
-  warmup: 5,
-  rampup: 12,
-  hold: 18,
-  rampdown: 8,
-  idle: 12,
-};
-const DEFAULT_PEAK = 128;
-const DEFAULT_BACKEND_MS = 20;
 const DEFAULT_SEMI_SPACE_MIB = 2;
 const DEFAULT_CHUNK_KIB = 0;
+const DEFAULT_TRIM_MS = 1000;
+const phaseList = (p: Profile): string => p.phases.map(([n, sec]) => `${n}:${sec}`).join(',');
+const totalSec = (p: Profile): number => p.phases.reduce((a, [, sec]) => a + sec, 0);
+const D = PROFILES.default;
+const S = PROFILES.spike;
 
 export const HELP = `Usage: npm start -- [flags]
 
-Runs the memctx demo: a node:http service (one memory context per request) and the same service
-with plain Buffers, side by side, each driven by its own autocannon process through warm-up, ramp
-up, hold, ramp down and idle, sampled every 100 ms. Both modes run at the same time (so noise on
-the machine hits both alike) unless --sequential. Shows RSS live, then writes an HTML report,
-samples.jsonl, samples.csv and prints a summary table. The defaults take about a minute.
+Runs the memctx demo: one node:http service per mode, side by side, each driven by its own
+autocannon process through the phases of a profile and sampled every 100 ms. The modes: memctx
+(a memory context per request), baseline (plain Buffers) and trim (plain Buffers, plus glibc's
+malloc_trim(0) every --trim-ms: the usual workaround for RSS that stays high). All run at the
+same time (so noise on the machine hits all alike) unless --sequential. Shows RSS live, then
+writes an HTML report, samples.jsonl, samples.csv and prints summary tables.
+
+Profiles:
+  default             ${phaseList(D)}
+                      (${totalSec(D)} s), ${D.peakConnections} connections at the peak, bodies of 2 KiB-384 KiB,
+                      backend ${D.backendMs} ms: about a minute
+  spike               ${phaseList(S)}
+                      (${totalSec(S)} s), ${S.peakConnections} connections per mode at the peak, uploads of 1-4 MiB
+                      and responses of 256 KiB-2 MiB held across a ${S.backendMs / 1000} s backend wait: over 512 MiB
+                      of request memory in flight per mode, then a trickle, idle, and traffic
+                      returning; about two minutes
 
 Flags:
-  --peak <n>          connections at the top of the ramp, 1..1024 (default ${DEFAULT_PEAK})
-  --duration <s>      seconds of the run; scales the phases to this total (default ${Object.values(DEFAULT_PHASES_SEC).reduce((a, b) => a + b, 0)})
-  --phases <list>     phase lengths in seconds, all five in order, e.g.
-                      warmup:5,rampup:12,hold:18,rampdown:8,idle:12 (or 5,12,18,8,12)
-  --modes <list>      modes to run: memctx,baseline (default both)
+  --profile <name>    default or spike (default: default); the flags below override it
+  --peak <n>          connections at the top of the ramp, 1..1024 (profile: ${D.peakConnections} / ${S.peakConnections})
+  --duration <s>      seconds of the run; scales the phases to this total
+  --phases <list>     phase lengths in seconds, all of the profile's in order, e.g.
+                      ${phaseList(D)} (or ${D.phases.map(([, sec]) => sec).join(',')})
+  --modes <list>      modes to run, of memctx,baseline,trim (default all three)
+  --trim-ms <ms>      period of malloc_trim(0) in the trim mode, 10..60000 (default ${DEFAULT_TRIM_MS})
   --sequential        run the modes one after another (in --modes order), not at once
   --out <dir>         output folder (default reports/<date-time>)
   --backend-ms <ms>   mean wait of each request on a simulated backend, holding its Buffers,
-                      0..1000 (default ${DEFAULT_BACKEND_MS}; each wait is 0.2x to 1.8x of it)
+                      0..10000 (profile: ${D.backendMs} / ${S.backendMs}; each wait is 0.2x to 1.8x of it)
   --chunk-kib <n>     first process chunk of each request's context, 0..4096 KiB
                       (default ${DEFAULT_CHUNK_KIB}; 0 = the facade's default, 8 KiB)
   --interval <ms>     sampling period of each service, 10..10000 (default 100)
@@ -85,13 +102,14 @@ function parseNumber(flag: string, raw: string, min: number, max: number, intege
   return v;
 }
 
-function parsePhases(raw: string): PhasePlan[] {
+function parsePhases(raw: string, profile: Profile): PhasePlan[] {
+  const names = profile.phases.map(([n]) => n);
   const parts = raw.split(',').map((p) => p.trim());
-  if (parts.length !== PHASE_NAMES.length) {
-    throw new UsageError(`--phases needs ${PHASE_NAMES.length} entries (${PHASE_NAMES.join(',')}), got ${parts.length} in ${JSON.stringify(raw)}`);
+  if (parts.length !== names.length) {
+    throw new UsageError(`--phases needs ${names.length} entries (${names.join(',')}), got ${parts.length} in ${JSON.stringify(raw)}`);
   }
   return parts.map((part, i) => {
-    const name = PHASE_NAMES[i];
+    const name = names[i];
     const colon = part.indexOf(':');
     let value = part;
     if (colon >= 0) {
@@ -112,6 +130,8 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
       strict: true,
       allowPositionals: false,
       options: {
+        profile: { type: 'string' },
+        'trim-ms': { type: 'string' },
         peak: { type: 'string' },
         duration: { type: 'string' },
         phases: { type: 'string' },
@@ -135,9 +155,13 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
     throw new UsageError(msg);
   }
   const v = parsed.values;
+  if (v.profile !== undefined && !PROFILE_NAMES.includes(v.profile as Profile['name'])) {
+    throw new UsageError(`--profile must be ${PROFILE_NAMES.join(' or ')}, got ${JSON.stringify(v.profile)}`);
+  }
+  const profile = PROFILES[(v.profile ?? 'default') as Profile['name']];
   const phases = v.phases !== undefined
-    ? parsePhases(v.phases)
-    : PHASE_NAMES.map((name) => ({ name, durationMs: DEFAULT_PHASES_SEC[name] * 1000 }));
+    ? parsePhases(v.phases, profile)
+    : profile.phases.map(([name, sec]) => ({ name, durationMs: sec * 1000 }));
   if (v.duration !== undefined) {
     const totalMs = parseNumber('--duration', v.duration, 1, 3600, false) * 1000;
     const sum = phases.reduce((a, p) => a + p.durationMs, 0);
@@ -149,19 +173,26 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
   if (v.modes !== undefined) {
     const list = v.modes.split(',').map((m) => m.trim());
     for (const m of list) {
-      if (!MODES.includes(m as Mode)) throw new UsageError(`--modes entries must be ${MODES.join(' or ')}, got ${JSON.stringify(m)}`);
+      if (!MODES.includes(m as Mode)) throw new UsageError(`--modes entries must be ${MODES.join(', ')}, got ${JSON.stringify(m)}`);
     }
     if (new Set(list).size !== list.length) throw new UsageError(`--modes lists a mode twice: ${JSON.stringify(v.modes)}`);
     modes = list as Mode[];
   }
   if (v.out !== undefined && v.out.trim().length === 0) throw new UsageError('--out must name a folder, got ""');
+  const peakConnections = v.peak !== undefined ? parseNumber('--peak', v.peak, 1, 1024, true) : profile.peakConnections;
   return {
-    peakConnections: v.peak !== undefined ? parseNumber('--peak', v.peak, 1, 1024, true) : DEFAULT_PEAK,
+    profile: profile.name,
+    peakConnections,
+    warmConnections: Math.max(1, Math.round(peakConnections * profile.warmFraction)),
+    trickleConnections: Math.min(peakConnections, profile.trickleConnections),
+    mix: profile.mix,
+    verifyEvery: profile.verifyEvery,
+    trimIntervalMs: v['trim-ms'] !== undefined ? parseNumber('--trim-ms', v['trim-ms'], 10, 60000, true) : DEFAULT_TRIM_MS,
     phases,
     modes,
     outDir: v.out ?? null,
     intervalMs: v.interval !== undefined ? parseNumber('--interval', v.interval, 10, 10000, true) : 100,
-    backendMs: v['backend-ms'] !== undefined ? parseNumber('--backend-ms', v['backend-ms'], 0, 1000, false) : DEFAULT_BACKEND_MS,
+    backendMs: v['backend-ms'] !== undefined ? parseNumber('--backend-ms', v['backend-ms'], 0, 10000, false) : profile.backendMs,
     semiSpaceMiB: v['semi-space-mib'] !== undefined ? parseNumber('--semi-space-mib', v['semi-space-mib'], 0, 64, true) : DEFAULT_SEMI_SPACE_MIB,
     chunkKiB: v['chunk-kib'] !== undefined ? parseNumber('--chunk-kib', v['chunk-kib'], 0, 4096, true) : DEFAULT_CHUNK_KIB,
     seed: v.seed !== undefined ? parseNumber('--seed', v.seed, 0, 65535, true) : 1,

@@ -1,10 +1,12 @@
-// lib/demo/load.ts - the load client of npm start (its own process): autocannon through warm-up, ramp up, hold, ramp down, idle.
+// demo/src/load.ts - the load client of npm start (its own process): autocannon through the phases of a profile.
 //
 // Load is closed-loop (each connection sends its next request when the last one answered), in
-// layers: the warm-up layer opens a tenth of the peak connections, ramp-up adds layers until the
-// peak, ramp-down stops them in reverse, and idle sends nothing. Every layer is one autocannon
-// instance. With verify on, every response is compared byte for byte with the body its request
-// asked for (autocannon hands bodies over as strings; the bodies are ASCII, so that is exact).
+// layers: the warm-up layer opens the warm connections, ramp-up adds layers until the peak,
+// ramp-down stops them in reverse, trickle keeps a couple of connections, idle sends nothing and
+// return reopens the warm layer. Every layer is one autocannon instance. With verify on, every
+// response's status, tag and length are checked, and 1 in verifyEvery is compared byte for byte
+// with the body its request asked for (autocannon hands bodies over as strings; the bodies are
+// ASCII, so that is exact).
 import autocannon from 'autocannon';
 import { expectedBody, FILE_SEED, ingestPayload, logUniformBytes, prng } from './bodies';
 import type { FromLoad, LoadConfig, LoadResult, PhaseName, ToLoad } from './protocol';
@@ -22,6 +24,8 @@ interface Expect {
 
 interface RequestContext {
   expect?: Expect;
+  /** Compare this response byte for byte (1 request in verifyEvery). */
+  deep?: boolean;
 }
 
 const result: LoadResult = {
@@ -31,6 +35,7 @@ const result: LoadResult = {
   non2xx: 0,
   bytesRead: 0,
   verified: 0,
+  shallowChecked: 0,
   mismatches: 0,
   mismatchSamples: [],
 };
@@ -46,25 +51,48 @@ function firstDifference(a: string, b: string): number {
   return n;
 }
 
+/** Upload bodies are a few cached bodies (the client's cost is then a copy per request). */
+const UPLOAD_BODIES = 8;
+
 function makeRequests(config: LoadConfig): autocannon.Request[] {
   let nextId = 0;
+  const mix = config.mix;
+  const uploads = Array.from({ length: mix.uploadShare > 0 ? UPLOAD_BODIES : 0 }, (_, i) => {
+    const seed = (0x7000 + i) >>> 0;
+    return { seed, body: expectedBody(seed, logUniformBytes(prng(seed), mix.uploadMinBytes, mix.uploadMaxBytes)) };
+  });
   const setupRequest = (req: autocannon.Request, context: RequestContext): autocannon.Request => {
     const id = nextId++;
     const seed = (config.seed * 0x10000 + id) >>> 0;
     const rand = prng(seed);
-    const r = rand();
+    let r = rand();
+    context.deep = id % config.verifyEvery === 0;
+    if (r < mix.uploadShare) {
+      const up = uploads[Math.floor(rand() * uploads.length)];
+      const size = logUniformBytes(rand, mix.ingestMinBytes, mix.ingestMaxBytes);
+      context.expect = { tag: `upload:${seed}:${size}`, seed, sizeBytes: size, offset: 0 };
+      return {
+        ...req,
+        method: 'POST',
+        path: `/upload?body=${up.seed}&seed=${seed}&reply=${size}${context.deep ? '&deep=1' : ''}`,
+        headers: { 'content-type': 'application/octet-stream' },
+        body: up.body,
+      };
+    }
+    // The rest of the mix: half render, a quarter file, a quarter ingest.
+    r = (r - mix.uploadShare) / (1 - mix.uploadShare);
     if (r < 0.5) {
-      const size = logUniformBytes(rand, 2048, 256 * 1024);
+      const size = logUniformBytes(rand, mix.renderMinBytes, mix.renderMaxBytes);
       context.expect = { tag: `render:${seed}:${size}`, seed, sizeBytes: size, offset: 0 };
       return { ...req, method: 'GET', path: `/render?seed=${seed}&size=${size}`, body: undefined, headers: {} };
     }
     if (r < 0.75) {
-      const len = Math.min(logUniformBytes(rand, 4096, 384 * 1024), config.fileSizeBytes);
+      const len = Math.min(logUniformBytes(rand, mix.fileMinBytes, mix.fileMaxBytes), config.fileSizeBytes);
       const off = Math.floor(rand() * (config.fileSizeBytes - len));
       context.expect = { tag: `file:${off}:${len}`, seed: FILE_SEED, sizeBytes: len, offset: off };
       return { ...req, method: 'GET', path: `/file?off=${off}&len=${len}`, body: undefined, headers: {} };
     }
-    const size = logUniformBytes(rand, 1024, 64 * 1024);
+    const size = logUniformBytes(rand, mix.ingestMinBytes, mix.ingestMaxBytes);
     context.expect = { tag: `ingest:${seed}:${size}`, seed, sizeBytes: size, offset: 0 };
     return {
       ...req,
@@ -85,6 +113,14 @@ function makeRequests(config: LoadConfig): autocannon.Request[] {
     }
     if (tag !== expect.tag) {
       noteMismatch(`asked ${expect.tag}, answer is for ${String(tag)}`);
+      return;
+    }
+    if (body.length !== expect.sizeBytes) {
+      noteMismatch(`${expect.tag}: ${body.length} bytes, want ${expect.sizeBytes}`);
+      return;
+    }
+    if (context.deep !== true) {
+      result.shallowChecked++;
       return;
     }
     const want = expectedBody(expect.seed, expect.sizeBytes, expect.offset).toString('latin1');
@@ -127,7 +163,8 @@ async function run(config: LoadConfig): Promise<void> {
         pipelining: 1,
         // Stopped explicitly; the duration is only a backstop.
         duration: Math.ceil(totalMs / 1000) + 60,
-        timeout: 10,
+        // Seconds; above the slowest backend wait of any profile (1.8 x its mean) plus transfer under load.
+        timeout: 60,
         // Checks for stop() every 100 ms, so ramp-down steps land on time.
         sampleInt: 100,
         requests,
@@ -158,7 +195,7 @@ async function run(config: LoadConfig): Promise<void> {
   };
 
   const peak = config.peakConnections;
-  const warm = Math.max(1, Math.round(peak / 10));
+  const warm = Math.min(peak, config.warmConnections);
   const extra = peak - warm;
   const steps = Math.max(1, Math.min(8, extra));
   const stopping: Promise<void>[] = [];
@@ -186,8 +223,14 @@ async function run(config: LoadConfig): Promise<void> {
         await sleep(stepAt(i + 1, n + 1) - Date.now());
         stopping.push(closeLast());
       }
+    } else if (phase.name === 'trickle') {
+      while (layers.length > 0) stopping.push(closeLast());
+      open(Math.min(peak, config.trickleConnections));
     } else if (phase.name === 'idle') {
       while (layers.length > 0) stopping.push(closeLast());
+    } else if (phase.name === 'return') {
+      while (layers.length > 0) stopping.push(closeLast());
+      open(warm);
     }
     await sleep(t0 + elapsedPlanMs - Date.now());
   }

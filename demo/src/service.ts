@@ -1,19 +1,23 @@
-// lib/demo/service.ts - the demo HTTP service (a child process of npm start): three handlers that use memory like a real service.
+// demo/src/service.ts - the demo HTTP service (a child process of npm start): three handlers that use memory like a real service.
 //
 // Usage (by the driver, with an IPC channel):
-//   node [--expose-gc] service.js <memctx|baseline> <data-file> <intervalMs> <backendMs> <firstChunkBytes>
-// Routes, all bodies deterministic (lib/demo/bodies.ts) so the client can check every byte:
+//   node [--expose-gc] service.js <memctx|baseline|trim> <data-file> <intervalMs> <backendMs> <firstChunkBytes> <trimIntervalMs>
+// Routes, all bodies deterministic (demo/src/bodies.ts) so the client can check every byte:
 //   GET  /render?seed=S&size=N  builds an N-byte body in 16 KiB request Buffers, written without copies
 //   GET  /file?off=O&len=N      fs.read of a data-file range straight into a request Buffer, then sent
 //   POST /ingest                buffers and parses a JSON body, answers with body(seed) of the size it asks
+//   POST /upload?body=B&seed=S&reply=N[&deep=1]  buffers a large body, checks it is body(B) (every
+//                               block's tag; every byte with deep=1), answers with body(S) of N bytes
 // Each request then waits on a simulated backend (a timer around backendMs) holding its Buffers.
-// Every request's Buffers come from lib/demo/alloc.ts: a memory context per request (memctx) or
-// plain Buffers (baseline). Samples of this process go to the driver every intervalMs.
+// Every request's Buffers come from demo/src/alloc.ts: a memory context per request (memctx) or
+// plain Buffers (baseline, trim). In trim mode a timer calls glibc's malloc_trim(0) every
+// trimIntervalMs and reports each call's pause. Samples of this process go to the driver every
+// intervalMs, with the request memory in flight.
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import { startMonitor } from '../monitor';
+import { startMonitor } from '../../dist/monitor';
 import { createAllocator, MODES, type Mode, type RequestMemory } from './alloc';
-import { fillBody, itemsChecksum, type IngestPayload } from './bodies';
+import { BLOCK_BYTES, fillBody, itemsChecksum, TAG_BYTES, type IngestPayload } from './bodies';
 import type { FromService, ToService } from './protocol';
 
 const PIECE_BYTES = 16 * 1024;
@@ -29,12 +33,13 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-const [modeArg, dataFile, intervalArg, backendArg, chunkArg] = process.argv.slice(2);
+const [modeArg, dataFile, intervalArg, backendArg, chunkArg, trimArg] = process.argv.slice(2);
 if (!MODES.includes(modeArg as Mode)) fail(`mode must be one of ${MODES.join(', ')}, got ${String(modeArg)}`);
 const mode = modeArg as Mode;
 const intervalMs = Number(intervalArg ?? '100');
 const backendMs = Number(backendArg ?? '0');
 const firstChunkBytes = Number(chunkArg ?? '0');
+const trimIntervalMs = Number(trimArg ?? '1000');
 let fd: number;
 let fileSizeBytes: number;
 try {
@@ -176,6 +181,50 @@ function handleIngest(mem: RequestMemory, req: http.IncomingMessage, res: http.S
   req.on('error', () => res.destroy());
 }
 
+// One block of the expected upload, refilled per block: checking costs no allocation per request.
+const expectBlock = Buffer.allocUnsafeSlow(BLOCK_BYTES);
+
+/**
+ * Offset of the first block of `body` that differs from body(seed), or -1: the whole block with
+ * `deep`, else its tag (which names the seed and the block, so a misplaced or foreign block fails).
+ */
+function firstBadBlock(body: Buffer, seed: number, deep: boolean): number {
+  for (let off = 0; off < body.length; off += BLOCK_BYTES) {
+    const n = Math.min(deep ? BLOCK_BYTES : TAG_BYTES, body.length - off);
+    fillBody(expectBlock.subarray(0, n), seed, off);
+    if (body.compare(expectBlock, 0, n, off, off + n) !== 0) return off;
+  }
+  return -1;
+}
+
+function handleUpload(mem: RequestMemory, req: http.IncomingMessage, res: http.ServerResponse, params: Map<string, string>): void {
+  const bodySeed = intParam(params, 'body', 0xffffffff);
+  const seed = intParam(params, 'seed', 0xffffffff);
+  const reply = intParam(params, 'reply', MAX_BODY_BYTES);
+  const declared = Number(req.headers['content-length']);
+  if (bodySeed === null || seed === null || reply === null || !Number.isInteger(declared) || declared < 0 || declared > MAX_BODY_BYTES) {
+    req.resume();
+    return plainError(res, 400, 'upload needs body, seed, reply (integers) and a content-length up to 8 MiB\n');
+  }
+  // The whole body stays in one request Buffer until the response has gone, as a service that
+  // parses or forwards an upload after its backend answers holds it.
+  const body = mem.allocUnsafe(declared);
+  let received = 0;
+  req.on('data', (chunk: Buffer) => {
+    if (res.destroyed || received + chunk.length > declared) return;
+    chunk.copy(body, received);
+    received += chunk.length;
+  });
+  req.on('end', () => {
+    if (res.destroyed) return;
+    if (received !== declared) return plainError(res, 400, 'body length differs from content-length\n');
+    const bad = firstBadBlock(body, bodySeed, params.get('deep') === '1');
+    if (bad >= 0) return plainError(res, 422, `upload differs from body(${bodySeed}) in the block at ${bad}\n`);
+    sendBody(mem, res, seed, reply, `upload:${seed}:${reply}`);
+  });
+  req.on('error', () => res.destroy());
+}
+
 const server = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
   const { path, params } = parseQuery(req.url ?? '/');
   try {
@@ -183,8 +232,9 @@ const server = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
     if (req.method === 'GET' && path === '/render') return handleRender(mem, res, params);
     if (req.method === 'GET' && path === '/file') return handleFile(mem, res, params);
     if (req.method === 'POST' && path === '/ingest') return handleIngest(mem, req, res);
+    if (req.method === 'POST' && path === '/upload') return handleUpload(mem, req, res, params);
     req.resume();
-    plainError(res, 404, 'routes: GET /render, GET /file, POST /ingest\n');
+    plainError(res, 404, 'routes: GET /render, GET /file, POST /ingest, POST /upload\n');
   } catch (err) {
     req.resume();
     plainError(res, 500, `handler failed: ${(err as Error).message}\n`);
@@ -223,7 +273,19 @@ if (typeof runGc === 'function') {
 }
 
 const monitor = startMonitor({ intervalMs, label: mode, server, memctx: mode === 'memctx' });
-monitor.on('sample', (sample) => send({ type: 'sample', sample }));
+monitor.on('sample', (sample) =>
+  send({ type: 'sample', sample: { ...sample, requestBytes: allocator.bytesInFlight, requestBytesMax: allocator.takeMaxBytes() } }),
+);
+
+if (mode === 'trim') {
+  // The addon is loaded here only for its measurement aid; this service allocates no context.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { native } = require('../../dist/native') as typeof import('../../dist/native');
+  setInterval(() => {
+    const r = native.mallocTrim();
+    send({ type: 'trim', trim: { type: 'trim', label: mode, timeMs: Date.now(), durationMs: r.durationMs, released: r.released } });
+  }, trimIntervalMs).unref();
+}
 // The server keeps the process alive; the monitor's timer is unref'd by design.
 
 process.on('message', (msg: ToService) => {

@@ -1,4 +1,4 @@
-// lib/demo/bodies.ts - the deterministic bytes of the demo: response bodies, the data file and request payloads.
+// demo/src/bodies.ts - the deterministic bytes of the demo: response bodies, the data file and request payloads.
 //
 // The service writes these bytes into (context) Buffers and the load client recomputes them to
 // check every response byte for byte. A body is a function of a seed: 4 KiB blocks that each open

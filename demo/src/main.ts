@@ -1,7 +1,7 @@
-// lib/demo/main.ts - npm start: runs the demo service in memctx and baseline mode under an autocannon ramp, shows it live, writes the report.
+// demo/src/main.ts - npm start: runs the demo service in memctx, baseline and trim mode under an autocannon ramp, shows it live, writes the report.
 //
-// Per mode: fork the service (lib/demo/service.ts), wait for its port, fork the load client
-// (lib/demo/load.ts) which walks the phases and reports them; forward phase changes to the
+// Per mode: fork the service (demo/src/service.ts), wait for its port, fork the load client
+// (demo/src/load.ts) which walks the phases and reports them; forward phase changes to the
 // service (its monitor tags samples and keeps per-phase latency statistics); collect the
 // service's 100 ms samples. A child that dies, or a run that overstays its plan, ends the tool
 // with a message naming the process and a non-zero code; no path waits forever.
@@ -9,15 +9,15 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { MonitorSample, PhaseStats } from '../monitor';
-import { toCsv, toJsonLines, type PhaseRecord, type ReportData } from '../report/data';
-import { writeReport } from '../report/html';
-import { formatTable, mib, summaryTable } from '../report/table';
+import type { PhaseStats } from '../../dist/monitor';
+import { toCsv, toJsonLines, type PhaseRecord, type ReportData, type SummaryRecord, type TrimRecord } from '../../dist/report/data';
+import { writeReport } from '../../dist/report/html';
+import { formatTables, mib, sig3, summaryTables, wrapText } from '../../dist/report/table';
 import type { Mode } from './alloc';
 import { HELP, parseDemoArgs, UsageError, type DemoOptions } from './args';
 import { fillBody, FILE_SEED } from './bodies';
-import type { FromLoad, FromService, LoadResult, ToLoad, ToService } from './protocol';
-import { summarize, type ModeRun } from './summary';
+import type { DemoSample, FromLoad, FromService, LoadResult, ToLoad, ToService } from './protocol';
+import { RECOVERED_WITHIN_BYTES, summarize, type ModeRun } from './summary';
 import { LiveView } from './view';
 
 const DATA_FILE_BYTES = 16 * 1024 * 1024;
@@ -89,7 +89,9 @@ function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
   const planMs = opts.phases.reduce((a, p) => a + p.durationMs, 0);
   const here = __dirname;
   return new Promise<ModeRun>((resolve, reject) => {
-    const samples: MonitorSample[] = [];
+    const samples: DemoSample[] = [];
+    const trims: TrimRecord[] = [];
+    let zeroSinceMs: number | null = null;
     const phases: PhaseRecord[] = [];
     let phaseStats: PhaseStats[] = [];
     let loadResult: LoadResult | null = null;
@@ -111,7 +113,7 @@ function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
     };
     const fail = (message: string): void => finish(new Error(message));
 
-    const service = fork(path.join(here, 'service.js'), [mode, rc.dataFile, String(opts.intervalMs), String(opts.backendMs), String(opts.chunkKiB * 1024)], {
+    const service = fork(path.join(here, 'service.js'), [mode, rc.dataFile, String(opts.intervalMs), String(opts.backendMs), String(opts.chunkKiB * 1024), String(opts.trimIntervalMs)], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       execArgv: [
         ...(opts.idleGc ? ['--expose-gc'] : []),
@@ -156,11 +158,14 @@ function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
           phases.push({ type: 'phase', label: mode, name: msg.name, startMs: msg.timeMs, endMs: msg.timeMs });
           if (firstPhaseMs === null) firstPhaseMs = msg.timeMs;
           currentPhase = msg.name;
+          // The load stops when idle begins with no connection left (ramp-down may close the last one before).
+          if (msg.name === 'idle' && zeroSinceMs !== null) loadStopMs ??= zeroSinceMs;
           toService({ type: 'phase', name: msg.name });
           view.onPhase(mode, msg.name, msg.timeMs, msg.connections);
         } else if (msg.type === 'connections') {
           view.onConnections(mode, msg.connections);
-          if (msg.connections === 0 && (currentPhase === 'rampdown' || currentPhase === 'idle')) loadStopMs ??= msg.timeMs;
+          zeroSinceMs = msg.connections === 0 ? (zeroSinceMs ?? msg.timeMs) : null;
+          if (msg.connections === 0 && currentPhase === 'idle') loadStopMs ??= zeroSinceMs;
         } else if (msg.type === 'done') {
           loadResult = msg.result;
           const last = phases[phases.length - 1];
@@ -177,7 +182,11 @@ function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
           port,
           phases: opts.phases,
           peakConnections: opts.peakConnections,
+          warmConnections: opts.warmConnections,
+          trickleConnections: opts.trickleConnections,
+          mix: opts.mix,
           verify: opts.verify,
+          verifyEvery: opts.verifyEvery,
           seed: opts.seed,
           fileSizeBytes: DATA_FILE_BYTES,
         },
@@ -196,6 +205,8 @@ function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
         if (firstPhaseMs === null || msg.sample.timeMs < firstPhaseMs) return;
         samples.push(msg.sample);
         view.onSample(mode, msg.sample);
+      } else if (msg.type === 'trim') {
+        if (firstPhaseMs !== null && msg.trim.timeMs >= firstPhaseMs) trims.push(msg.trim);
       } else if (msg.type === 'stats') {
         phaseStats = msg.phases;
         view.onModeDone(mode);
@@ -210,7 +221,7 @@ function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
           clearTimeout(force);
           for (const t of timers) clearTimeout(t);
           if (load !== null && load.exitCode === null) load.kill('SIGKILL');
-          resolve({ label: mode, samples, phases, phaseStats, load: loadResult, loadStopMs, verify: opts.verify });
+          resolve({ label: mode, samples, trims, phases, phaseStats, load: loadResult, loadStopMs, verify: opts.verify });
         });
       } else if (msg.type === 'fatal') {
         fail(`the ${mode} service failed: ${msg.message}`);
@@ -219,8 +230,39 @@ function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
   });
 }
 
-function ratio(a: number | null, b: number | null): string {
-  return a === null || b === null || b === 0 ? 'n/a' : `${(a / b).toFixed(2)}x`;
+function ratio(a: number | null | undefined, b: number | null | undefined): string {
+  return a === null || a === undefined || b === null || b === undefined || b === 0 ? 'n/a' : `${(a / b).toFixed(2)}x`;
+}
+
+/** memctx's release delay: the decay the services run with (the facade's default unless configured). */
+function decayMs(): number {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const facade = require('../../dist/index') as typeof import('../../dist/index');
+  return facade.getConfiguration().decayMs;
+}
+
+/**
+ * The targets of the spike, each checked against this run's own figures: memctx back within
+ * 8 MiB of its pre-ramp RSS within decay + 1 s of idle; its p99 under load no worse than the trim
+ * mode's; fewer page faults than the trim mode when traffic returns.
+ */
+export function targetLines(m: SummaryRecord, t: SummaryRecord | undefined, decay: number): string[] {
+  const verdict = (ok: boolean | null): string => (ok === null ? 'not measured' : ok ? 'met' : 'NOT met');
+  const limitMs = decay + 1000;
+  const back = m.recoveryMs ?? null;
+  const lines = [
+    `memctx back within ${RECOVERED_WITHIN_BYTES / 1024 / 1024} MiB of pre-ramp RSS within decay + 1 s = ${(limitMs / 1000).toFixed(1)} s of idle: ` +
+      `${verdict(m.recoveryMs === undefined ? null : back !== null && back <= limitMs)} ` +
+      `(${back === null ? 'not within idle' : `${(back / 1000).toFixed(1)} s`}; ${mib(m.preRampRssBytes)} -> ${mib(m.endRssBytes)})`,
+  ];
+  if (t !== undefined) {
+    const p99 = m.holdP99Ms !== null && t.holdP99Ms !== null ? m.holdP99Ms <= t.holdP99Ms : null;
+    lines.push(`memctx p99 under load no worse than trim's: ${verdict(p99)} (${sig3(m.holdP99Ms, ' ms')} vs ${sig3(t.holdP99Ms, ' ms')})`);
+    const mf = m.returnMinorFaults ?? null;
+    const tf = t.returnMinorFaults ?? null;
+    lines.push(`memctx fewer page faults than trim when traffic returns: ${verdict(mf !== null && tf !== null ? mf < tf : null)} (${mf ?? 'n/a'} vs ${tf ?? 'n/a'})`);
+  }
+  return lines;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -255,12 +297,13 @@ export async function main(argv: string[]): Promise<number> {
   };
   writeDataFile(dataFile);
   const startedAt = new Date();
-  process.stdout.write(
-    `memctx demo: ${opts.modes.join(opts.sequential ? ' then ' : ' and ')}${opts.sequential ? `, ${(planMs / 1000).toFixed(0)} s each` : ` at once, ${(planMs / 1000).toFixed(0)} s`} ` +
-      `(${opts.phases.map((p) => `${p.name} ${(p.durationMs / 1000).toFixed(1)} s`).join(', ')}), peak ${opts.peakConnections} connections, backend ${opts.backendMs} ms, ` +
-      `bodies ${opts.verify ? 'checked byte for byte' : 'not checked'}, ${opts.idleGc ? 'one GC once idle' : 'no idle GC'}, ` +
-      `V8 semi-space ${opts.semiSpaceMiB > 0 ? `${opts.semiSpaceMiB} MiB` : 'default'}\n`,
-  );
+  const intro =
+    `memctx demo, ${opts.profile} profile: ${opts.modes.join(opts.sequential ? ' then ' : ', ')}${opts.sequential ? `, ${(planMs / 1000).toFixed(0)} s each` : ` at once, ${(planMs / 1000).toFixed(0)} s`} ` +
+    `(${opts.phases.map((p) => `${p.name}\u00a0${(p.durationMs / 1000).toFixed(0)}\u00a0s`).join(', ')}); peak ${opts.peakConnections} connections per mode, backend ${opts.backendMs} ms, ` +
+    `bodies ${opts.verify ? (opts.verifyEvery > 1 ? `checked (1 in ${opts.verifyEvery} byte for byte)` : 'checked byte for byte') : 'not checked'}, ` +
+    `${opts.idleGc ? 'one GC once idle' : 'no idle GC'}, V8 semi-space ${opts.semiSpaceMiB > 0 ? `${opts.semiSpaceMiB} MiB` : 'default'}` +
+    `${opts.modes.includes('trim') ? `, malloc_trim every ${opts.trimIntervalMs} ms in trim mode` : ''}`;
+  process.stdout.write(wrapText(intro, Math.min(100, process.stdout.columns ?? 100), '  ').join('\n') + '\n');
   const view = new LiveView({ modes: opts.modes, modeDurationMs: planMs, phases: opts.phases, tty });
   const onSignal = (sig: NodeJS.Signals): void => {
     view.stop();
@@ -293,7 +336,8 @@ export async function main(argv: string[]): Promise<number> {
   const data: ReportData = {
     meta: {
       type: 'meta',
-      title: `memctx npm start: ${opts.modes.join(' vs ')}`,
+      title: `memctx npm start (${opts.profile} profile): ${opts.modes.join(' vs ')}`,
+      profile: opts.profile,
       command: `npm start -- ${argv.join(' ')}`.trim(),
       startedAt: startedAt.toISOString(),
       node: process.version,
@@ -304,6 +348,7 @@ export async function main(argv: string[]): Promise<number> {
     samples: runs.flatMap((r) => r.samples),
     phases: runs.flatMap((r) => r.phases),
     summaries,
+    trims: runs.flatMap((r) => r.trims),
   };
   const jsonlPath = path.join(outDir, 'samples.jsonl');
   const csvPath = path.join(outDir, 'samples.csv');
@@ -311,16 +356,23 @@ export async function main(argv: string[]): Promise<number> {
   fs.writeFileSync(csvPath, toCsv(data));
   const reportPath = writeReport(data, path.join(outDir, 'report.html'));
 
-  process.stdout.write('\n' + formatTable(summaryTable(summaries)) + '\n\n');
-  const m = summaries.find((s) => s.label === 'memctx');
-  const b = summaries.find((s) => s.label === 'baseline');
-  if (m !== undefined && b !== undefined) {
+  const columns = Math.min(100, process.stdout.columns ?? 100);
+  process.stdout.write('\n' + formatTables(summaryTables(summaries), columns) + '\n\n');
+  const byLabel = (label: string): SummaryRecord | undefined => summaries.find((x) => x.label === label);
+  const m = byLabel('memctx');
+  for (const other of [byLabel('baseline'), byLabel('trim')]) {
+    if (m === undefined || other === undefined) continue;
     process.stdout.write(
-      `memctx / baseline: throughput ${ratio(m.holdReqPerSec, b.holdReqPerSec)}, p99 ${ratio(m.holdP99Ms, b.holdP99Ms)}, ` +
-        `CPU per request ${ratio(m.holdCpuUsPerRequest, b.holdCpuUsPerRequest)}, peak RSS ${ratio(m.peakRssBytes, b.peakRssBytes)}\n` +
-        `RSS before the ramp -> 2 s after the load -> at the end: memctx ${mib(m.preRampRssBytes)} -> ${mib(m.rssAfterLoad2sBytes)} -> ${mib(m.endRssBytes)}, ` +
-        `baseline ${mib(b.preRampRssBytes)} -> ${mib(b.rssAfterLoad2sBytes)} -> ${mib(b.endRssBytes)}\n`,
+      `memctx / ${other.label}: throughput ${ratio(m.holdReqPerSec, other.holdReqPerSec)}, p99 ${ratio(m.holdP99Ms, other.holdP99Ms)}, ` +
+        `CPU per request ${ratio(m.holdCpuUsPerRequest, other.holdCpuUsPerRequest)}, peak RSS ${ratio(m.peakRssBytes, other.peakRssBytes)}\n`,
     );
+  }
+  for (const x of summaries) {
+    process.stdout.write(`${x.label.padEnd(8)} RSS before the ramp, 2 s after the load, end of idle: ${mib(x.preRampRssBytes)}, ${mib(x.rssAfterLoad2sBytes)}, ${mib(x.endRssBytes)}\n`);
+  }
+  if (m !== undefined) {
+    const lines = targetLines(m, byLabel('trim'), decayMs()).flatMap((l) => wrapText(l, columns, '    ', '  '));
+    process.stdout.write(`targets (this run):\n${lines.join('\n')}\n`);
   }
   process.stdout.write(`samples: ${jsonlPath}\n         ${csvPath}\nreport: ${reportPath}\n`);
 

@@ -1,4 +1,4 @@
-// lib/demo/asciichart.d.ts - types for asciichart (the package ships none): the part the live view uses.
+// demo/src/asciichart.d.ts - types for asciichart (the package ships none): the part the live view uses.
 declare module 'asciichart' {
   export interface PlotConfig {
     height?: number;
