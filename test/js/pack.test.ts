@@ -174,6 +174,14 @@ test('compiled JavaScript names no source map, and every relative link of the sh
   expect(broken).toEqual([]);
 });
 
+test('the prebuilt binary is never unloaded (-z nodelete): V8 may call its deleters until the process exits', () => {
+  const unpacked = path.join(tmp, 'elf');
+  fs.mkdirSync(unpacked);
+  run('tar', ['xzf', tarball, '-C', unpacked, `package/${abiFile}`], tmp);
+  const dynamic = run('readelf', ['-d', path.join(unpacked, 'package', abiFile)], tmp);
+  expect(dynamic).toMatch(/\(FLAGS_1\)\s+Flags:.*\bNODELETE\b/);
+});
+
 test('with install scripts disabled and no compiler on PATH, the install loads the prebuilt binary', () => {
   const app = install('ignore-scripts', ['--ignore-scripts'], { PATH: noCompilerPath });
   expect(fs.existsSync(path.join(app, 'node_modules', 'memctx', 'build'))).toBe(false);
