@@ -22,12 +22,16 @@ function readmeBlocks(): Block[] {
   const lines = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8').split('\n');
   const blocks: Block[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const open = /^(`{3,})\s*([\w+-]*)/.exec(lines[i]!);
+    // a fence may be indented (inside a list item): the block's lines lose that indentation
+    const open = /^( *)(`{3,}|~{3,})\s*([\w+-]*)/.exec(lines[i]!);
     if (!open) continue;
+    const [, indent, fence, lang] = open as unknown as [string, string, string, string];
     const start = i;
     const body: string[] = [];
-    for (i++; i < lines.length && !lines[i]!.startsWith(open[1]!); i++) body.push(lines[i]!);
-    blocks.push({ lang: open[2]!.toLowerCase(), code: body.join('\n') + '\n', line: start + 1 });
+    for (i++; i < lines.length && !lines[i]!.trimStart().startsWith(fence); i++) {
+      body.push(lines[i]!.startsWith(indent) ? lines[i]!.slice(indent.length) : lines[i]!);
+    }
+    blocks.push({ lang: lang.toLowerCase(), code: body.join('\n') + '\n', line: start + 1 });
   }
   return blocks;
 }
