@@ -1,13 +1,13 @@
 // lib/config.ts - configure() (release policy and the default release mode) and trim().
 import { invalidArgValue } from './errors';
-import { native } from './native';
+import { constants, native } from './native';
 import { restartMaintenance, getDefaultReleaseMode, maintenanceIntervalMs, setDefaultReleaseMode, setMaintenanceIntervalMs } from './runtime';
 import { validateOneOf, validateOptionalSize, validateOptions, validatePowerOfTwo } from './validate';
 
 export interface ConfigureOptions {
-  /** First top chunk, bytes: a power of two >= 256 KiB (default 4 MiB). */
+  /** First top chunk, bytes: a power of two from 256 KiB to 4 GiB (default 4 MiB). */
   topChunkSize?: number;
-  /** Ceiling of the top-chunk doubling, bytes: a power of two (default 1 GiB). */
+  /** Ceiling of the top-chunk doubling, bytes: a power of two up to 4 GiB (default 1 GiB). */
   maxTopChunkSize?: number;
   /** Idle top chunks kept mapped up to this total, bytes (default 4 MiB). */
   retainBytes?: number;
@@ -29,9 +29,9 @@ export interface Configuration {
 }
 
 const KEYS: ReadonlySet<string> = new Set(['topChunkSize', 'maxTopChunkSize', 'retainBytes', 'decayMs', 'releaseMode', 'maintenanceIntervalMs']);
-const MIN_TOP_CHUNK_BYTES = 256 * 1024;
-const MAX_TOP_CHUNK_BYTES = 2 ** 40;
-const MAX_DECAY_MS = 24 * 3600 * 1000;
+const MIN_TOP_CHUNK_BYTES = constants.minTopChunkBytes;
+const MAX_TOP_CHUNK_BYTES = constants.maxTopChunkBytes;
+const MAX_DECAY_MS = constants.maxDecayMs;
 
 /**
  * Set the release policy (process-wide: the top-chunk layer is shared by every thread) and this

@@ -1,10 +1,19 @@
 // lib/context.ts - MemoryContext: bump allocation in JavaScript inside the context's current
-// process chunk (one external ArrayBuffer per chunk), Buffer views, JS free lists, the lifetime
-// operations (reset, delete, children, reset callbacks, pins) and the forgotten-context backstop.
+// process chunk (one external ArrayBuffer per chunk), the Buffers it hands out and their identity,
+// the lifetime operations (reset, delete, children, reset callbacks, pins) and the backstop for
+// forgotten contexts.
+//
+// What lives here and what does not: the C core owns the tree, liveness and chunk memory; the
+// binding owns which ArrayBuffers cover that memory and never lets memory go back to C while one
+// of them is alive. This file keeps what speed needs (the bump cursor and free lists of the
+// current chunks) and what only JavaScript can hold (callbacks, pins, the objects of the tree).
+// Every native call re-checks the handle, so a mistake here can refuse a call but never reach
+// memory that belongs to someone else.
 import { constants as bufferConstants } from 'node:buffer';
-import { MemctxError, deletedError, invalidArgType, invalidArgValue, outOfRange } from './errors';
-import { native, scratch, type NativeHandle } from './native';
-import { ensureMaintenance, getDefaultReleaseMode, noteBackstop, noteContextCreated, noteContextGone } from './runtime';
+import { markAsUntransferable } from 'node:worker_threads';
+import { MemctxError, busyError, deletedError, doubleFreeError, invalidArgType, invalidArgValue, invalidThis, outOfRange } from './errors';
+import { constants, native, scratch, SLOT, type NativeHandle } from './native';
+import { ensureMaintenance, getDefaultReleaseMode, noteBackstop, noteContextCreated } from './runtime';
 import { validateFunction, validateOneOf, validateOptionalSize, validateOptions, validateSize } from './validate';
 
 /** How stale views are made harmless on reset()/delete(); see docs/API.md "Release modes". */
@@ -29,52 +38,84 @@ export interface MemoryContextOptions {
 const OPTION_KEYS: ReadonlySet<string> = new Set(['name', 'parent', 'initialSize', 'maxChunkSize', 'limit', 'releaseMode']);
 
 /** Allocation alignment inside a chunk, bytes (MCX_ALIGN). */
-const ALIGN = 16;
+const ALIGN = constants.align;
 const ALIGN_MASK = ALIGN - 1;
 /** Largest Buffer this facade hands out: the C maximum, capped by V8's ArrayBuffer limit. */
-export const MAX_ALLOC_BYTES = Math.min(native.maxAllocBytes, bufferConstants.MAX_LENGTH);
-/** Largest process chunk of a forwarding chain (the C core's ceiling). */
-const MAX_CHUNK_OPTION_BYTES = 2 ** 30;
+export const MAX_ALLOC_BYTES = Math.min(constants.maxAllocBytes, bufferConstants.MAX_LENGTH);
 /**
  * The facade's default first chunk: 16 KiB, so that a typical request (16 Buffers of up to
  * 1 KiB) fits in one chunk and costs one ArrayBuffer; the C default (8 KiB) forwards once there.
  */
 export const DEFAULT_INITIAL_SIZE = 16 * 1024;
-const MIN_CHUNK_BYTES = 4096;
 
-/** Bookkeeping hung on every ArrayBuffer the addon made for a context. */
-interface ChunkInfo {
-  owner: MemoryContext;
-  /** ctx generation (reset count) when it was made; a mismatch means "stale". */
-  gen: number;
-  large: boolean;
-  /** Bytes handed out of this chunk when it stopped being current. */
-  used: number;
-  /** Offsets sitting in the free lists (double-free detection). */
-  freed: Set<number> | null;
+const S_OFFSET = SLOT.offset;
+const S_CHUNK_BYTES = SLOT.chunkBytes;
+const S_LARGE = SLOT.largeThreshold;
+const S_HANDLE = SLOT.handle;
+
+// Chunk ArrayBuffers must not be transferred (a transfer would carry context memory out of the
+// binding's sight). Node 24+ refuse it through the binding's V8 detach key; on Node 20 and 22 the
+// facade marks each buffer (the binding keeps what still gets through safe).
+let markChunks = native.untransferable() === 'mark';
+
+/** @internal re-read after testing.useNodeApiArrayBuffers() switches how buffers are made. */
+export function refreshUntransferable(): void {
+  markChunks = native.untransferable() === 'mark';
 }
-const kChunk = Symbol('memctx.chunk');
-type TaggedArrayBuffer = ArrayBuffer & { [kChunk]?: ChunkInfo };
+
+/** One process chunk (or large allocation) as the facade sees it: its buffer and its owner. */
+interface Chunk {
+  readonly ctx: MemoryContext;
+  /** The owner's reset count when the chunk was lent; a mismatch means stale. */
+  readonly gen: number;
+  readonly ab: ArrayBuffer;
+  readonly large: boolean;
+}
+
+/** Brand value of a Buffer that free() or realloc() has taken back. */
+const RETIRED = 1;
+type Brand = Chunk | null | typeof RETIRED;
+
+// Module-private access to a Buffer's brand, set up inside the class body (private names are
+// visible only there). Not statics: buf.constructor would hand them to anyone.
+let mint: (ab: ArrayBuffer, off: number, length: number, chunk: Chunk) => Buffer | undefined;
+let brandOf: (v: object) => Brand | undefined;
+let retire: (buf: object) => void;
 
 /**
  * The Buffers handed out: a Uint8Array subclass whose prototype chains to Buffer.prototype, so
- * Buffer.isBuffer() is true and every Buffer method works; cheaper to make than Buffer.from()
- * (see bench/js/RESULTS.md).
+ * Buffer.isBuffer() is true and every Buffer method works. Each one made by an allocation carries
+ * its chunk in a private field: that brand, not the class or the offset, is what free() and
+ * realloc() accept, so views made any other way (subarray, the constructor, Reflect.construct)
+ * and Buffers already given back are refused.
  */
 class ContextBuffer extends Uint8Array {
+  #chunk: Brand = null;
+
   // An explicit fixed-arity constructor: ~7% cheaper than the implicit (...args) one.
   constructor(ab: ArrayBuffer, byteOffset: number, length: number) {
     super(ab, byteOffset, length);
   }
 
-  // subarray() makes ViewBuffers: only what alloc/allocUnsafe/realloc returned is a ContextBuffer,
-  // so free()/realloc() can refuse a view into the middle of an allocation without the bump
-  // allocator keeping a record of where allocations start. (slice() is Buffer's and makes a
-  // FastBuffer; map()/filter() copy into a new ArrayBuffer that free() refuses anyway.) Not done
-  // with a `static get [Symbol.species]`: that made V8 abort every optimisation of this
-  // constructor and of allocUnsafe ("StableMapDependency", thousands of recompilations) and cost
-  // the request lifecycle ~7x (bench/js/RESULTS.md), besides disabling V8's species protector
-  // for every typed array in the process.
+  static {
+    mint = (ab, off, length, chunk) => {
+      let buf: ContextBuffer;
+      try {
+        buf = new ContextBuffer(ab, off, length);
+      } catch {
+        return undefined; // the chunk's ArrayBuffer was detached: moved away by a transfer
+      }
+      buf.#chunk = chunk;
+      return buf as unknown as Buffer;
+    };
+    brandOf = (v) => (#chunk in v ? (v as ContextBuffer).#chunk : undefined);
+    retire = (buf) => {
+      (buf as ContextBuffer).#chunk = RETIRED;
+    };
+  }
+
+  // subarray() makes ViewBuffers without going through Symbol.species (a species getter on this
+  // class made V8 abort every optimisation of the allocation path, bench/js/RESULTS.md).
   subarray(begin?: number, end?: number): Uint8Array<ArrayBuffer> {
     const length = this.length;
     const from = relativeIndex(begin, length, 0);
@@ -103,66 +144,79 @@ const DELETED = 2;
 
 type ResetCallback = () => void;
 
-// Forgotten contexts: when the context object becomes unreachable (no view of it is alive either:
-// every chunk's ArrayBuffer points back at its context), the C context is deleted here.
+// Forgotten contexts: once the context object is unreachable, the binding deletes its C context,
+// or parks it while a view (which does not keep its context alive) may still read the memory.
 const registry = new FinalizationRegistry<NativeHandle>((handle) => {
-  const killed = native.backstop(handle); // 0 when delete() ran (or an ancestor's backstop did)
-  if (killed > 0) {
-    noteBackstop();
-    noteContextGone(killed);
-  }
+  if (native.backstop(handle) > 0) noteBackstop();
 });
 
 // Contexts created in this turn of the event loop: registered with the backstop registry at the
-// next microtask checkpoint (the end of the current callback), if still live. A context deleted
-// within the callback it was made in (a synchronous request) never pays for a registration (a
-// WeakCell, GC work; measured in bench/js/RESULTS.md), and a registry callback could not run
-// before then anyway. A reaction on a resolved promise, not setImmediate (an Immediate plus unref
-// per request: ~1.3 us in the demo service's profile) nor queueMicrotask (which makes an
-// AsyncResource and a bound function each time).
+// next microtask checkpoint, if still live. A context deleted within the callback it was made in
+// (a synchronous request) never pays for a registration (a WeakCell, GC work; measured in
+// bench/js/RESULTS.md). A reaction on a resolved promise, not setImmediate (an Immediate per
+// request) nor queueMicrotask (an AsyncResource and a bound function each time).
 const resolved = Promise.resolve();
 let young: MemoryContext[] = [];
-function registerYoung(): void {
-  const batch = young;
-  young = [];
-  for (let i = 0; i < batch.length; i++) batch[i]!._registerIfLive();
+let registerYoung: () => void;
+
+/** Whether v is a MemoryContext of this load (a brand check: prototypes can be forged). */
+export let isMemoryContext: (v: unknown) => v is MemoryContext;
+
+/** Run fn for each callback from last to first; returns whether one threw, and the first value thrown. */
+function runAll(cbs: ResetCallback[], failure: { thrown: boolean; value: unknown }): void {
+  for (let i = cbs.length - 1; i >= 0; i--) {
+    try {
+      cbs[i]!();
+    } catch (err) {
+      if (!failure.thrown) {
+        failure.thrown = true;
+        failure.value = err;
+      }
+    }
+  }
 }
 
 export class MemoryContext {
-  /** The name given at creation (the C core keeps the first 47 bytes). */
-  readonly name: string;
-  /** The limit given at creation, bytes (0: none). */
-  readonly limit: number;
-  /** How this context makes stale views harmless. */
-  readonly releaseMode: ReleaseMode;
-
-  private _h: NativeHandle;
-  private _ab!: TaggedArrayBuffer;
-  private _info!: ChunkInfo;
-  private _off = 0;
-  private _end = 0;
+  #name: string;
+  #limit: number;
+  #mode: ReleaseMode;
+  #h: NativeHandle;
+  #ab!: ArrayBuffer;
+  #chunk!: Chunk;
+  #off = 0;
+  #end = 0;
   /** Largest size served from chunks (the C large threshold); -1 blocks every fast path. */
-  private _small = -1;
-  private _freeBytes = 0;
-  /** Largest chunk (usable bytes) this context has reached; after reset() the first forwarding
-   * step asks C for that much at once instead of doubling its way back up. */
-  private _peakChunkBytes = 0;
-  private _regrowBytes = 0;
-  private _free: Map<number, Array<TaggedArrayBuffer | number>> | null = null;
-  /**
-   * detach mode: every ArrayBuffer made for this context since its last reset: the first one
-   * alone (no array for the common one-chunk request), then an array.
-   */
-  private _abs: TaggedArrayBuffer | TaggedArrayBuffer[] | null;
-  private readonly _detach: boolean;
-  private _gen = 0;
-  private _state = LIVE;
-  private _parent: MemoryContext | null;
-  private _children: Set<MemoryContext> | null = null;
-  private _callbacks: ResetCallback[] | null = null;
+  #small = -1;
+  #freeBytes = 0;
+  /** Largest chunk (usable bytes) reached; after reset() the first forwarding step asks C for
+   * that much at once instead of doubling its way back up. */
+  #peakChunkBytes = 0;
+  #regrowBytes = 0;
+  /** Freed allocations by rounded size: chunk, offset, chunk, offset, ... */
+  #free: Map<number, Array<Chunk | number>> | null = null;
+  /** detach mode: the ArrayBuffers made since the last reset (one alone, then an array). */
+  #abs: ArrayBuffer | ArrayBuffer[] | null = null;
+  #detach: boolean;
+  #gen = 0;
+  #state = LIVE;
+  #parent: MemoryContext | null;
+  #children: Set<MemoryContext> | null = null;
+  #callbacks: ResetCallback[] | null = null;
   /** Pins on this context and its descendants (pinned I/O in flight). */
-  private _pins = 0;
-  private _deletePending = false;
+  #pins = 0;
+  #deletePending = false;
+
+  static {
+    isMemoryContext = (v): v is MemoryContext => typeof v === 'object' && v !== null && #h in v;
+    registerYoung = () => {
+      const batch = young;
+      young = [];
+      for (let i = 0; i < batch.length; i++) {
+        const c = batch[i]!;
+        if (c.#state !== DELETED && !c.#deletePending) registry.register(c, c.#h);
+      }
+    };
+  }
 
   constructor(options?: MemoryContextOptions) {
     let parent: MemoryContext | null = null;
@@ -178,49 +232,62 @@ export class MemoryContext {
         name = o.name;
       }
       if (o.parent !== undefined && o.parent !== null) {
-        if (!(o.parent instanceof MemoryContext)) {
-          throw invalidArgType('options.parent', 'an instance of MemoryContext', o.parent);
+        const p = o.parent;
+        if (typeof p !== 'object' || !(#h in p)) {
+          throw invalidArgType('options.parent', 'an instance of MemoryContext created by this load of memctx', p);
         }
-        parent = o.parent;
-        parent._checkUsable('createChild');
+        parent = p;
+        parent.#checkUsable('createChild');
       }
-      initialSize = validateOptionalSize(o.initialSize, 'options.initialSize', 0, MAX_CHUNK_OPTION_BYTES, DEFAULT_INITIAL_SIZE) || DEFAULT_INITIAL_SIZE;
-      maxChunkSize = validateOptionalSize(o.maxChunkSize, 'options.maxChunkSize', 0, MAX_CHUNK_OPTION_BYTES, 0);
+      initialSize = validateOptionalSize(o.initialSize, 'options.initialSize', 0, constants.maxChunkBytes, DEFAULT_INITIAL_SIZE) || DEFAULT_INITIAL_SIZE;
+      maxChunkSize = validateOptionalSize(o.maxChunkSize, 'options.maxChunkSize', 0, constants.maxChunkBytes, 0);
       if (maxChunkSize !== 0 && initialSize > maxChunkSize) {
         throw invalidArgValue('options.maxChunkSize', `must be 0 or >= options.initialSize (${initialSize})`, maxChunkSize);
       }
       limit = validateOptionalSize(o.limit, 'options.limit', 0, Number.MAX_SAFE_INTEGER, 0);
       // The C core refuses a limit that cannot hold the first process chunk.
-      const firstChunk = 2 ** Math.ceil(Math.log2(Math.max(initialSize, MIN_CHUNK_BYTES)));
+      const firstChunk = 2 ** Math.ceil(Math.log2(Math.max(initialSize, constants.minChunkBytes)));
       if (limit !== 0 && limit < firstChunk) {
         throw outOfRange('options.limit', `0 (no limit) or >= the first chunk size (${firstChunk})`, limit);
       }
       if (o.releaseMode !== undefined) mode = validateOneOf(o.releaseMode, 'options.releaseMode', RELEASE_MODES);
       if (parent !== null) {
         // One release mode per tree: a child's buffers are detached or parked with its parent's.
-        if (o.releaseMode !== undefined && mode !== parent.releaseMode) {
-          throw invalidArgValue('options.releaseMode', `must be the parent's release mode ('${parent.releaseMode}') or omitted`, mode);
+        if (o.releaseMode !== undefined && mode !== parent.#mode) {
+          throw invalidArgValue('options.releaseMode', `must be the parent's release mode ('${parent.#mode}') or omitted`, mode);
         }
-        mode = parent.releaseMode;
+        mode = parent.#mode;
       }
     }
-    this.name = name;
-    this.limit = limit;
-    this.releaseMode = mode;
-    this._parent = parent;
-    const ab = native.create(parent === null ? null : parent._h, name, initialSize, maxChunkSize, limit,
-      mode === 'reserve');
-    const handle = scratch[4] as NativeHandle;
-    this._h = handle;
-    this._detach = mode === 'detach';
-    this._abs = null;
-    this._adopt(ab as TaggedArrayBuffer);
-    if (parent !== null) (parent._children ??= new Set()).add(this);
+    this.#name = name;
+    this.#limit = limit;
+    this.#mode = mode;
+    this.#parent = parent;
+    this.#detach = mode === 'detach';
+    const ab = native.create(parent === null ? null : parent.#h, name, initialSize, maxChunkSize, limit, mode === 'reserve');
+    this.#h = scratch[S_HANDLE] as NativeHandle;
+    this.#adopt(ab);
+    if (parent !== null) (parent.#children ??= new Set()).add(this);
     // Bounded: a long synchronous stretch registers its survivors every 256 contexts.
     if (young.push(this) === 1) void resolved.then(registerYoung);
     else if (young.length >= 256) registerYoung();
     noteContextCreated();
     ensureMaintenance();
+  }
+
+  /** The name given at creation (the C core keeps the first 47 bytes). */
+  get name(): string {
+    return #name in this ? this.#name : thisError('name');
+  }
+
+  /** The limit given at creation, bytes (0: none). */
+  get limit(): number {
+    return #limit in this ? this.#limit : thisError('limit');
+  }
+
+  /** How this context makes stale views harmless. */
+  get releaseMode(): ReleaseMode {
+    return #mode in this ? this.#mode : thisError('releaseMode');
   }
 
   // ---- allocation ---------------------------------------------------------------------------
@@ -230,31 +297,32 @@ export class MemoryContext {
    * Valid until this context (or an ancestor) is reset or deleted, or until free()/realloc().
    */
   allocUnsafe(size: number): Buffer {
-    // The fast path in one test: a valid small size (the deleted state makes _small -1), no free
-    // lists to consult, room in the current chunk. Everything else takes _allocUnsafeSlow.
-    const off = this._off;
-    if (typeof size === 'number' && size >>> 0 === size && size <= this._small && this._freeBytes === 0) {
+    if (!(#off in this)) return thisError('allocUnsafe');
+    // The fast path in one test: a valid small size (the deleted state makes #small -1), no free
+    // lists to consult, room in the current chunk. Everything else takes the slow path.
+    const off = this.#off;
+    if (typeof size === 'number' && size >>> 0 === size && size <= this.#small && this.#freeBytes === 0) {
       const next = off + ((size + ALIGN_MASK) & ~ALIGN_MASK);
-      if (next <= this._end) {
-        this._off = next;
-        return new ContextBuffer(this._ab, off, size) as unknown as Buffer;
+      if (next <= this.#end) {
+        this.#off = next;
+        return mint(this.#ab, off, size, this.#chunk) ?? this.#moved(size);
       }
     }
-    return this._allocUnsafeSlow(size);
+    return this.#allocUnsafeSlow(size);
   }
 
-  private _allocUnsafeSlow(size: number): Buffer {
-    if (typeof size !== 'number' || size >>> 0 !== size || size > this._small) return this._allocSlow(size, false, 'allocUnsafe');
+  #allocUnsafeSlow(size: number): Buffer {
+    if (typeof size !== 'number' || size >>> 0 !== size || size > this.#small) return this.#allocSlow(size, false, 'allocUnsafe');
     const need = (size + ALIGN_MASK) & ~ALIGN_MASK;
-    if (this._freeBytes !== 0) {
-      const reused = this._takeFree(need, size);
+    if (this.#freeBytes !== 0) {
+      const reused = this.#takeFree(need, size);
       if (reused !== null) return reused;
     }
-    const off = this._off;
+    const off = this.#off;
     const next = off + need;
-    if (next > this._end) return this._refill(size, need);
-    this._off = next;
-    return new ContextBuffer(this._ab, off, size) as unknown as Buffer;
+    if (next > this.#end) return this.#refill(size, need);
+    this.#off = next;
+    return mint(this.#ab, off, size, this.#chunk) ?? this.#moved(size);
   }
 
   /**
@@ -262,183 +330,196 @@ export class MemoryContext {
    * Buffer.prototype.fill(fill, encoding) would.
    */
   alloc(size: number, fill?: string | number | Uint8Array, encoding?: BufferEncoding): Buffer {
-    if (typeof size === 'number' && size >>> 0 === size && size <= this._small) {
+    if (!(#off in this)) return thisError('alloc');
+    if (typeof size === 'number' && size >>> 0 === size && size <= this.#small) {
       const buf = this.allocUnsafe(size);
       if (fill === undefined || fill === 0) {
         typedFill.call(buf, 0);
         return buf;
       }
-      return this._fill(buf, fill, encoding);
+      return fillBuffer(buf, fill, encoding);
     }
-    const buf = this._allocSlow(size, fill === undefined || fill === 0, 'alloc');
+    const buf = this.#allocSlow(size, fill === undefined || fill === 0, 'alloc');
     if (fill === undefined || fill === 0) return buf;
-    return this._fill(buf, fill, encoding);
+    return fillBuffer(buf, fill, encoding);
   }
 
-  private _fill(buf: Buffer, fill: string | number | Uint8Array, encoding: BufferEncoding | undefined): Buffer {
-    if (typeof fill !== 'number' && typeof fill !== 'string' && !(fill instanceof Uint8Array)) {
-      throw invalidArgType('fill', 'of type string, number or an instance of Buffer or Uint8Array', fill);
-    }
-    if (encoding !== undefined && typeof encoding !== 'string') throw invalidArgType('encoding', 'of type string', encoding);
-    if (encoding !== undefined && !Buffer.isEncoding(encoding)) {
-      throw invalidArgValue('encoding', 'must be a Buffer encoding (utf8, hex, base64, latin1, ...)', encoding);
-    }
-    if (buf.length > 0) buf.fill(fill as string, encoding as BufferEncoding);
-    return buf;
-  }
-
-  private _allocSlow(size: number, zero: boolean, method: string): Buffer {
-    this._checkUsable(method);
+  #allocSlow(size: number, zero: boolean, method: string): Buffer {
+    this.#checkUsable(method);
     validateSize(size, 'size', MAX_ALLOC_BYTES);
-    if (size > this._small) {
-      const ab = native.allocLarge(this._h, size, zero, this._off, this._freeBytes) as TaggedArrayBuffer;
-      ab[kChunk] = { owner: this, gen: this._gen, large: true, used: size, freed: null };
-      this._track(ab);
-      return new ContextBuffer(ab, 0, size) as unknown as Buffer;
+    if (this.#small < 0) this.#resume();
+    if (size > this.#small) {
+      const ab = native.allocLarge(this.#h, size, zero, this.#off, this.#freeBytes);
+      if (markChunks) markAsUntransferable(ab);
+      const chunk: Chunk = { ctx: this, gen: this.#gen, ab, large: true };
+      this.#track(ab);
+      return mint(ab, 0, size, chunk)!;
     }
     // Sizes from 2^31 up do not pass `>>> 0` but are still small when the threshold is large.
     const need = Math.ceil(size / ALIGN) * ALIGN;
-    const buf = this._off + need > this._end ? this._refill(size, need) : this._bump(size, need);
+    let buf: Buffer;
+    if (this.#off + need > this.#end) {
+      buf = this.#refill(size, need);
+    } else {
+      const off = this.#off;
+      this.#off = off + need;
+      buf = mint(this.#ab, off, size, this.#chunk) ?? this.#moved(size);
+    }
     if (zero) typedFill.call(buf, 0);
     return buf;
   }
 
-  private _bump(size: number, need: number): Buffer {
-    const off = this._off;
-    this._off = off + need;
-    return new ContextBuffer(this._ab, off, size) as unknown as Buffer;
-  }
-
   /** The current chunk is full: commit, forward to the next chunk (the C forwarding step). */
-  private _refill(size: number, need: number): Buffer {
+  #refill(size: number, need: number): Buffer {
+    this.#checkUsable('allocUnsafe');
     // Size follows demand: a context reset after reaching a big chunk goes straight back to it
     // (no limit involved: the hint must never make an allocation that fits fail).
     let min = need;
-    if (this._regrowBytes > need) {
-      if (this.limit === 0) min = this._regrowBytes;
-      this._regrowBytes = 0;
+    if (this.#regrowBytes > need) {
+      if (this.#limit === 0) min = this.#regrowBytes;
+      this.#regrowBytes = 0;
     }
-    const ab = native.reserve(this._h, this._off, this._freeBytes, min) as TaggedArrayBuffer | undefined;
+    const ab = native.reserve(this.#h, this.#off, this.#freeBytes, min);
     if (ab !== undefined) {
-      this._info.used = this._off;
-      this._adopt(ab);
+      this.#adopt(ab);
     } else {
-      this._off = scratch[0];
-      this._end = scratch[1];
+      this.#off = scratch[S_OFFSET]!;
+      this.#end = scratch[S_CHUNK_BYTES]!;
+      this.#small = scratch[S_LARGE]!;
     }
-    const off = this._off;
-    this._off = off + need;
-    return new ContextBuffer(this._ab, off, size) as unknown as Buffer;
+    const off = this.#off;
+    this.#off = off + need;
+    return mint(this.#ab, off, size, this.#chunk) ?? this.#moved(size);
+  }
+
+  /**
+   * The current chunk's ArrayBuffer was detached by someone else (a BYOB read or transfer()
+   * moved it away). The rest of that chunk is left unused (the binding parks it until the moved
+   * buffer is collected) and the allocation is served from a new chunk.
+   */
+  #moved(size: number): Buffer {
+    this.#off = this.#end;
+    return this.#refill(size, (size + ALIGN_MASK) & ~ALIGN_MASK);
+  }
+
+  /** After a failed reset: C's offset stands until the next chunk is lent. */
+  #resume(): void {
+    this.#checkUsable('allocUnsafe');
+    const ab = native.reserve(this.#h, -1, 0, 0);
+    if (ab !== undefined) {
+      this.#adopt(ab);
+    } else {
+      this.#off = scratch[S_OFFSET]!;
+      this.#end = scratch[S_CHUNK_BYTES]!;
+      this.#small = scratch[S_LARGE]!;
+    }
   }
 
   /** Make `ab` (described by the scratch span) the current chunk. */
-  private _adopt(ab: TaggedArrayBuffer): void {
-    const info: ChunkInfo = { owner: this, gen: this._gen, large: false, used: 0, freed: null };
-    ab[kChunk] = info;
-    this._ab = ab;
-    this._info = info;
-    this._off = scratch[0];
-    this._end = scratch[1];
-    this._small = scratch[3];
-    if (this._end > this._peakChunkBytes) this._peakChunkBytes = this._end;
-    this._track(ab);
+  #adopt(ab: ArrayBuffer): void {
+    if (markChunks) markAsUntransferable(ab);
+    this.#ab = ab;
+    this.#chunk = { ctx: this, gen: this.#gen, ab, large: false };
+    this.#off = scratch[S_OFFSET]!;
+    this.#end = scratch[S_CHUNK_BYTES]!;
+    this.#small = scratch[S_LARGE]!;
+    if (this.#end > this.#peakChunkBytes) this.#peakChunkBytes = this.#end;
+    this.#track(ab);
   }
 
   /** detach mode: remember an ArrayBuffer to detach at reset/delete. */
-  private _track(ab: TaggedArrayBuffer): void {
-    if (!this._detach) return;
-    const abs = this._abs;
-    if (abs === null) this._abs = ab;
+  #track(ab: ArrayBuffer): void {
+    if (!this.#detach) return;
+    const abs = this.#abs;
+    if (abs === null) this.#abs = ab;
     else if (Array.isArray(abs)) abs.push(ab);
-    else this._abs = [abs, ab];
+    else this.#abs = [abs, ab];
   }
 
-  private _takeFree(need: number, size: number): Buffer | null {
-    const list = this._free!.get(need);
-    if (list === undefined || list.length === 0) return null;
-    const off = list.pop() as number;
-    const ab = list.pop() as TaggedArrayBuffer;
-    ab[kChunk]!.freed!.delete(off);
-    this._freeBytes -= need;
-    return new ContextBuffer(ab, off, size) as unknown as Buffer;
+  #takeFree(need: number, size: number): Buffer | null {
+    const list = this.#free!.get(need);
+    while (list !== undefined && list.length !== 0) {
+      const off = list.pop() as number;
+      const chunk = list.pop() as Chunk;
+      this.#freeBytes -= need;
+      const buf = mint(chunk.ab, off, size, chunk);
+      if (buf !== undefined) return buf;
+    }
+    return null;
   }
 
-  /** Check that buf is a live allocation of this context; returns its chunk info. */
-  private _owned(buf: unknown, method: string): ChunkInfo {
-    if (!(buf instanceof Uint8Array)) throw invalidArgType('buf', 'an instance of Buffer or Uint8Array', buf);
-    this._checkUsable(method);
-    const info = (buf.buffer as TaggedArrayBuffer)[kChunk];
-    if (info === undefined || info.owner !== this) {
-      throw invalidArgValue('buf', `must be a Buffer allocated by the memory context "${this.name}"`, buf);
+  /** Check that buf is a live allocation of this context (its brand); returns its chunk. */
+  #owned(buf: unknown, method: string): Chunk {
+    if (typeof buf !== 'object' || buf === null || !ArrayBuffer.isView(buf)) {
+      throw invalidArgType('buf', 'an instance of Buffer or Uint8Array', buf);
     }
-    if (info.gen !== this._gen) {
-      throw invalidArgValue('buf', `was allocated before the last reset() of the memory context "${this.name}" (or already freed)`, buf);
+    this.#checkUsable(method);
+    const brand = brandOf(buf);
+    if (brand === RETIRED) throw doubleFreeError(method, this.#name);
+    if (brand === undefined || brand === null || brand.ctx !== this) {
+      throw invalidArgValue('buf', `must be a Buffer returned by alloc(), allocUnsafe() or realloc() of the memory context "${this.#name}" (not a view of one)`, buf);
     }
-    if (Object.getPrototypeOf(buf) !== ContextBuffer.prototype) {
-      throw invalidArgValue('buf', 'must be a Buffer returned by alloc(), allocUnsafe() or realloc(), not a subarray or slice of one', buf);
+    if (brand.gen !== this.#gen) {
+      throw invalidArgValue('buf', `was allocated before the last reset() of the memory context "${this.#name}"`, buf);
     }
-    return info;
+    return brand;
   }
 
   /**
    * Return one allocation to the context: later allocations of the same size reuse it. The
-   * caller promises not to use buf again. A Buffer of another context, a view into the middle
-   * of an allocation, or a second free of the same Buffer are refused.
+   * caller promises not to use buf again. A Buffer of another context, a view into an
+   * allocation, or a Buffer already freed (or replaced by realloc()) is refused.
    */
   free(buf: Uint8Array): void {
-    const info = this._owned(buf, 'free');
-    if (info.large) {
-      native.freeLarge(this._h, buf.buffer as ArrayBuffer);
-      info.gen = -1;
+    if (!(#off in this)) return thisError('free');
+    const chunk = this.#owned(buf, 'free');
+    retire(buf);
+    if (chunk.large) {
+      native.freeLarge(this.#h, chunk.ab);
       return;
     }
     const off = buf.byteOffset;
-    if ((off & ALIGN_MASK) !== 0) {
-      throw invalidArgValue('buf', `must start where an allocation starts (byteOffset ${off} is not a multiple of ${ALIGN})`, buf);
-    }
     const cap = (buf.byteLength + ALIGN_MASK) & ~ALIGN_MASK;
     if (cap === 0) return;
-    const current = info === this._info;
-    const used = current ? this._off : info.used;
-    if (off + cap > used) {
-      throw new MemctxError(`free: the Buffer (byteOffset ${off}, length ${buf.byteLength}) is not a live allocation of "${this.name}" (already freed?)`,
-        'ERR_MEMCTX_DOUBLE_FREE', -7);
-    }
-    const freed = (info.freed ??= new Set());
-    if (freed.has(off)) {
-      throw new MemctxError(`free: the Buffer at byteOffset ${off} of "${this.name}" was already freed`, 'ERR_MEMCTX_DOUBLE_FREE', -7);
-    }
-    if (current && off + cap === this._off) {
-      this._off = off; // the last bump: give it straight back
+    if (chunk === this.#chunk && off + cap === this.#off) {
+      this.#off = off; // the last bump: give it straight back
       return;
     }
-    freed.add(off);
-    const lists = (this._free ??= new Map());
+    const lists = (this.#free ??= new Map());
     let list = lists.get(cap);
     if (list === undefined) lists.set(cap, (list = []));
-    list.push(buf.buffer as TaggedArrayBuffer, off);
-    this._freeBytes += cap;
+    list.push(chunk, off);
+    this.#freeBytes += cap;
   }
 
   /**
    * Resize an allocation, keeping its first min(old, size) bytes; returns the Buffer to use from
-   * now on (the old one must not be used again). Grows in place when it can.
+   * now on (the old one is given back and refused by later free()/realloc() calls).
    */
   realloc(buf: Uint8Array, size: number): Buffer {
-    const info = this._owned(buf, 'realloc');
+    if (!(#off in this)) return thisError('realloc');
+    const chunk = this.#owned(buf, 'realloc');
     validateSize(size, 'size', MAX_ALLOC_BYTES);
-    const ab = buf.buffer as TaggedArrayBuffer;
     const off = buf.byteOffset;
-    if (!info.large && (off & ALIGN_MASK) === 0) {
+    if (!chunk.large) {
       const cap = (buf.byteLength + ALIGN_MASK) & ~ALIGN_MASK;
-      if (size <= cap) return new ContextBuffer(ab, off, size) as unknown as Buffer;
       const need = Math.ceil(size / ALIGN) * ALIGN;
-      if (info === this._info && off + cap === this._off && off + need <= this._end && size <= this._small) {
-        this._off = off + need;
-        return new ContextBuffer(ab, off, size) as unknown as Buffer;
+      const inPlace = size <= cap ||
+        (chunk === this.#chunk && off + cap === this.#off && off + need <= this.#end && size <= this.#small);
+      if (inPlace) {
+        const out = mint(chunk.ab, off, size, chunk);
+        if (out !== undefined) {
+          if (size > cap) this.#off = off + need;
+          retire(buf);
+          return out;
+        }
       }
-    } else if (info.large && size <= buf.byteLength) {
-      return new ContextBuffer(ab, off, size) as unknown as Buffer;
+    } else if (size <= buf.byteLength) {
+      const out = mint(chunk.ab, off, size, chunk);
+      if (out !== undefined) {
+        retire(buf);
+        return out;
+      }
     }
     const out = this.allocUnsafe(size);
     out.set(size < buf.byteLength ? buf.subarray(0, size) : buf);
@@ -450,7 +531,8 @@ export class MemoryContext {
 
   /** A child context: reset or deleted with this one. */
   createChild(options?: Omit<MemoryContextOptions, 'parent'>): MemoryContext {
-    this._checkUsable('createChild');
+    if (!(#off in this)) return thisError('createChild');
+    this.#checkUsable('createChild');
     if (options !== undefined) {
       validateOptions(options, 'options', OPTION_KEYS);
       if ((options as MemoryContextOptions).parent !== undefined) {
@@ -465,9 +547,10 @@ export class MemoryContext {
    * callbacks first, then this context's, last registered first. Returns this.
    */
   onReset(callback: () => void): this {
+    if (!(#off in this)) return thisError('onReset');
     validateFunction(callback, 'callback');
-    this._checkUsable('onReset');
-    (this._callbacks ??= []).push(callback as ResetCallback);
+    this.#checkUsable('onReset');
+    (this.#callbacks ??= []).push(callback as ResetCallback);
     return this;
   }
 
@@ -476,28 +559,28 @@ export class MemoryContext {
    * (and keeps its first process chunk). Every Buffer from before is stale afterwards.
    */
   reset(): void {
-    this._checkUsable('reset');
-    if (this._pins !== 0) {
-      throw new MemctxError(`reset: the memory context "${this.name}" has ${this._pins} pin(s) held by I/O in flight`, 'ERR_MEMCTX_BUSY', -9);
-    }
-    this._state = RESETTING;
-    this._small = -1;
-    let failure: unknown = null;
+    if (!(#off in this)) return thisError('reset');
+    this.#checkUsable('reset');
+    if (this.#pins !== 0) throw busyError('reset', this.#name, `has ${this.#pins} pin(s) held by I/O in flight`);
+    const failure = this.#clearTree();
+    const off = this.#off;
+    const abs = this.#abs;
+    this.#abs = null;
+    this.#gen++;
+    this.#free = null;
+    this.#freeBytes = 0;
+    // Until the binding lends the first chunk again, every allocation takes the slow path, which
+    // resumes from C's own offset (#resume) if the reset below fails.
+    this.#small = -1;
+    this.#off = -1;
+    this.#end = -1;
     try {
-      failure = this._runCallbacks();
-      this._killDescendants();
-      const ab = native.reset(this._h, this._abs ?? undefined) as TaggedArrayBuffer | undefined;
-      this._gen++;
-      this._free = null;
-      this._freeBytes = 0;
-      this._abs = null;
-      if (ab === undefined) throw new MemctxError('reset: the addon returned no chunk', 'ERR_MEMCTX_CORRUPT', -8);
-      this._adopt(ab);
-      this._regrowBytes = this._peakChunkBytes > this._end ? this._peakChunkBytes : 0;
+      this.#adopt(native.reset(this.#h, abs ?? undefined, off));
+      this.#regrowBytes = this.#peakChunkBytes > this.#end ? this.#peakChunkBytes : 0;
     } finally {
-      this._state = LIVE;
+      this.#state = LIVE;
     }
-    if (failure !== null) throw failure;
+    if (failure.thrown) throw failure.value;
   }
 
   /**
@@ -505,29 +588,24 @@ export class MemoryContext {
    * Safe to call twice. While pinned (I/O in flight), the release happens at the last unpin.
    */
   delete(): void {
-    if (this._state === DELETED) return;
-    if (this._state === RESETTING) {
-      throw new MemctxError(`delete: the memory context "${this.name}" is being reset (called from an onReset callback?)`, 'ERR_MEMCTX_BUSY', -9);
-    }
-    if (this._pins !== 0) {
-      this._deletePending = true;
-      this._small = -1;
+    if (!(#off in this)) return thisError('delete');
+    if (this.#state === DELETED) return;
+    if (this.#state === RESETTING) throw busyError('delete', this.#name, 'is being reset (called from an onReset callback?)');
+    if (this.#pins !== 0) {
+      this.#deletePending = true;
+      this.#small = -1;
       return;
     }
-    this._state = RESETTING;
-    this._small = -1;
-    let failure: unknown = null;
+    let failure = { thrown: false, value: undefined as unknown };
     try {
-      if (this._callbacks !== null || this._children !== null) {
-        failure = this._runCallbacks();
-        this._killDescendants();
-      }
-      native.destroy(this._h, this._abs ?? undefined);
+      if (this.#callbacks !== null || this.#children !== null) failure = this.#clearTree();
+      native.destroy(this.#h, this.#abs ?? undefined, this.#off);
     } finally {
-      this._markDeleted();
-      if (this._parent !== null && this._parent._children !== null) this._parent._children.delete(this);
+      this.#markDeleted();
+      const parent = this.#parent;
+      if (parent !== null && parent.#children !== null) parent.#children.delete(this);
     }
-    if (failure !== null) throw failure;
+    if (failure.thrown) throw failure.value;
   }
 
   [Symbol.dispose](): void {
@@ -536,17 +614,20 @@ export class MemoryContext {
 
   /** True once delete() has run (or a parent's reset/delete took this context with it). */
   get deleted(): boolean {
-    return this._state === DELETED || this._deletePending;
+    if (!(#off in this)) return thisError('deleted');
+    return this.#state === DELETED || this.#deletePending;
   }
 
   /** The parent context, or null for a root. */
   get parent(): MemoryContext | null {
-    return this._parent;
+    if (!(#off in this)) return thisError('parent');
+    return this.#parent;
   }
 
   /** Live children (a copy). */
   get children(): MemoryContext[] {
-    return this._children === null ? [] : [...this._children];
+    if (!(#off in this)) return thisError('children');
+    return this.#children === null ? [] : [...this.#children];
   }
 
   /**
@@ -554,47 +635,80 @@ export class MemoryContext {
    * the lifetime helpers wait for the returned function to be called; reset() refuses.
    */
   pin(): () => void {
-    this._checkUsable('pin');
-    for (let c: MemoryContext | null = this; c !== null; c = c._parent) c._pins++;
+    if (!(#off in this)) return thisError('pin');
+    this.#checkUsable('pin');
+    for (let c: MemoryContext | null = this; c !== null; c = c.#parent) c.#pins++;
     let done = false;
     return () => {
       if (done) return;
       done = true;
-      for (let c: MemoryContext | null = this; c !== null; c = c._parent) {
-        c._pins--;
-        if (c._pins === 0 && c._deletePending && c._state === LIVE) c.delete();
+      // Every count goes down before any deferred delete runs: a delete whose callback throws
+      // must not leave an ancestor pinned.
+      const due: MemoryContext[] = [];
+      for (let c: MemoryContext | null = this; c !== null; c = c.#parent) {
+        c.#pins--;
+        if (c.#pins === 0 && c.#deletePending && c.#state === LIVE) due.push(c);
       }
+      const failure = { thrown: false, value: undefined as unknown };
+      for (const c of due) {
+        c.#deletePending = false;
+        try {
+          c.delete();
+        } catch (err) {
+          if (!failure.thrown) {
+            failure.thrown = true;
+            failure.value = err;
+          }
+        }
+      }
+      if (failure.thrown) throw failure.value;
     };
   }
 
   /** Statistics of this context and its children (commits the JS-side bump offset first). */
   stats(): ContextStats {
-    this._checkUsable('stats');
-    native.commit(this._h, this._off, this._freeBytes);
-    const s = native.contextStats(this._h);
-    const children: ContextStats[] = [];
-    if (this._children !== null) for (const c of this._children) children.push(c.stats());
+    if (!(#off in this)) return thisError('stats');
+    this.#checkUsable('stats');
+    // Iterative: a tree thousands of levels deep must not overflow the stack.
+    const root = this.#statsOne();
+    const stack: Array<[MemoryContext, ContextStats]> = [[this, root]];
+    while (stack.length > 0) {
+      const [ctx, out] = stack.pop()!;
+      if (ctx.#children === null) continue;
+      for (const c of ctx.#children) {
+        const s = c.#statsOne();
+        out.children.push(s);
+        stack.push([c, s]);
+      }
+    }
+    return root;
+  }
+
+  #statsOne(): ContextStats {
+    if (this.#off >= 0) native.commit(this.#h, this.#off, this.#freeBytes);
+    const s = native.contextStats(this.#h);
     return {
       name: s.name,
       totalBytes: s.totalBytes,
       usedBytes: s.usedBytes,
       freeBytes: s.freeBytes,
       limitBytes: s.limitBytes,
-      freeListBytes: this._freeBytes,
+      freeListBytes: this.#freeBytes,
       chunkCount: s.chunkCount,
       largeCount: s.largeCount,
-      releaseMode: this.releaseMode,
+      releaseMode: this.#mode,
       chunks: s.chunks,
-      children,
+      children: [],
     };
   }
 
   /** Verify the C structures under this context (mcx_check); throws MemctxError on corruption. */
   check(): void {
-    this._checkUsable('check');
-    native.commit(this._h, this._off, this._freeBytes);
-    const status = native.check(this._h);
-    if (status !== 0) throw new MemctxError(`check: the memory context "${this.name}" failed its invariant check`, 'ERR_MEMCTX_CORRUPT', status);
+    if (!(#off in this)) return thisError('check');
+    this.#checkUsable('check');
+    if (this.#off >= 0) native.commit(this.#h, this.#off, this.#freeBytes);
+    const status = native.check(this.#h);
+    if (status !== 0) throw new MemctxError(`check: the memory context "${this.#name}" failed its invariant check`, 'ERR_MEMCTX_CORRUPT', status);
   }
 
   get [Symbol.toStringTag](): string {
@@ -603,82 +717,89 @@ export class MemoryContext {
 
   // ---- internals ----------------------------------------------------------------------------
 
-  /** @internal called once, at the end of the turn that created this context. */
-  _registerIfLive(): void {
-    if (this._state !== DELETED && !this._deletePending) registry.register(this, this._h);
-  }
-
-  private _checkUsable(method: string): void {
-    if (this._state === DELETED || this._deletePending) throw deletedError(method, this.name);
-    if (this._state === RESETTING) {
-      throw new MemctxError(`${method}: the memory context "${this.name}" is being reset (called from an onReset callback?)`, 'ERR_MEMCTX_BUSY', -9);
-    }
+  #checkUsable(method: string): void {
+    if (this.#state === DELETED || this.#deletePending) throw deletedError(method, this.#name);
+    if (this.#state === RESETTING) throw busyError(method, this.#name, 'is being reset (called from an onReset callback?)');
   }
 
   /** Descendants in post-order (children before parents), without recursion. */
-  private _descendants(): MemoryContext[] {
+  #descendants(): MemoryContext[] {
     const out: MemoryContext[] = [];
-    if (this._children === null) return out;
+    if (this.#children === null) return out;
     const stack: Array<[MemoryContext, boolean]> = [];
-    for (const c of this._children) stack.push([c, false]);
+    for (const c of this.#children) stack.push([c, false]);
     while (stack.length > 0) {
       const [c, expanded] = stack.pop()!;
-      if (expanded || c._children === null || c._children.size === 0) {
+      if (expanded || c.#children === null || c.#children.size === 0) {
         out.push(c);
         continue;
       }
       stack.push([c, true]);
-      for (const g of c._children) stack.push([g, false]);
+      for (const g of c.#children) stack.push([g, false]);
     }
     return out;
   }
 
-  /** Run reset callbacks: descendants first, then ours, each list last registered first. */
-  private _runCallbacks(): unknown {
-    let failure: unknown = null;
-    const run = (ctx: MemoryContext): void => {
-      const cbs = ctx._callbacks;
-      if (cbs === null) return;
-      ctx._callbacks = null;
-      for (let i = cbs.length - 1; i >= 0; i--) {
-        try {
-          cbs[i]!();
-        } catch (err) {
-          failure ??= err;
-        }
-      }
-    };
-    for (const d of this._descendants()) {
-      d._state = RESETTING;
-      run(d);
+  /**
+   * The first half of reset and delete: every context of the tree is marked busy (so a callback
+   * cannot delete or reset a part of it halfway), the callbacks run (descendants first, then
+   * ours, each list last registered first; a throw of any value is kept and rethrown once all
+   * have run), then the descendants' buffers are detached and the descendants marked deleted.
+   * Their C contexts go with ours in the native call that follows.
+   */
+  #clearTree(): { thrown: boolean; value: unknown } {
+    const tree = this.#descendants();
+    for (const d of tree) {
+      d.#state = RESETTING;
+      d.#small = -1; // allocations take the slow path, which refuses them while busy
     }
-    run(this);
+    this.#state = RESETTING;
+    this.#small = -1;
+    const failure = { thrown: false, value: undefined as unknown };
+    for (const ctx of [...tree, this]) {
+      const cbs = ctx.#callbacks;
+      if (cbs === null) continue;
+      ctx.#callbacks = null;
+      runAll(cbs, failure);
+    }
+    for (const d of tree) {
+      native.detachAll(d.#h, d.#abs ?? undefined, d.#off);
+      d.#markDeleted();
+    }
+    this.#children = null;
     return failure;
   }
 
-  /** Detach the descendants' buffers (detach mode) and mark them deleted, before the C reset. */
-  private _killDescendants(): void {
-    for (const d of this._descendants()) {
-      if (d._abs !== null) native.detachAll(d._h, d._abs);
-      d._markDeleted();
-    }
-    this._children = null;
-  }
-
-  private _markDeleted(): void {
-    this._state = DELETED;
-    this._small = -1;
-    this._off = 1;
-    this._end = 0;
-    this._abs = null;
-    this._free = null;
-    this._freeBytes = 0;
-    this._callbacks = null;
-    this._children = null;
+  #markDeleted(): void {
+    this.#state = DELETED;
+    this.#deletePending = false;
+    this.#small = -1;
+    this.#off = 1;
+    this.#end = 0;
+    this.#abs = null;
+    this.#free = null;
+    this.#freeBytes = 0;
+    this.#callbacks = null;
+    this.#children = null;
     // No registry.unregister(): when this object is collected the backstop finds the handle
     // dead (its generation moved on) and does nothing; unregistering would cost every delete.
-    noteContextGone();
   }
+}
+
+function thisError(member: string): never {
+  throw invalidThis(`MemoryContext.prototype.${member}`, 'a MemoryContext created by this load of memctx');
+}
+
+function fillBuffer(buf: Buffer, fill: string | number | Uint8Array, encoding: BufferEncoding | undefined): Buffer {
+  if (typeof fill !== 'number' && typeof fill !== 'string' && !(fill instanceof Uint8Array)) {
+    throw invalidArgType('fill', 'of type string, number or an instance of Buffer or Uint8Array', fill);
+  }
+  if (encoding !== undefined && typeof encoding !== 'string') throw invalidArgType('encoding', 'of type string', encoding);
+  if (encoding !== undefined && !Buffer.isEncoding(encoding)) {
+    throw invalidArgValue('encoding', 'must be a Buffer encoding (utf8, hex, base64, latin1, ...)', encoding);
+  }
+  if (buf.length > 0) buf.fill(fill as string, encoding as BufferEncoding);
+  return buf;
 }
 
 /** Statistics of one context: the C figures, in bytes, plus the facade's own. */

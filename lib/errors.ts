@@ -13,7 +13,17 @@ export type MemctxErrorCode =
   | 'ERR_MEMCTX_CORRUPT'
   | 'ERR_MEMCTX_BUSY'
   | 'ERR_MEMCTX_NO_EXTERNAL_BUFFERS'
+  | 'ERR_MEMCTX_UNSAFE_STREAM'
+  | 'ERR_MEMCTX_INTERNAL'
   | 'ERR_MEMCTX_ADDON_NOT_FOUND';
+
+// Status numbers by code, as the C core defines them (read from the addon by lib/native.ts).
+let statusByCode: Readonly<Record<string, number>> = {};
+
+/** @internal called once by lib/native.ts with the addon's status table. */
+export function useStatusTable(table: Readonly<Record<string, number>>): void {
+  statusByCode = table;
+}
 
 /**
  * An allocator condition: out of memory, over a context's limit, a deleted context, external
@@ -24,11 +34,11 @@ export class MemctxError extends Error {
   readonly code: MemctxErrorCode;
   readonly status: number;
 
-  constructor(message: string, code: MemctxErrorCode, status = 0) {
+  constructor(message: string, code: MemctxErrorCode, status?: number) {
     super(message);
     this.name = 'MemctxError';
     this.code = code;
-    this.status = status;
+    this.status = status ?? statusByCode[code] ?? 0;
   }
 
   get [Symbol.toStringTag](): string {
@@ -87,5 +97,21 @@ export function invalidArgValue(name: string, reason: string, actual: unknown): 
 
 /** MemctxError ERR_MEMCTX_DELETED for a method called on a deleted context. */
 export function deletedError(method: string, name: string): MemctxError {
-  return new MemctxError(`${method}: the memory context "${name}" was deleted`, 'ERR_MEMCTX_DELETED', -4);
+  return new MemctxError(`${method}: the memory context "${name}" was deleted`, 'ERR_MEMCTX_DELETED');
+}
+
+/** MemctxError ERR_MEMCTX_BUSY: the context cannot do that in its current state. */
+export function busyError(method: string, name: string, why: string): MemctxError {
+  return new MemctxError(`${method}: the memory context "${name}" ${why}`, 'ERR_MEMCTX_BUSY');
+}
+
+/** MemctxError ERR_MEMCTX_DOUBLE_FREE: a Buffer already given back by free() or realloc(). */
+export function doubleFreeError(method: string, name: string): MemctxError {
+  return new MemctxError(`${method}: the Buffer was already given back to the memory context "${name}" ` +
+    '(by free() or realloc(); use the Buffer realloc() returned)', 'ERR_MEMCTX_DOUBLE_FREE');
+}
+
+/** TypeError ERR_INVALID_THIS, as Node's own: a method called on an object that is not one of ours. */
+export function invalidThis(member: string, expected: string): CodedError<TypeError> {
+  return withCode(new TypeError(`${member} must be called on ${expected}`), 'ERR_INVALID_THIS');
 }

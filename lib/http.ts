@@ -1,9 +1,12 @@
 // lib/http.ts - ties a context's lifetime to a stream or an HTTP response: the context is deleted
 // on 'finish' (every queued write has been handed to the OS) or 'close', so zero-copy writes
-// never send freed memory.
+// never send freed memory; streams whose 'finish' cannot promise that are refused.
 import type { EventEmitter } from 'node:events';
-import { MemoryContext, type MemoryContextOptions } from './context';
-import { invalidArgType } from './errors';
+import { WriteStream } from 'node:fs';
+import { OutgoingMessage } from 'node:http';
+import { Socket } from 'node:net';
+import { MemoryContext, isMemoryContext, type MemoryContextOptions } from './context';
+import { MemctxError, describe, invalidArgType } from './errors';
 
 /** A writable stream, socket or http.ServerResponse (anything emitting 'finish'/'close'). */
 export type StreamLike = EventEmitter & {
@@ -44,9 +47,25 @@ function deleteLater(ctx: MemoryContext): void {
   ctx.delete();
 }
 
-function validateStream(stream: unknown, name: string): asserts stream is StreamLike {
+/**
+ * Streams whose 'finish' means every written Buffer has left the process: a socket (TLS too), an
+ * HTTP response or request (they write to a socket), a file stream. A Transform, PassThrough,
+ * Duplex or any other Writable emits 'finish' once its own write callbacks ran, while the Buffers
+ * may still sit in its readable side or in code it handed them to.
+ */
+function finishMeansWritten(stream: object): boolean {
+  return stream instanceof Socket || stream instanceof OutgoingMessage || stream instanceof WriteStream;
+}
+
+function validateStream(stream: unknown, name: string, method: string): asserts stream is StreamLike {
   if (stream === null || typeof stream !== 'object' || typeof (stream as EventEmitter).once !== 'function') {
     throw invalidArgType(name, 'a stream or http.ServerResponse (an EventEmitter)', stream);
+  }
+  if (!finishMeansWritten(stream)) {
+    throw new MemctxError(`${method}: the "${name}" argument must be a net.Socket, an http.ServerResponse or ` +
+      `ClientRequest, or an fs.WriteStream, whose 'finish' means the data has left the process. Received ` +
+      `${describe(stream)}, which can still hold the Buffers after 'finish'. Delete the context yourself once ` +
+      'the whole pipeline has finished (withContext(() => stream.promises.pipeline(...)))', 'ERR_MEMCTX_UNSAFE_STREAM');
   }
 }
 
@@ -56,8 +75,8 @@ function validateStream(stream: unknown, name: string): asserts stream is Stream
  * I/O that outlives the stream. Returns ctx.
  */
 export function bindToStream(ctx: MemoryContext, stream: StreamLike): MemoryContext {
-  if (!(ctx instanceof MemoryContext)) throw invalidArgType('ctx', 'an instance of MemoryContext', ctx);
-  validateStream(stream, 'stream');
+  if (!isMemoryContext(ctx)) throw invalidArgType('ctx', 'an instance of MemoryContext', ctx);
+  validateStream(stream, 'stream', 'bindToStream');
   bind(ctx, stream);
   return ctx;
 }
@@ -83,7 +102,7 @@ function bind(ctx: MemoryContext, stream: BoundStream): void {
 
 /** A new context deleted when stream (or http.ServerResponse) finishes or closes. */
 export function contextFor(stream: StreamLike, options?: MemoryContextOptions): MemoryContext {
-  validateStream(stream, 'stream');
+  validateStream(stream, 'stream', 'contextFor');
   const ctx = new MemoryContext(options);
   bind(ctx, stream);
   return ctx;

@@ -1,9 +1,9 @@
-// lib/native.ts - loads the compiled addon (build/Release/memctx.node, found by node-gyp-build)
-// and types its thin interface; a missing addon gives one error that names the fix.
+// lib/native.ts - loads the compiled addon (build/Release/memctx.node or a prebuild, found by
+// node-gyp-build), opens this load's own function table, and types the boundary: constants,
+// status codes and scratch slots are read from the addon, never typed here again.
 import * as path from 'node:path';
-import { MemctxError } from './errors';
+import { MemctxError, useStatusTable } from './errors';
 
-/** The functions exported by native/binding/addon.cc (internal; validated by the facade). */
 /** A context handle: a number (table index + generation), so handles cost no allocation. */
 export type NativeHandle = number & { readonly __memctxHandle?: never };
 
@@ -11,6 +11,7 @@ export interface NativeGlobalStats {
   [field: string]: unknown;
   mappedBytes: number;
   residentBytes: number;
+  liveContextsThisLoad: number;
   topChunks: Array<{ size: number; used: number; decommitted: number; dedicated: boolean }>;
 }
 
@@ -33,48 +34,76 @@ export interface NativeConfig {
   decayMs: number;
 }
 
+/** Numbers defined by the C core and the binding (memctx.h, native/binding/binding.h). */
+export interface NativeConstants {
+  /** Status number by ERR_MEMCTX_* code (MCX_STATUS_LIST). */
+  status: Record<string, number>;
+  /** Index of each value the span calls leave in the scratch array. */
+  scratch: { offset: number; chunkBytes: number; chunkIndex: number; largeThreshold: number; handle: number };
+  maxAllocBytes: number;
+  align: number;
+  minTopChunkBytes: number;
+  maxTopChunkBytes: number;
+  minChunkBytes: number;
+  maxChunkBytes: number;
+  maxDecayMs: number;
+  defaultTopChunkBytes: number;
+  defaultMaxTopChunkBytes: number;
+  defaultRetainBytes: number;
+  defaultDecayMs: number;
+  version: string;
+}
+
+/** The function table of one load (native/binding/module.cc); arguments are validated by the facade. */
 export interface NativeBinding {
-  init(errorCtor: typeof MemctxError, scratch: Float64Array): void;
-  /** Returns the first chunk's ArrayBuffer; the handle is left in scratch[4]. */
+  /** Returns the first chunk's ArrayBuffer; the handle is left in scratch[constants.scratch.handle]. */
   create(parent: NativeHandle | null, name: string, initialSize: number, maxChunkSize: number,
     limitBytes: number, reserve: boolean): ArrayBuffer;
+  /** usedOffset < 0: C's own offset stands (after a failed reset the facade's is unknown). */
   reserve(h: NativeHandle, usedOffset: number, freedBytes: number, minBytes: number): ArrayBuffer | undefined;
   commit(h: NativeHandle, usedOffset: number, freedBytes: number): void;
   allocLarge(h: NativeHandle, size: number, zero: boolean, usedOffset: number, freeBytes: number): ArrayBuffer;
   freeLarge(h: NativeHandle, ab: ArrayBuffer): void;
-  detachAll(h: NativeHandle, abs: ArrayBuffer | ArrayBuffer[]): number;
-  reset(h: NativeHandle, abs: ArrayBuffer | ArrayBuffer[] | undefined): ArrayBuffer | undefined;
-  destroy(h: NativeHandle, abs: ArrayBuffer | ArrayBuffer[] | undefined): void;
+  /** usedOffset (here and below): the facade's offset in the current chunk, so C scrubs all it used. */
+  detachAll(h: NativeHandle, abs: ArrayBuffer | ArrayBuffer[] | undefined, usedOffset: number): number;
+  reset(h: NativeHandle, abs: ArrayBuffer | ArrayBuffer[] | undefined, usedOffset: number): ArrayBuffer;
+  destroy(h: NativeHandle, abs: ArrayBuffer | ArrayBuffer[] | undefined, usedOffset: number): void;
   backstop(h: NativeHandle): number;
   contextStats(h: NativeHandle): NativeContextStats;
+  check(h?: NativeHandle): number;
+  alive(h: NativeHandle): boolean;
   globalStats(): NativeGlobalStats;
   maintain(): number;
   trim(): number;
   configure(topChunkSize: number, maxTopChunkSize: number, retainBytes: number, decayMs: number): void;
   getConfig(): NativeConfig;
-  check(h?: NativeHandle): number;
   checkingEnabled(): boolean;
+  /** How chunk ArrayBuffers are kept from transfers: V8 detach key, markAsUntransferable, or none. */
+  untransferable(): 'key' | 'mark' | 'none';
   faultInject(nth: number, every: number): void;
   setNoExternalBuffers(on: boolean): void;
   setV8Direct(on: boolean): boolean;
-  readonly maxAllocBytes: number;
-  readonly align: number;
-  readonly version: string;
+  readonly scratch: Float64Array;
+  readonly constants: NativeConstants;
+}
+
+interface Addon {
+  open(errorCtor: typeof MemctxError): NativeBinding;
 }
 
 /** Package root: dist/ and lib/ both sit one level below it. */
 export const packageRoot = path.resolve(__dirname, '..');
 
-function load(): NativeBinding {
+function loadAddon(): Addon {
   const override = process.env.MEMCTX_ADDON_PATH;
   try {
     if (override) {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      return require(path.resolve(override)) as NativeBinding;
+      return require(path.resolve(override)) as Addon;
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const gypBuild = require('node-gyp-build') as (dir: string) => unknown;
-    return gypBuild(packageRoot) as NativeBinding;
+    return gypBuild(packageRoot) as Addon;
   } catch (err) {
     const cause = err as Error;
     const where = override ? `MEMCTX_ADDON_PATH=${override}` : `${path.join(packageRoot, 'build', 'Release')} or prebuilds/`;
@@ -89,12 +118,14 @@ function load(): NativeBinding {
   }
 }
 
-export const native: NativeBinding = load();
+/** This load's own table: a second load of the facade opens another, sharing nothing with it. */
+export const native: NativeBinding = loadAddon().open(MemctxError);
 
-/**
- * Shared out-parameters of the span calls, written by the addon (no object per call):
- * [0] offset used in the chunk, [1] usable bytes of the chunk, [2] index in the forwarding chain,
- * [3] the context's large threshold, [4] the handle made by create().
- */
-export const scratch = new Float64Array(8);
-native.init(MemctxError, scratch);
+/** Out-parameters of the span calls, written by the addon (no object per call). */
+export const scratch = native.scratch;
+
+export const constants = native.constants;
+useStatusTable(constants.status);
+
+/** Scratch slot indices, by name, as the binding defines them. */
+export const SLOT = constants.scratch;

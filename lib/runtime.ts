@@ -1,5 +1,5 @@
-// lib/runtime.ts - per-thread facade state: the default release mode, the unref'd maintenance
-// timer that drives the C release policy (mcx_maintain), and the counters memoryStats() reports.
+// lib/runtime.ts - per-load facade state: the default release mode, the unref'd maintenance
+// timer that drives the C release policy (mcx_maintain), and the event counters memoryStats() reports.
 import { native } from './native';
 
 type Mode = 'detach' | 'reserve';
@@ -7,7 +7,6 @@ type Mode = 'detach' | 'reserve';
 let defaultMode: Mode = 'detach';
 let intervalMs = 0; // 0: derived from decayMs
 let timer: NodeJS.Timeout | null = null;
-let liveContexts = 0;
 let createdContexts = 0;
 let backstopDeleted = 0;
 let maintainRuns = 0;
@@ -61,12 +60,7 @@ export function restartMaintenance(): void {
 }
 
 export function noteContextCreated(): void {
-  liveContexts++;
   createdContexts++;
-}
-
-export function noteContextGone(count = 1): void {
-  liveContexts -= count;
 }
 
 export function noteBackstop(): void {
@@ -74,6 +68,7 @@ export function noteBackstop(): void {
 }
 
 export interface FacadeCounters {
+  /** Live contexts of this load of the facade (counted by the binding, which owns liveness). */
   liveContexts: number;
   createdContexts: number;
   backstopDeletedContexts: number;
@@ -83,7 +78,7 @@ export interface FacadeCounters {
   releaseMode: Mode;
 }
 
-export function facadeCounters(): FacadeCounters {
+export function facadeCounters(liveContexts: number): FacadeCounters {
   return {
     liveContexts,
     createdContexts,

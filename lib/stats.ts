@@ -60,6 +60,6 @@ export interface MemoryStats extends FacadeCounters {
 
 /** Where memory sits right now: allocator mapped/resident bytes beside the process RSS. */
 export function memoryStats(): MemoryStats {
-  const g = native.globalStats();
-  return { ...(g as unknown as Omit<MemoryStats, keyof FacadeCounters | 'rssBytes'>), rssBytes: readRssBytes(), ...facadeCounters() };
+  const { liveContextsThisLoad, ...g } = native.globalStats();
+  return { ...(g as unknown as Omit<MemoryStats, keyof FacadeCounters | 'rssBytes'>), rssBytes: readRssBytes(), ...facadeCounters(liveContextsThisLoad) };
 }

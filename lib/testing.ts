@@ -1,5 +1,6 @@
 // lib/testing.ts - hooks for tests of code built on memctx: fault injection in the C mapping
 // layer and a switch that makes the addon behave as if external ArrayBuffers were forbidden.
+import { refreshUntransferable } from './context';
 import { native } from './native';
 import { validateSize } from './validate';
 
@@ -20,7 +21,9 @@ export const testing = {
    * the V8 path is in use afterwards.
    */
   useNodeApiArrayBuffers(on: boolean): boolean {
-    return native.setV8Direct(on !== true);
+    const v8 = native.setV8Direct(on !== true);
+    refreshUntransferable();
+    return v8;
   },
   /** 1 when the C core was built with MEMCTX_CHECKING. */
   checkingEnabled(): boolean {

@@ -5,7 +5,7 @@
 
 #define B_ID memctx
 #define B_NAME "memctx"
-#define B_DOC "mcx_context_create / mcx_alloc / mcx_free / mcx_reset / mcx_delete; default policy + background thread"
+#define B_DOC "mcx_context_create / mcx_alloc_inline / mcx_free / mcx_reset / mcx_delete; default policy + background thread"
 #define B_NEEDS_PTRS 0
 #define B_HAS_FREE 1
 
@@ -16,7 +16,7 @@ static int b_init(void) {
     return mcx_configure(&cfg) == MCX_OK ? 0 : -1;
 }
 static void *b_scope_new(void *parent) { return mcx_context_create(parent, NULL); }
-static inline void *b_alloc(void *scope, size_t size) { return mcx_alloc(scope, size); }
+static inline void *b_alloc(void *scope, size_t size) { return mcx_alloc_inline(scope, size); }
 static inline void b_free(void *scope, void *ptr) {
     (void)scope;
     mcx_free(ptr);

@@ -86,7 +86,7 @@ static uint64_t run_variant(enum variant v, const run_cfg *rc, double *cycle_ns,
         for (unsigned c = 0; c < rc->cycles; c++) {
             uint64_t t0 = mcxb_now_ns();
             for (size_t i = 0; i < n; i++) {
-                char *p = mcx_alloc(ctx, sizes[i]);
+                char *p = mcx_alloc_inline(ctx, sizes[i]);
                 if (!p) die("mcx_alloc", mcx_errno());
                 *(volatile char *)p = (char)i;
             }
@@ -261,7 +261,7 @@ static int run_rss_decay(size_t allocs, unsigned cycles, FILE *json) {
     const uint64_t baseline = mcxb_rss_bytes();
     for (unsigned c = 0; c < cycles; c++) {
         for (size_t i = 0; i < allocs; i++) {
-            char *p = mcx_alloc(ctx, sizes[i]);
+            char *p = mcx_alloc_inline(ctx, sizes[i]);
             if (!p) die("mcx_alloc", mcx_errno());
             *(volatile char *)p = (char)i;
         }

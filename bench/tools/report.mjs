@@ -180,12 +180,26 @@ const skippedNote = (workload) => {
   for (const r of rows) sec6.push(`| ${r.name} | ${f1(r.med)} | ${range(r.values, f1)} | ${f2(r.med / 50)} | ${fx(r.ratio)} | ${range(r.ratios)} | ${fx(r.cpuRatio)} | ${mib(r.peak)} |`);
   sec6.push('');
   sec6.push(...skippedNote('requests'));
+  const apr = rows.find((x) => x.name === 'apr-pool');
+  if (apr) addTarget(11, 'workload 2 (requests): apr-pool time / memctx time', apr.ratio, min(apr.ratios), max(apr.ratios), 1, true, apr.cpuRatio);
   const svg = writeSvg('requests-ns.svg', barChart({
     title: 'Workload 2 (requests): ns per request of 50 allocations, median and min-max',
     unit: 'ns per request (lower is better)',
     rows: rows.map((r) => ({ name: r.name, value: r.med, lo: min(r.values), hi: max(r.values), highlight: r.name === 'memctx' })),
   }));
   sec6.push(`![workload 2](${svg})`, '');
+}
+// workload 2b (issue 11): requests with a child scope
+if (R.workloads['requests-child']) {
+  const w = R.workloads['requests-child'];
+  const rows = aggregate('requests-child', (r) => r.ns / r.units, (r) => r.cpuNs / r.units);
+  sec6.push(`### 2b. Requests with a child: create a scope and a child scope, 24 allocations of 16 B–8 KiB alternating between them, destroy the child, then the scope; ${Math.round(1e6 * w.scale)} times (${w.rounds} rounds)`, '');
+  sec6.push('| allocator | ns per request | min–max | time × memctx | min–max | CPU time × memctx | peak RSS MiB |', '|---|---|---|---|---|---|---|');
+  for (const r of rows) sec6.push(`| ${r.name} | ${f1(r.med)} | ${range(r.values, f1)} | ${fx(r.ratio)} | ${range(r.ratios)} | ${fx(r.cpuRatio)} | ${mib(r.peak)} |`);
+  sec6.push('');
+  sec6.push(...skippedNote('requests-child'));
+  const apr = rows.find((x) => x.name === 'apr-pool');
+  if (apr) addTarget(11, 'workload 2b (requests with a child): apr-pool time / memctx time', apr.ratio, min(apr.ratios), max(apr.ratios), 1, true, apr.cpuRatio);
 }
 // workload 3
 {
@@ -197,6 +211,10 @@ const skippedNote = (workload) => {
   for (const r of rows) sec6.push(`| ${r.name} | ${f1(r.med)} | ${range(r.values, f1)} | ${fx(r.ratio)} | ${range(r.ratios)} | ${fx(r.cpuRatio)} | ${mib(r.peak)} | ${mib(r.after)} |`);
   sec6.push('');
   sec6.push(...skippedNote('mixed'));
+  const mi = rows.find((x) => x.name === 'mimalloc-free');
+  if (mi) addTarget(11, 'workload 3 (mixed): mimalloc-free time / memctx time (memctx ≤ 1.2× mimalloc)', mi.ratio, min(mi.ratios), max(mi.ratios), 0.83, true, mi.cpuRatio);
+  const gl = rows.find((x) => x.name === 'glibc');
+  if (gl) addTarget(11, 'workload 3 (mixed): glibc time / memctx time (memctx faster than glibc)', gl.ratio, min(gl.ratios), max(gl.ratios), 1, true, gl.cpuRatio);
   const svg = writeSvg('mixed-peak-rss.svg', barChart({
     title: 'Workload 3 (mixed lifetimes): peak RSS',
     unit: 'peak RSS MiB (lower is better)',
@@ -243,6 +261,19 @@ const skippedNote = (workload) => {
       miss: share >= 0.9 ? '' : `${f1((1 - share / 0.9) * 100)}% short`,
     });
   }
+  const glibcRamp = rows.find((r) => r.name === 'glibc');
+  if (mem && glibcRamp) {
+    const met = mem.peak <= glibcRamp.peak;
+    targets.push({
+      issue: 11,
+      name: 'workload 4: memctx peak RSS no higher than glibc',
+      measured: `memctx ${mib(mem.peak)} MiB; glibc ${mib(glibcRamp.peak)} MiB`,
+      range: `memctx ${range(mem.runs.map((x) => x.peakRssBytes / MiB), f1)} MiB`,
+      target: '≤ glibc',
+      met,
+      miss: met ? '' : `${mib(mem.peak - glibcRamp.peak)} MiB above glibc`,
+    });
+  }
   sec6.push(...skippedNote('ramp'));
   // the chart: for each allocator, the run whose throughput is its median (or the first)
   const series = rows.map((r) => {
@@ -276,6 +307,7 @@ const skippedNote = (workload) => {
       if (r) sec6.push(`| ${name} | ${f1(r.irPerAlloc)} | ${memIr ? fx(r.irPerAlloc / memIr) : 'n/a'} | ${r.ir.toLocaleString('en-US')} |`);
     }
     sec6.push('');
+    if (memIr) addTarget(11, 'workload 5: memctx instructions per allocation (region, mcx_alloc_inline)', memIr, memIr, memIr, 30, false, null, '');
   }
 }
 

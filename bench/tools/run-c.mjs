@@ -28,6 +28,7 @@ const plan = quick
       peer: {
         region: { rounds: 2, scale: 0.1 },
         requests: { rounds: 2, scale: 0.05 },
+        'requests-child': { rounds: 2, scale: 0.05 },
         mixed: { rounds: 2, scale: 0.1 },
         ramp: { rounds: 1, scale: 0.25, idleMs: 1500 },
       },
@@ -39,6 +40,7 @@ const plan = quick
       peer: {
         region: { rounds: 5, scale: 1 },
         requests: { rounds: 3, scale: 1 },
+        'requests-child': { rounds: 3, scale: 1 },
         mixed: { rounds: 3, scale: 1 },
         ramp: { rounds: 3, scale: 1, idleMs: 2500 },
       },

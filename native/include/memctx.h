@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -45,6 +46,14 @@ extern "C" {
 #define MCX_ALIGN 16u
 /* Largest size mcx_alloc accepts (1 TiB); larger requests fail with MCX_ETOOBIG. */
 #define MCX_ALLOC_MAX (((size_t)1) << 40)
+/* Bounds mcx_configure accepts: top chunks are powers of two in [MCX_TOP_CHUNK_MIN,
+ * MCX_TOP_CHUNK_MAX]; decay_ms is at most a day (a larger value is surely a unit error). */
+#define MCX_TOP_CHUNK_MIN (((size_t)256) << 10)
+#define MCX_TOP_CHUNK_MAX (((size_t)1) << 32)
+#define MCX_DECAY_MAX_MS ((uint64_t)24 * 3600 * 1000)
+/* Bounds of mcx_context_options.initial_size and max_chunk_size (0 picks the default). */
+#define MCX_CHUNK_MIN (((size_t)4) << 10)
+#define MCX_CHUNK_MAX (((size_t)1) << 30)
 
 /* ---- status codes ---------------------------------------------------------------------- */
 #define MCX_STATUS_LIST(X)                                                                    \
@@ -98,7 +107,17 @@ typedef struct mcx_context_options {
     size_t initial_size;   /* first process chunk, bytes; 0 = default 8 KiB (min 4 KiB) */
     size_t max_chunk_size; /* doubling stops here; 0 = default 1 MiB */
     size_t limit_bytes;    /* cap on this context's own process chunks; 0 = no limit */
+    unsigned flags;        /* MCX_CONTEXT_* bits; 0 = none. Unknown bits: MCX_EINVAL */
 } mcx_context_options;
+
+/* A clean context never receives memory that holds bytes another context wrote: its process
+ * chunks (the span lent by mcx_span_reserve included), the keeper it keeps across mcx_reset and
+ * its large allocations read as zeros when first handed to it. It zeroes the bytes it used when
+ * it gives memory back, so the next clean context gets it without a memset; a chunk last used by
+ * a context without the flag is zeroed when a clean context takes it. Children of a clean context
+ * are clean. Contexts without the flag pay nothing for it. A span borrower must commit its final
+ * offset (mcx_span_commit) before mcx_reset or mcx_delete: bytes above it are not zeroed. */
+#define MCX_CONTEXT_CLEAN 1u
 
 /* Create a context, child of parent (NULL: a root). opts may be NULL for defaults.
  * NULL + mcx_errno() = MCX_EINVAL / MCX_ENOMEM / MCX_EDELETED on failure. */
@@ -106,6 +125,58 @@ MCX_API mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_o
 
 /* Allocate size bytes (contents undefined). NULL + mcx_errno() on failure. */
 MCX_API void *mcx_alloc(mcx_context *ctx, size_t size);
+/* ---- the inline fast path ----------------------------------------------------------------
+ * mcx_alloc_inline is mcx_alloc with its common case compiled into the caller: a small size
+ * (up to MCX_INLINE_MAX), no freed object of its size class waiting, room in the current chunk.
+ * It reads and writes the head of the context and writes the object header, whose layouts are
+ * fixed by MCX_CONTEXT_HEAD_VERSION (a change of either bumps it). In the checking build
+ * (MEMCTX_CHECKING) it is mcx_alloc. Layout version 1:
+ *  - struct mcx_context_head, at the start of every context;
+ *  - the 16-byte header before each object: uint32 usable size (a multiple of 16), uint32
+ *    offset of the header from its chunk in 16-byte units, uint32 requested size, uint32 magic
+ *    (obj_key ^ (header address >> 4)) | MCX_OBJ_LIVE_BITS. */
+#define MCX_CONTEXT_HEAD_VERSION 1
+#define MCX_CONTEXT_MAGIC 0x58544E43u
+#define MCX_OBJ_LIVE_BITS 0x80000001u
+#define MCX_INLINE_MAX 256u
+
+struct mcx_context_head {
+    uint32_t magic;           /* MCX_CONTEXT_MAGIC while the context lives */
+    uint32_t obj_key;         /* keys the object magics */
+    char *bump;               /* next free byte of the current chunk */
+    char *end;                /* end of the current chunk */
+    char *current;            /* start of the current chunk */
+    uint64_t free_class_mask; /* bit c: freed objects of class c wait (class c = 16 * (c + 1) B) */
+    size_t fast_max;          /* private to mcx_alloc */
+};
+
+static inline void *mcx_alloc_inline(mcx_context *ctx, size_t size) {
+#ifndef MEMCTX_CHECKING
+    struct mcx_context_head *h = (struct mcx_context_head *)(void *)ctx;
+    size_t m1 = size - 1; /* sizes 1..MCX_INLINE_MAX in one compare; 0 goes to mcx_alloc */
+    if (m1 < MCX_INLINE_MAX && h != NULL && h->magic == MCX_CONTEXT_MAGIC) {
+        unsigned cls = (unsigned)(m1 >> 4); /* size class c holds 16 * (c + 1) bytes */
+        size_t need = ((size_t)cls + 1) * 16;
+        if (((h->free_class_mask >> cls) & 1u) == 0) {
+            char *o = h->bump;
+            if ((size_t)(h->end - o) >= need + 16) {
+                uint32_t magic = (h->obj_key ^ (uint32_t)((uintptr_t)o >> 4)) | MCX_OBJ_LIVE_BITS;
+                uint32_t off = (uint32_t)((size_t)(o - h->current) / 16);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+                uint64_t hdr[2] = {(uint64_t)need | (uint64_t)off << 32, (uint64_t)size | (uint64_t)magic << 32};
+#else
+                uint32_t hdr[4] = {(uint32_t)need, off, (uint32_t)size, magic};
+#endif
+                memcpy(o, hdr, sizeof hdr);
+                h->bump = o + 16 + need;
+                return o + 16;
+            }
+        }
+    }
+#endif
+    return mcx_alloc(ctx, size);
+}
+
 /* Allocate size zeroed bytes. */
 MCX_API void *mcx_alloc_zero(mcx_context *ctx, size_t size);
 /* Allocate with alignment align: a power of two from 1 to the page size (4096). */
@@ -163,6 +234,16 @@ MCX_API int mcx_span_reserve(mcx_context *ctx, size_t min_bytes, mcx_span *out);
 MCX_API int mcx_span_commit(mcx_context *ctx, size_t offset, size_t free_bytes);
 /* Bytes above which an allocation in ctx gets a process chunk of its own. */
 MCX_API size_t mcx_large_threshold(const mcx_context *ctx);
+
+/* ---- holds ------------------------------------------------------------------------------
+ * A hold keeps the memory around p mapped: the top chunk (or dedicated mapping) holding p is not
+ * unmapped while it has holds, though its free parts may still be reused and decommitted. An
+ * embedding whose users may write through stale pointers (the Node binding: native code can
+ * outlive the JavaScript view it was given) holds what it lent until the last such view is gone,
+ * so a stale write lands in mapped memory instead of crashing. MCX_EFOREIGN for memory memctx
+ * did not map; mcx_unhold without a hold is MCX_EINVAL. Thread-safe. */
+MCX_API int mcx_hold(const void *p);
+MCX_API int mcx_unhold(const void *p);
 
 /* ---- statistics ------------------------------------------------------------------------ */
 /* Global statistics, defined once: X(field, camelName, description). All O(1) to read. */

@@ -42,14 +42,30 @@ static inline size_t obj_need(size_t size) {
     return mcxi_align_up(need, (size_t)1 << (mcxi_log2_floor(need - 1) - 2));
 }
 
+/* need and class of every size up to MCXI_SMALL_TABLE_MAX, by 16-byte step of size + sentinel. */
+#define TABLE_STEPS (MCXI_SMALL_TABLE_MAX / 16 + 1)
+static uint16_t need_table[TABLE_STEPS];
+static uint8_t class_table[TABLE_STEPS];
+static uint8_t floor_table[TABLE_STEPS]; /* class a freed object of 16 * i usable bytes joins */
+
+void mcxi_alloc_init(void) {
+    for (size_t i = 0; i < TABLE_STEPS; i++) {
+        size_t need = obj_need(i ? i * 16 - MCXI_SENTINEL_BYTES : 0);
+        need_table[i] = (uint16_t)need;
+        class_table[i] = (uint8_t)mcxi_class_ceil(need);
+        floor_table[i] = (uint8_t)(i ? mcxi_class_floor(i * 16) : 0);
+    }
+}
+
 static inline void *fail(int status) {
     mcxi_set_errno(status);
     return NULL;
 }
 
 static inline void push_free(mcx_context *ctx, mcxi_obj *o) {
-    unsigned c = mcxi_class_floor(o->size);
-    o->u.next_free = ctx->free_lists[c];
+    unsigned c = o->size <= MCXI_SMALL_TABLE_MAX ? floor_table[o->size >> 4] : mcxi_class_floor(o->size);
+    /* A list whose bit is clear is empty whatever its head says (heads are not cleared). */
+    o->u.next_free = (ctx->free_class_mask >> c) & 1u ? ctx->free_lists[c] : NULL;
     ctx->free_lists[c] = o;
     ctx->free_class_mask |= (uint64_t)1 << c;
 }
@@ -61,7 +77,7 @@ static inline void *place(mcx_context *ctx, mcxi_obj *o, size_t size, size_t nee
     h.size = (uint32_t)need;
     h.chunk_off = (uint32_t)((size_t)((char *)o - (char *)ctx->current) / MCX_ALIGN);
     h.u.live.requested = (uint32_t)size;
-    h.u.live.magic = MCXI_OBJ_LIVE;
+    h.u.live.magic = mcxi_obj_magic(ctx, o);
     memcpy(o, &h, sizeof h); /* one 16-byte store */
     void *p = o + 1;
     mcxi_dbg_obj_alloc(ctx, p, size, need);
@@ -96,7 +112,7 @@ int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
     }
     void *mem;
     size_t got;
-    int st = mcxi_chunk_acquire(want, false, &mem, &got);
+    int st = mcxi_chunk_acquire(want, false, (ctx->flags & MCX_CONTEXT_CLEAN) != 0, &mem, &got);
     if (st != MCX_OK) return st;
     mcxi_dbg_chunk_acquired(mem, got);
     retire_tail(ctx);
@@ -129,10 +145,11 @@ static void *alloc_large(mcx_context *ctx, size_t size, size_t align) {
     if (ctx->limit_bytes && ctx->total_bytes + bytes > ctx->limit_bytes) return fail(MCX_ELIMIT);
     void *mem;
     size_t got;
-    int st = mcxi_chunk_acquire(bytes, true, &mem, &got);
+    bool clean = (ctx->flags & MCX_CONTEXT_CLEAN) != 0;
+    int st = mcxi_chunk_acquire(bytes, true, clean, &mem, &got);
     if (st != MCX_OK) return fail(st);
     if (ctx->limit_bytes && ctx->total_bytes + got > ctx->limit_bytes) {
-        mcxi_chunk_release(mem);
+        mcxi_chunk_release(mem, got, clean); /* untouched since it was acquired */
         return fail(MCX_ELIMIT);
     }
     mcxi_dbg_chunk_acquired(mem, got);
@@ -151,9 +168,9 @@ static void *alloc_large(mcx_context *ctx, size_t size, size_t align) {
     mcxi_obj *o = (mcxi_obj *)((char *)ch + off - MCXI_OBJ_HDR);
     mcxi_dbg_hdr_writable(o);
     o->size = 0;
-    o->chunk_off = (uint32_t)((off - MCXI_OBJ_HDR) / MCX_ALIGN);
+    o->chunk_off = (uint32_t)((off - MCXI_OBJ_HDR) / MCX_ALIGN) | (mcxi_log2_floor(align) - 4u) << MCXI_OFF_BITS;
     o->u.live.requested = 0;
-    o->u.live.magic = MCXI_OBJ_LIVE;
+    o->u.live.magic = mcxi_obj_magic(ctx, o);
     ctx->total_bytes += got;
     ctx->used_bytes += ch->used;
     ctx->large_count++;
@@ -175,16 +192,19 @@ static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size
     int st = mcxi_ctx_validate(ctx);
     if (st != MCX_OK) return fail(st);
     if (size > MCX_ALLOC_MAX) return fail(MCX_ETOOBIG);
-    size_t need = obj_need(size);
     if (size > ctx->large_threshold) return alloc_large(ctx, size, MCX_ALIGN);
+    size_t i = (size + MCXI_SENTINEL_BYTES + 15) >> 4;
+    bool tabled = size <= ctx->fast_max;
+    size_t need = tabled ? need_table[i] : obj_need(size);
     if (ctx->free_class_mask) {
-        unsigned c = mcxi_class_ceil(need);
-        mcxi_obj *o = ctx->free_lists[c];
+        unsigned c = tabled ? class_table[i] : mcxi_class_ceil(need);
+        mcxi_obj *o = (ctx->free_class_mask >> c) & 1u ? ctx->free_lists[c] : NULL;
         if (o && o->size >= need) {
             ctx->free_lists[c] = o->u.next_free;
             if (!ctx->free_lists[c]) ctx->free_class_mask &= ~((uint64_t)1 << c);
+            o->chunk_off &= MCXI_OFF_MASK; /* it may have been an aligned object */
             o->u.live.requested = (uint32_t)size;
-            o->u.live.magic = MCXI_OBJ_LIVE;
+            o->u.live.magic = mcxi_obj_magic(ctx, o);
             ctx->used_bytes += MCXI_OBJ_HDR + o->size;
             void *p = o + 1;
             mcxi_dbg_obj_alloc(ctx, p, size, o->size);
@@ -202,11 +222,12 @@ static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size
 /* The fast path: a valid context with no freed object of the needed class and room in the
  * current chunk costs a few compares, a bump and a 16-byte header. The rest: alloc_other. */
 void *mcx_alloc(mcx_context *ctx, size_t size) {
-    if (MCXI_LIKELY(!MCXI_CHECKING && ctx != NULL && ctx->magic == MCXI_CTX_MAGIC && size <= ctx->large_threshold)) {
-        size_t need = obj_need(size);
+    if (MCXI_LIKELY(!MCXI_CHECKING && ctx != NULL && ctx->magic == MCXI_CTX_MAGIC && size <= ctx->fast_max)) {
+        size_t i = (size + MCXI_SENTINEL_BYTES + 15) >> 4;
+        size_t need = need_table[i];
         /* Only a freed object of this very class must be preferred; other classes' objects (a
          * retired chunk tail, say) leave the bump path open. */
-        if (MCXI_LIKELY(((ctx->free_class_mask >> mcxi_class_ceil(need)) & 1u) == 0)) {
+        if (MCXI_LIKELY(((ctx->free_class_mask >> class_table[i]) & 1u) == 0)) {
             char *o = ctx->bump;
             if (MCXI_LIKELY((size_t)(ctx->end - o) >= MCXI_OBJ_HDR + need)) {
                 ctx->bump = o + MCXI_OBJ_HDR + need;
@@ -247,7 +268,9 @@ void *mcx_alloc_aligned(mcx_context *ctx, size_t size, size_t align) {
             }
             mcxi_obj *o = (mcxi_obj *)ctx->bump;
             ctx->bump += MCXI_OBJ_HDR + need;
-            return place(ctx, o, size, need);
+            void *p = place(ctx, o, size, need);
+            o->chunk_off |= (mcxi_log2_floor(align) - 4u) << MCXI_OFF_BITS; /* kept by realloc */
+            return p;
         }
         st = mcxi_ctx_grow(ctx, need + MCXI_OBJ_HDR + align);
         if (st != MCX_OK) return fail(st);
@@ -292,27 +315,37 @@ int mcxi_resolve(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk) {
          * names must be a live run that contains the pointer. O(1), on every free. */
         const mcxi_obj *h = (const mcxi_obj *)(p - MCXI_OBJ_HDR);
         if (mcxi_dbg_poisoned(h, MCXI_OBJ_HDR)) return MCX_EFOREIGN;
-        size_t ch_off = off - MCXI_OBJ_HDR - (size_t)h->chunk_off * MCX_ALIGN;
+        size_t ch_off = off - MCXI_OBJ_HDR - mcxi_obj_off(h);
         if (ch_off >= off || ch_off < top->meta_bytes || (ch_off & (MCXI_BLOCK - 1)) != 0) return MCX_EFOREIGN;
         uint8_t st = top->state[ch_off >> MCXI_BLOCK_SHIFT];
         if (!(st & MCXI_B_ALLOC) || off >= ch_off + (MCXI_BLOCK << (st & MCXI_B_ORDER))) return MCX_EFOREIGN;
         ch = (mcxi_chunk *)(top->base + ch_off);
 #endif
     }
-    if (p < (char *)ch + MCXI_CHUNK_HDR + MCXI_OBJ_HDR || p >= (char *)ch + ch->size) return MCX_EFOREIGN;
+    /* The magic first: a chunk in a thread's cache has its link there (and the rest of its
+     * header is poisoned under ASan). */
     if (ch->magic != MCXI_CHUNK_MAGIC) return MCX_EFOREIGN;
+    if (p < (char *)ch + MCXI_CHUNK_HDR + MCXI_OBJ_HDR || p >= (char *)ch + ch->size) return MCX_EFOREIGN;
     /* A large chunk's object sits at a known offset: anything else is an interior pointer, and
      * reading a "header" there would read the user's bytes. */
     if ((ch->flags & MCXI_CHUNK_LARGE) && p != (char *)ch + ch->reserved) return MCX_EFOREIGN;
     mcxi_obj *o = (mcxi_obj *)(p - MCXI_OBJ_HDR);
     if (mcxi_dbg_poisoned(o, MCXI_OBJ_HDR)) return MCX_EFOREIGN;
-    if ((size_t)o->chunk_off * MCX_ALIGN != (size_t)((char *)o - (char *)ch)) return MCX_EFOREIGN;
+    if (mcxi_obj_off(o) != (size_t)((char *)o - (char *)ch)) return MCX_EFOREIGN;
     if (ch->flags & MCXI_CHUNK_LARGE) {
         if (o->size != 0) return MCX_EFOREIGN;
-    } else if ((char *)o + MCXI_OBJ_HDR + o->size > (char *)ch + ch->size) {
+    } else if (o->size < MCX_ALIGN || (o->size & (MCX_ALIGN - 1)) != 0 ||
+               (char *)o + MCXI_OBJ_HDR + o->size > (char *)ch + ch->size) {
+        /* A size no object of this chunk can have: a stale header of another kind (a large
+         * object's, whose chunk became a chain chunk) must not reach the free lists. */
         return MCX_EFOREIGN;
     }
-    if (o->u.live.magic != MCXI_OBJ_LIVE) return o->u.live.magic == MCXI_OBJ_PAD ? MCX_EFOREIGN : MCX_EFREED;
+    int st = mcxi_ctx_validate(ch->owner);
+    if (st != MCX_OK) return st;
+    if (o->u.live.magic != mcxi_obj_magic(ch->owner, o))
+        return o->u.live.magic == MCXI_OBJ_PAD || (o->u.live.magic & MCXI_OBJ_LIVE_BITS) == MCXI_OBJ_LIVE_BITS
+                   ? MCX_EFOREIGN /* a pad, or a header not made here for this context since its last reset */
+                   : MCX_EFREED;
     *obj = o;
     *chunk = ch;
     return MCX_OK;
@@ -333,8 +366,7 @@ static int free_large(mcx_context *ctx, mcxi_chunk *ch, void *p) {
     ctx->used_bytes -= ch->used;
     ctx->large_count--;
     MCXI_VG_POOL_FREE(ctx, p);
-    mcxi_dbg_chunk_released(ch, ch->size);
-    mcxi_chunk_release(ch);
+    mcxi_ctx_chunk_give_back(ctx, ch, ch->used);
     return rc;
 }
 
@@ -343,14 +375,14 @@ int mcx_free(void *ptr) {
     mcxi_chunk *ch;
     int st = mcxi_resolve(ptr, &o, &ch);
     if (st != MCX_OK) return st;
-    mcx_context *ctx = ch->owner;
-    st = mcxi_ctx_validate(ctx);
-    if (st != MCX_OK) return st;
+    mcx_context *ctx = ch->owner; /* validated by mcxi_resolve */
     if (ch->flags & MCXI_CHUNK_LARGE) return free_large(ctx, ch, ptr);
     int rc = mcxi_dbg_sentinel_ok(ptr, o->u.live.requested) ? MCX_OK : MCX_ECORRUPT;
     size_t usable = o->size;
     mcxi_dbg_obj_free(ctx, ptr, usable);
-    if ((char *)ptr + usable == ctx->bump && ch == ctx->current && !ctx->span_mode) {
+    /* A clean context never lowers its bump: the bytes above it would escape the scrub. */
+    if ((char *)ptr + usable == ctx->bump && ch == ctx->current && !ctx->span_mode &&
+        !(ctx->flags & MCX_CONTEXT_CLEAN)) {
         /* The header stays readable (not poisoned), so a second free sees a freed object. */
         o->u.live.magic = 0;
         ctx->bump = (char *)o; /* the newest object: give its bytes back to the bump */
@@ -377,6 +409,12 @@ void *mcx_realloc(void *ptr, size_t size) {
         if (!mcxi_dbg_sentinel_ok(ptr, old)) return fail(MCX_ECORRUPT);
         size_t off = (size_t)((char *)ptr - (char *)ch);
         if (size > ctx->large_threshold && off + size + MCXI_SENTINEL_BYTES <= ch->size) {
+            /* A clean context scrubs only up to used when the chunk goes: clear what a shrink
+             * drops now. */
+            if ((ctx->flags & MCX_CONTEXT_CLEAN) && off + size < ch->used) {
+                MCXI_UNPOISON((char *)ch + off + size, ch->used - off - size);
+                memset((char *)ch + off + size, 0, ch->used - off - size);
+            }
             ctx->used_bytes = ctx->used_bytes - ch->used + off + size;
             ch->used = off + size;
             mcxi_dbg_obj_resize(ctx, ptr, old, size, ch->size - off);
@@ -401,7 +439,8 @@ void *mcx_realloc(void *ptr, size_t size) {
             return ptr;
         }
     }
-    void *np = mcx_alloc(ctx, size);
+    size_t align = mcxi_obj_align(o);
+    void *np = align > MCX_ALIGN ? mcx_alloc_aligned(ctx, size, align) : mcx_alloc(ctx, size);
     if (!np) return NULL;
     memcpy(np, ptr, old < size ? old : size);
     mcx_free(ptr);
@@ -424,6 +463,23 @@ mcx_context *mcx_context_of(const void *ptr) {
 
 /* ---- releasing a context's memory (reset and delete) ------------------------------------------ */
 
+size_t mcxi_chunk_written(const mcx_context *ctx, const mcxi_chunk *chunk) {
+    return chunk == ctx->current ? (size_t)(ctx->bump - (const char *)chunk) : chunk->used;
+}
+
+void mcxi_ctx_chunk_give_back(mcx_context *ctx, mcxi_chunk *chunk, size_t used) {
+    size_t size = chunk->size;
+    /* A dedicated mapping is unmapped: the next one comes fresh from the OS. */
+    bool zero = (ctx->flags & MCX_CONTEXT_CLEAN) && !mcxi_chunk_dedicated(chunk);
+    if (zero) {
+        MCXI_UNPOISON(chunk, used);
+        MCXI_VG_UNDEFINED(chunk, used);
+        memset(chunk, 0, used);
+    }
+    mcxi_dbg_chunk_released(chunk, size, zero);
+    mcxi_chunk_release(chunk, size, zero);
+}
+
 int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
     int rc = MCX_OK;
 #if MCXI_CHECKING
@@ -441,26 +497,32 @@ int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
     MCXI_VG_DESTROY_POOL(ctx);
     for (mcxi_chunk *c = ctx->large_head, *next; c; c = next) {
         next = c->next;
-        mcxi_dbg_chunk_released(c, c->size);
-        mcxi_chunk_release(c);
+        mcxi_ctx_chunk_give_back(ctx, c, c->used);
     }
     for (mcxi_chunk *c = ctx->keeper->next, *next; c; c = next) {
         next = c->next;
-        mcxi_dbg_chunk_released(c, c->size);
-        mcxi_chunk_release(c);
+        mcxi_ctx_chunk_give_back(ctx, c, mcxi_chunk_written(ctx, c));
     }
     mcxi_chunk *keeper = ctx->keeper;
+    size_t keeper_used = mcxi_chunk_written(ctx, keeper);
+    bool clean = (ctx->flags & MCX_CONTEXT_CLEAN) != 0;
     if (!keep_keeper) {
         ctx->magic = MCXI_CTX_DEAD;
-        size_t size = keeper->size;
-        mcxi_dbg_chunk_released(keeper, size);
-        mcxi_chunk_release(keeper);
+        mcxi_ctx_chunk_give_back(ctx, keeper, keeper_used);
         return rc;
     }
     size_t data = mcxi_ctx_data_offset();
+    if (clean && keeper_used > data) {
+        /* The kept keeper may serve another request next (a recycled context): scrub it. */
+        MCXI_UNPOISON((char *)keeper + data, keeper_used - data);
+        MCXI_VG_UNDEFINED((char *)keeper + data, keeper_used - data);
+        memset((char *)keeper + data, 0, keeper_used - data);
+    }
     keeper->next = NULL;
     keeper->flags &= ~MCXI_CHUNK_SPAN;
     keeper->used = data;
+    ctx->span_mode = 0; /* a borrower calls mcx_span_reserve again after a reset */
+    ctx->obj_key = mcxi_key_mix((uint64_t)ctx->obj_key + 1); /* headers from before are stale */
     ctx->current = keeper;
     ctx->bump = (char *)keeper + data;
     ctx->end = (char *)keeper + keeper->size;
@@ -471,13 +533,12 @@ int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
     ctx->chunk_count = 1;
     ctx->large_count = 0;
     ctx->free_class_mask = 0;
-    memset(ctx->free_lists, 0, sizeof ctx->free_lists);
     size_t next = keeper->size * 2;
     ctx->next_chunk_size = next < ctx->max_chunk_size ? next : ctx->max_chunk_size;
     MCXI_UNPOISON(ctx->bump, (size_t)(ctx->end - ctx->bump));
     MCXI_VG_DEFINED(ctx->bump, (size_t)(ctx->end - ctx->bump));
 #if MCXI_CHECKING
-    memset(ctx->bump, MCXI_WIPE, (size_t)(ctx->end - ctx->bump));
+    memset(ctx->bump, clean ? 0 : MCXI_WIPE, (size_t)(ctx->end - ctx->bump));
 #endif
     MCXI_POISON(ctx->bump, (size_t)(ctx->end - ctx->bump));
     MCXI_VG_CREATE_POOL(ctx);

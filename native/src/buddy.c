@@ -11,7 +11,7 @@ static size_t header_bytes(void) { return mcxi_align_up(sizeof(mcxi_top), 64); }
 
 size_t mcxi_buddy_meta_bytes(size_t top_size) {
     size_t nblocks = top_size >> MCXI_BLOCK_SHIFT;
-    size_t raw = header_bytes() + mcxi_align_up(nblocks, 8) + nblocks * (sizeof(uint64_t) + 2 * sizeof(uint32_t));
+    size_t raw = header_bytes() + 2 * mcxi_align_up(nblocks, 8) + nblocks * (sizeof(uint64_t) + 2 * sizeof(uint32_t));
     size_t blocks = (raw + MCXI_BLOCK - 1) >> MCXI_BLOCK_SHIFT;
     return MCXI_BLOCK * mcxi_pow2_ceil(blocks);
 }
@@ -46,6 +46,8 @@ void mcxi_buddy_init(mcxi_top *t, uint64_t now_ms) {
     t->order = mcxi_log2_floor(nblocks);
     t->state = (uint8_t *)p;
     p += mcxi_align_up(nblocks, 8);
+    t->dirty = (uint8_t *)p; /* a fresh mapping reads as zeros: every run starts clean */
+    p += mcxi_align_up(nblocks, 8);
     t->freed_ms = (uint64_t *)p;
     p += nblocks * sizeof(uint64_t);
     t->link_next = (uint32_t *)p;
@@ -57,13 +59,13 @@ void mcxi_buddy_init(mcxi_top *t, uint64_t now_ms) {
     t->freed_ms[0] = now_ms;
     list_push(t, t->order, 0);
     size_t meta = mcxi_buddy_meta_bytes(t->size);
-    uint32_t b = mcxi_buddy_alloc(t, mcxi_log2_floor(meta >> MCXI_BLOCK_SHIFT));
+    uint32_t b = mcxi_buddy_alloc(t, mcxi_log2_floor(meta >> MCXI_BLOCK_SHIFT), NULL);
     (void)b; /* always block 0: the lowest half is kept at every split */
     t->meta_bytes = meta;
     t->used_bytes = meta;
 }
 
-uint32_t mcxi_buddy_alloc(mcxi_top *t, unsigned order) {
+uint32_t mcxi_buddy_alloc(mcxi_top *t, unsigned order, bool *dirty) {
     if (order > t->order) return MCXI_NIL;
     uint32_t avail = t->free_mask >> order;
     if (avail == 0) return MCXI_NIL;
@@ -71,21 +73,26 @@ uint32_t mcxi_buddy_alloc(mcxi_top *t, unsigned order) {
     uint32_t b = t->free_head[k];
     list_remove(t, k, b);
     uint8_t dec = t->state[b] & MCXI_B_DECOMMITTED;
+    uint8_t dirt = dec ? 0 : t->dirty[b];
     uint64_t freed = t->freed_ms[b];
     while (k > order) {
         k--;
         uint32_t buddy = b + (1u << k);
         t->state[buddy] = (uint8_t)(MCXI_B_FREE | dec | k);
         t->freed_ms[buddy] = freed;
+        t->dirty[buddy] = dirt;
         list_push(t, k, buddy);
     }
     t->state[b] = (uint8_t)(MCXI_B_ALLOC | order);
+    t->dirty[b] = 0;
     if (dec) decommitted_sub(t, MCXI_BLOCK << order);
+    if (dirty) *dirty = dirt != 0;
     return b;
 }
 
-void mcxi_buddy_free(mcxi_top *t, uint32_t b, uint64_t now_ms) {
+void mcxi_buddy_free(mcxi_top *t, uint32_t b, uint64_t now_ms, bool zeroed) {
     unsigned k = t->state[b] & MCXI_B_ORDER;
+    uint8_t dirt = zeroed ? 0 : 1;
     t->state[b] = 0;
     while (k < t->order) {
         uint32_t buddy = b ^ (1u << k);
@@ -95,12 +102,15 @@ void mcxi_buddy_free(mcxi_top *t, uint32_t b, uint64_t now_ms) {
         /* The merged run holds freshly freed, resident pages: it is madvised again as a whole
          * when it has been idle long enough, so the buddy's released state is dropped. */
         if (s & MCXI_B_DECOMMITTED) decommitted_sub(t, MCXI_BLOCK << k);
+        else dirt |= t->dirty[buddy];
         t->state[buddy] = 0;
+        t->dirty[buddy] = 0;
         b &= ~(1u << k);
         k++;
     }
     t->state[b] = (uint8_t)(MCXI_B_FREE | k);
     t->freed_ms[b] = now_ms;
+    t->dirty[b] = dirt;
     list_push(t, k, b);
 }
 
@@ -119,6 +129,7 @@ uint64_t mcxi_buddy_decommit(mcxi_top *t, uint64_t cutoff_ms) {
             }
             MCXI_POISON(p, bytes);
             t->state[b] |= MCXI_B_DECOMMITTED;
+            t->dirty[b] = 0;
             t->decommitted_bytes += bytes;
             mcxi_g.decommitted_bytes += bytes;
             released += bytes;

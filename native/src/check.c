@@ -29,7 +29,7 @@ static int check_top_layer(void) {
         CHECK(t->magic == MCXI_TOP_MAGIC && t->dedicated && mcxi_pagemap_get(t->base) == t);
         CHECK(!t->dnext || t->dnext->dprev == t);
         mapped += t->size;
-        chunk_bytes += t->size - MCXI_BLOCK;
+        if (!t->empty_since_ms) chunk_bytes += t->size - MCXI_BLOCK; /* else: unmap refused, free */
         dedicated++;
     }
     CHECK(mapped == mcxi_g.mapped_bytes && retained == mcxi_g.retained_bytes);
@@ -50,9 +50,9 @@ int mcxi_check_chunk_objects(const mcx_context *ctx, const mcxi_chunk *ch, size_
         const mcxi_obj *o = (const mcxi_obj *)p;
         MCXI_VG_DEFINED(o, MCXI_OBJ_HDR);
         CHECK(!mcxi_dbg_poisoned(o, MCXI_OBJ_HDR));
-        CHECK((size_t)o->chunk_off * MCX_ALIGN == (size_t)(p - (const char *)ch));
+        CHECK(mcxi_obj_off(o) == (size_t)(p - (const char *)ch));
         CHECK(o->size % MCX_ALIGN == 0 && p + MCXI_OBJ_HDR + o->size <= end);
-        if (o->u.live.magic == MCXI_OBJ_LIVE) {
+        if (o->u.live.magic == mcxi_obj_magic(ctx, o)) {
             CHECK(o->u.live.requested + MCXI_SENTINEL_BYTES <= o->size);
             CHECK(mcxi_dbg_sentinel_ok(o + 1, o->u.live.requested));
             *live += MCXI_OBJ_HDR + o->size;
@@ -112,14 +112,15 @@ static int check_context(const mcx_context *ctx) {
     CHECK(mcxi_ctx_used(ctx) <= ctx->total_bytes);
     /* Free lists: every object is a free object of this context, big enough for its class. */
     for (unsigned c = 0; c < MCXI_NCLASSES; c++) {
-        CHECK((ctx->free_lists[c] != NULL) == (((ctx->free_class_mask >> c) & 1u) != 0));
+        if (!((ctx->free_class_mask >> c) & 1u)) continue; /* empty, whatever the head says */
+        CHECK(ctx->free_lists[c] != NULL);
         size_t guard = 0;
         for (const mcxi_obj *o = ctx->free_lists[c]; o; o = o->u.next_free) {
             const mcxi_top *top = mcxi_pagemap_get(o);
             CHECK(top != NULL);
-            const mcxi_chunk *ch = (const mcxi_chunk *)((const char *)o - (size_t)o->chunk_off * MCX_ALIGN);
+            const mcxi_chunk *ch = (const mcxi_chunk *)((const char *)o - mcxi_obj_off(o));
             CHECK(mcxi_chunk_is_live(top, ch) && ch->owner == ctx);
-            CHECK(o->size >= mcxi_class_size(c) && o->u.live.magic != MCXI_OBJ_LIVE);
+            CHECK(o->size >= mcxi_class_size(c) && o->u.live.magic != mcxi_obj_magic(ctx, o));
             CHECK(++guard <= (ctx->total_bytes / (MCXI_OBJ_HDR + MCX_ALIGN)));
         }
     }

@@ -10,7 +10,7 @@
 
 size_t mcxi_ctx_data_offset(void) { return MCXI_CHUNK_HDR + mcxi_align_up(sizeof(mcx_context), MCX_ALIGN); }
 
-#define MCXI_CHAIN_CEILING ((size_t)1 << 30) /* largest process chunk in a forwarding chain */
+#define MCXI_CHAIN_CEILING MCX_CHUNK_MAX /* largest process chunk in a forwarding chain */
 
 int mcxi_ctx_validate_slow(const mcx_context *ctx) {
     if (MCXI_UNLIKELY(ctx == NULL)) return MCX_EINVAL;
@@ -22,6 +22,9 @@ int mcxi_ctx_validate_slow(const mcx_context *ctx) {
     const char *keeper = (const char *)ctx - MCXI_CHUNK_HDR;
     if (((uintptr_t)keeper & (MCXI_BLOCK - 1)) != 0) return MCX_EINVAL;
     if (!mcxi_chunk_is_live(top, keeper)) return MCX_EDELETED;
+    /* A keeper in a thread's chunk cache is allocated in the buddy but no context's: its magic
+     * holds the cache's link. */
+    if (((const mcxi_chunk *)keeper)->magic != MCXI_CHUNK_MAGIC) return MCX_EDELETED;
     if (mcxi_dbg_poisoned(ctx, sizeof(uint32_t))) return MCX_EDELETED;
 #endif
     if (MCXI_UNLIKELY(ctx->magic != MCXI_CTX_MAGIC)) return ctx->magic == MCXI_CTX_DEAD ? MCX_EDELETED : MCX_EINVAL;
@@ -68,13 +71,18 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     if (initial < MCXI_CHUNK_MIN) initial = MCXI_CHUNK_MIN;
     size_t max_chunk = mcxi_pow2_ceil(o.max_chunk_size ? o.max_chunk_size : MCXI_DEFAULT_MAX_CHUNK);
     if (max_chunk < initial) max_chunk = initial;
+    if (o.flags & ~MCX_CONTEXT_CLEAN) {
+        mcxi_set_errno(MCX_EINVAL);
+        return NULL;
+    }
+    unsigned flags = o.flags | (parent ? parent->flags & MCX_CONTEXT_CLEAN : 0u);
     if (o.limit_bytes && o.limit_bytes < initial) {
         mcxi_set_errno(MCX_EINVAL); /* the limit must at least hold the first process chunk */
         return NULL;
     }
     void *mem;
     size_t got;
-    int st = mcxi_chunk_acquire(initial, false, &mem, &got);
+    int st = mcxi_chunk_acquire(initial, false, (flags & MCX_CONTEXT_CLEAN) != 0, &mem, &got);
     if (st != MCX_OK) {
         mcxi_set_errno(st);
         return NULL;
@@ -91,9 +99,11 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     keeper->index = 0;
     keeper->reserved = 0;
     mcx_context *ctx = (mcx_context *)((char *)mem + MCXI_CHUNK_HDR);
-    memset(ctx, 0, sizeof *ctx);
+    /* The free-list heads are read only under their bit of free_class_mask: left as they are. */
+    memset(ctx, 0, offsetof(struct mcx_context, free_lists));
     keeper->owner = ctx;
     ctx->magic = MCXI_CTX_MAGIC;
+    ctx->flags = flags;
     ctx->keeper = ctx->current = keeper;
     ctx->bump = (char *)keeper + data;
     ctx->end = (char *)keeper + got;
@@ -106,6 +116,7 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     if (threshold > MCXI_SMALL_MAX / 2) threshold = MCXI_SMALL_MAX / 2; /* its class is below the last */
     if (threshold < 256) threshold = 256;
     ctx->large_threshold = threshold;
+    ctx->fast_max = threshold < MCXI_SMALL_TABLE_MAX - MCXI_SENTINEL_BYTES ? threshold : MCXI_SMALL_TABLE_MAX - MCXI_SENTINEL_BYTES;
     ctx->limit_bytes = o.limit_bytes;
     ctx->total_bytes = got;
     ctx->used_bytes = 0; /* the keeper's header and this struct are in its bumped range */
@@ -118,7 +129,8 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     link_child(ctx, parent);
     MCXI_VG_CREATE_POOL(ctx);
     atomic_fetch_add(&mcxi_g.context_count, 1);
-    atomic_fetch_add(&mcxi_g.contexts_created, 1);
+    uint64_t serial = atomic_fetch_add(&mcxi_g.contexts_created, 1);
+    ctx->obj_key = mcxi_key_mix(mcxi_os_random_seed() + serial);
     return ctx;
 }
 

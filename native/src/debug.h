@@ -127,14 +127,16 @@ static inline void mcxi_dbg_chunk_acquired(void *chunk, size_t size) {
     MCXI_POISON((char *)chunk + MCXI_CHUNK_HDR, size - MCXI_CHUNK_HDR);
 }
 
-/* A process chunk goes back to the top layer. */
-static inline void mcxi_dbg_chunk_released(void *chunk, size_t size) {
+/* A process chunk goes back to the top layer; zeroed: a clean context scrubbed it, so the wipe
+ * writes zeros and keeps it clean. */
+static inline void mcxi_dbg_chunk_released(void *chunk, size_t size, bool zeroed) {
+    (void)zeroed;
 #if MCXI_CHECKING
     MCXI_UNPOISON(chunk, size);
     /* Wipe what the chunk held (up to 1 MiB: all of a chain chunk; the head of a large one). */
     size_t wipe = size < ((size_t)1 << 20) ? size : ((size_t)1 << 20);
     MCXI_VG_UNDEFINED(chunk, wipe);
-    memset(chunk, MCXI_WIPE, wipe);
+    memset(chunk, zeroed ? 0 : MCXI_WIPE, wipe);
 #endif
     MCXI_POISON(chunk, size);
     MCXI_VG_NOACCESS(chunk, size);

@@ -7,6 +7,7 @@
 #include "memctx.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
@@ -22,11 +23,20 @@
 #define MCXI_MAX_ORDER 20u                                /* largest buddy top: 4 KiB << 20 = 4 GiB */
 #define MCXI_DECOMMIT_MIN_ORDER 4u                        /* free runs >= 64 KiB are madvised */
 #define MCXI_DEDICATED_MIN ((size_t)1 << 20)              /* chunks >= 1 MiB get their own mapping */
-#define MCXI_TOP_MIN ((size_t)256 << 10)                  /* smallest top chunk */
-#define MCXI_TOP_CEILING ((size_t)1 << 32)                /* largest top chunk ever */
-#define MCXI_CHUNK_MIN ((size_t)4 << 10)                  /* smallest process chunk */
+#define MCXI_TOP_MIN MCX_TOP_CHUNK_MIN                     /* smallest top chunk */
+#define MCXI_TOP_CEILING MCX_TOP_CHUNK_MAX                 /* largest top chunk ever */
+#define MCXI_CHUNK_MIN MCX_CHUNK_MIN                       /* smallest process chunk */
 #define MCXI_SMALL_MAX ((size_t)1 << 20)                  /* largest size-class object */
 #define MCXI_NCLASSES 64u
+/* mcx_alloc serves sizes up to this from a table (need and class by 16-byte step), not from
+ * the log2 arithmetic: the request workload's sizes (16 B - 2 KiB) all fall in it. */
+#define MCXI_SMALL_TABLE_MAX ((size_t)4096)
+/* Per-thread chunk cache: chunks up to 4 KiB << (MCXI_TCACHE_ORDERS - 1) = 256 KiB, up to 1 MiB
+ * per thread. A request of the peer workload (50 objects of 16 B-2 KiB) uses an 8, a 16 and a
+ * 32 KiB chunk; 1 MiB holds the chunks of about 18 such requests, and is what a thread can keep
+ * resident beyond retain_bytes until its cache has been idle for decay_ms. */
+#define MCXI_TCACHE_ORDERS 7u
+#define MCXI_TCACHE_BYTES ((size_t)1 << 20)
 
 #define MCXI_DEFAULT_TOP ((size_t)4 << 20)
 #define MCXI_DEFAULT_MAX_TOP ((size_t)1 << 30)
@@ -39,9 +49,11 @@
 #define MCXI_CHUNK_MAGIC 0x6B4E4843u /* "CHNk" */
 #define MCXI_CTX_MAGIC 0x58544E43u   /* "CNTX" */
 #define MCXI_CTX_DEAD 0x44414544u    /* "DEAD" */
-/* Live object magic: its top bit is set, so the upper half of a user-space pointer (which a free
- * object stores in the same place) can never equal it. */
-#define MCXI_OBJ_LIVE 0xA110C8EDu
+/* A live object's magic is bound to its address and to its context's key (mcxi_obj_magic), so a
+ * header copied elsewhere, or left from before a reset or by another context, does not validate.
+ * Its top bit is set, so the upper half of a user-space pointer (which a free object stores in
+ * the same place) can never equal it; its low bit is set, so it never equals the pad magic. */
+#define MCXI_OBJ_LIVE_BITS 0x80000001u
 #define MCXI_OBJ_PAD 0xA1105AD0u
 #define MCXI_SENTINEL 0x7Eu
 #define MCXI_WIPE 0x7Fu
@@ -91,6 +103,8 @@ typedef struct mcxi_top {
     uint32_t *link_next;
     uint32_t *link_prev;
     uint64_t *freed_ms;        /* when the free run starting here was freed */
+    uint8_t *dirty;            /* free run starting here may hold bytes a context wrote */
+    uint32_t holds;            /* mcx_hold count: never unmapped while > 0 (under the lock) */
     struct mcxi_top *dnext, *dprev; /* dedicated mappings list */
 } mcxi_top;
 
@@ -117,7 +131,7 @@ _Static_assert(sizeof(mcxi_chunk) <= MCXI_CHUNK_HDR, "chunk header fits its rese
 /* Header before every object allocated by C (16 bytes, so objects stay 16-byte aligned). */
 typedef struct mcxi_obj {
     uint32_t size;      /* usable bytes after the header (multiple of 16); large: 0 */
-    uint32_t chunk_off; /* (header - chunk) / 16 */
+    uint32_t chunk_off; /* (header - chunk) / 16 in the low MCXI_OFF_BITS; above: log2(align) - 4 */
     union {
         struct {
             uint32_t requested; /* bytes asked for (large: see the chunk) */
@@ -128,6 +142,12 @@ typedef struct mcxi_obj {
 } mcxi_obj;
 
 #define MCXI_OBJ_HDR ((size_t)16)
+/* chunk_off: offsets up to 4 GiB (a chain chunk is at most 1 GiB), then the alignment asked of
+ * mcx_alloc_aligned, which mcx_realloc keeps when it moves the object. */
+#define MCXI_OFF_BITS 28u
+#define MCXI_OFF_MASK ((1u << MCXI_OFF_BITS) - 1u)
+static inline size_t mcxi_obj_off(const mcxi_obj *o) { return (size_t)(o->chunk_off & MCXI_OFF_MASK) * 16u; }
+static inline size_t mcxi_obj_align(const mcxi_obj *o) { return (size_t)16 << (o->chunk_off >> MCXI_OFF_BITS); }
 _Static_assert(sizeof(mcxi_obj) == MCXI_OBJ_HDR, "object header is 16 bytes");
 _Static_assert(MCX_ALIGN == 16, "MCX_ALIGN matches the object header");
 
@@ -138,16 +158,23 @@ typedef struct mcxi_callback {
 } mcxi_callback;
 
 struct mcx_context {
+    /* The head: the fields mcx_alloc_inline (memctx.h) reads, laid out as struct
+     * mcx_context_head (layout version MCX_CONTEXT_HEAD_VERSION; asserted below). */
     uint32_t magic;
+    uint32_t obj_key;          /* keys live object magics; changes at every reset */
+    char *bump;                /* next free byte of the current chunk */
+    char *end;                 /* end of the current chunk */
+    mcxi_chunk *current;       /* last chunk of the forwarding chain: allocation happens here */
+    uint64_t free_class_mask;  /* bit c set: free_lists[c] is not empty; clear: ignore its head */
+    size_t fast_max;           /* largest size mcx_alloc's table path serves */
+    /* The rest is private. */
     uint32_t span_mode;        /* a span borrower bump-allocates in this context */
+    uint32_t flags;            /* MCX_CONTEXT_* */
     mcx_context *parent;
     mcx_context *first_child;
     mcx_context *next_sibling;
     mcx_context *prev_sibling;
     mcxi_chunk *keeper;        /* first process chunk; holds this struct */
-    mcxi_chunk *current;       /* last chunk of the forwarding chain: allocation happens here */
-    char *bump;                /* next free byte of the current chunk */
-    char *end;                 /* end of the current chunk */
     mcxi_chunk *large_head;    /* chunks of large allocations */
     size_t next_chunk_size;
     size_t initial_size;
@@ -162,12 +189,31 @@ struct mcx_context {
     uint32_t chunk_count;
     uint32_t large_count;
     uint32_t child_count;
-    uint32_t reserved;
-    uint64_t free_class_mask;  /* bit c set: free_lists[c] is not empty */
     mcxi_callback *callbacks;
     mcxi_obj *free_lists[MCXI_NCLASSES];
     char name[MCX_NAME_MAX + 1];
 };
+
+#define MCXI_HEAD_SAME(f) (offsetof(struct mcx_context, f) == offsetof(struct mcx_context_head, f))
+_Static_assert(MCXI_HEAD_SAME(magic) && MCXI_HEAD_SAME(obj_key) && MCXI_HEAD_SAME(bump) && MCXI_HEAD_SAME(end) &&
+                   MCXI_HEAD_SAME(current) && MCXI_HEAD_SAME(free_class_mask) && MCXI_HEAD_SAME(fast_max),
+               "struct mcx_context starts with struct mcx_context_head");
+_Static_assert(MCXI_CTX_MAGIC == MCX_CONTEXT_MAGIC && MCXI_OBJ_LIVE_BITS == MCX_OBJ_LIVE_BITS,
+               "the public layout's constants");
+
+/* The magic of a live object whose header is at o in ctx. */
+static inline uint32_t mcxi_obj_magic(const mcx_context *ctx, const void *o) {
+    return (ctx->obj_key ^ (uint32_t)((uintptr_t)o >> 4)) | MCXI_OBJ_LIVE_BITS;
+}
+/* A new object key (at creation and at each reset). */
+static inline uint32_t mcxi_key_mix(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xFF51AFD7ED558CCDull;
+    x ^= x >> 33;
+    x *= 0xC4CEB9FE1A85EC53ull;
+    x ^= x >> 33;
+    return (uint32_t)x;
+}
 
 /* Bytes of live allocations, their headers and chunk headers (before span free lists). */
 static inline size_t mcxi_ctx_used(const mcx_context *ctx) {
@@ -177,24 +223,41 @@ static inline size_t mcxi_ctx_used(const mcx_context *ctx) {
 /* ---- os.c ---------------------------------------------------------------------------------- */
 int mcxi_os_map(size_t size, size_t align, void **out);
 int mcxi_os_unmap(void *p, size_t size);
+void mcxi_os_fail_unmaps(unsigned n); /* test hook */
 int mcxi_os_decommit(void *p, size_t size);
 uint64_t mcxi_os_resident(const void *p, size_t size);
 uint64_t mcxi_os_now_ms(void);
+uint64_t mcxi_os_random_seed(void); /* per process, from the OS (getrandom) or the clock */
 size_t mcxi_os_page_size(void);
 void mcxi_os_counters(uint64_t *mmaps, uint64_t *munmaps, uint64_t *madvises, uint64_t *failures);
 
 /* ---- pagemap.c: address -> top chunk, lock-free reads ---------------------------------------- */
 int mcxi_pagemap_set(const void *base, size_t size, mcxi_top *top); /* under the top lock */
 void mcxi_pagemap_clear(const void *base, size_t size);             /* under the top lock */
-mcxi_top *mcxi_pagemap_get(const void *p);
+/* Three levels of 16 index bits over 64 KiB granules; the lookup is inline (mcx_free's path). */
+#define MCXI_PAGEMAP_LEVEL_BITS 16u
+typedef _Atomic(mcxi_top *) mcxi_pagemap_leaf;
+typedef _Atomic(mcxi_pagemap_leaf *) mcxi_pagemap_mid;
+extern mcxi_pagemap_mid *_Atomic mcxi_pagemap_root[(size_t)1 << MCXI_PAGEMAP_LEVEL_BITS];
+static inline mcxi_top *mcxi_pagemap_get(const void *p) {
+    uint64_t g = (uint64_t)(uintptr_t)p >> MCXI_GRANULE_SHIFT;
+    const size_t mask = ((size_t)1 << MCXI_PAGEMAP_LEVEL_BITS) - 1;
+    mcxi_pagemap_mid *mid = atomic_load_explicit(&mcxi_pagemap_root[g >> (2 * MCXI_PAGEMAP_LEVEL_BITS)], memory_order_acquire);
+    if (!mid) return NULL;
+    mcxi_pagemap_leaf *leaf = atomic_load_explicit(&mid[(g >> MCXI_PAGEMAP_LEVEL_BITS) & mask], memory_order_acquire);
+    if (!leaf) return NULL;
+    return atomic_load_explicit(&leaf[g & mask], memory_order_acquire);
+}
 uint64_t mcxi_pagemap_meta_bytes(void);
 
 /* ---- buddy.c: process chunks carved out of one top chunk ---------------------------------- */
 size_t mcxi_buddy_meta_bytes(size_t top_size);
 void mcxi_buddy_init(mcxi_top *top, uint64_t now_ms);
-/* Returns the block index, or MCXI_NIL when no free run of that order exists. */
-uint32_t mcxi_buddy_alloc(mcxi_top *top, unsigned order);
-void mcxi_buddy_free(mcxi_top *top, uint32_t block, uint64_t now_ms);
+/* Returns the block index, or MCXI_NIL when no free run of that order exists; *dirty (when not
+ * NULL) tells whether the run may hold bytes written by a context (else it reads as zeros). */
+uint32_t mcxi_buddy_alloc(mcxi_top *top, unsigned order, bool *dirty);
+/* zeroed: every byte of the run is zero (a clean context scrubbed what it used). */
+void mcxi_buddy_free(mcxi_top *top, uint32_t block, uint64_t now_ms, bool zeroed);
 /* madvise free runs of order >= MCXI_DECOMMIT_MIN_ORDER idle since before cutoff_ms. */
 uint64_t mcxi_buddy_decommit(mcxi_top *top, uint64_t cutoff_ms);
 int mcxi_buddy_check(const mcxi_top *top);
@@ -220,19 +283,46 @@ void mcxi_lock(void);
 void mcxi_unlock(void);
 /* Get a process chunk of at least bytes, rounded up to a power of two; a large one (for one large
  * allocation) of MCXI_DEDICATED_MIN or more gets a dedicated mapping rounded to the granule.
- * *got receives its size. MCX_OK or MCX_ENOMEM. */
-int mcxi_chunk_acquire(size_t bytes, bool large, void **out, size_t *got);
-/* Give a process chunk back to its top chunk (a dedicated mapping is unmapped at once). */
-void mcxi_chunk_release(void *chunk);
+ * zeroed: the chunk must read as zeros (a clean context). *got receives its size. MCX_OK or
+ * MCX_ENOMEM. */
+int mcxi_chunk_acquire(size_t bytes, bool large, bool zeroed, void **out, size_t *got);
+/* Give a process chunk of size bytes back (to this thread's cache, or to its top chunk; a
+ * dedicated mapping is unmapped at once); zeroed: every byte of it is zero. */
+void mcxi_chunk_release(void *chunk, size_t size, bool zeroed);
+/* The same, straight to its top chunk, freed at freed_ms, with the top lock held. */
+void mcxi_chunk_release_locked(void *chunk, bool zeroed, uint64_t freed_ms);
+/* True when the process chunk at p is a dedicated mapping (fresh from the OS, unmapped on free). */
+bool mcxi_chunk_dedicated(const void *chunk);
 /* True when p is the first byte of a process chunk handed out by the top layer. */
 bool mcxi_chunk_is_live(const mcxi_top *top, const void *p);
-void mcxi_top_unmap_locked(mcxi_top *top);
+/* Unmap a top chunk (or dedicated mapping) and forget it; false when the OS refused, in which
+ * case it stays registered (a dedicated one as free, retried by the release pass). */
+bool mcxi_top_unmap_locked(mcxi_top *top);
+/* Retry unmapping dedicated mappings the OS refused to unmap; returns the bytes released. */
+uint64_t mcxi_dedicated_retry_locked(void);
 size_t mcxi_next_top_size_locked(size_t need);
+
+/* ---- tcache.c: per-thread cache of free process chunks -------------------------------------- */
+void mcxi_tcache_init(void); /* once, at load */
+/* A chunk of size bytes (a power of two) from this thread's cache; zeroed: make it read zeros. */
+bool mcxi_tcache_take(size_t size, bool zeroed, void **out);
+/* Keep a chunk in this thread's cache; false when it does not fit (then release it). */
+bool mcxi_tcache_put(void *chunk, size_t size, bool zeroed);
+/* Drain caches idle for decay_ms (all of them when force); top lock held. Returns bytes. */
+uint64_t mcxi_tcache_drain_locked(uint64_t now_ms, uint64_t real_ms, uint64_t decay_ms, bool force);
+uint64_t mcxi_tcache_bytes_locked(void); /* bytes cached by all threads; top lock held */
+void mcxi_tcache_fork_prepare(void); /* top lock held */
+void mcxi_tcache_fork_release(void);
 
 /* ---- release.c: the release policy (decay, retained budget, trim, background thread) ------- */
 uint64_t mcxi_maintain_locked(uint64_t now_ms, bool force);
 void mcxi_maybe_maintain_locked(uint64_t now_ms);
 int mcxi_background_apply(int enable);
+/* fork() handlers of the background thread's state: take its lock before fork, release it after
+ * (the child also forgets the thread, which fork did not copy). */
+void mcxi_background_fork_prepare(void);
+void mcxi_background_fork_parent(void);
+void mcxi_background_fork_child(void);
 
 /* ---- context.c ------------------------------------------------------------------------------ */
 /* Validate a context handle: MCX_OK, MCX_EINVAL (NULL or garbage), MCX_EDELETED. The checking
@@ -251,6 +341,7 @@ static inline int mcxi_ctx_validate(const mcx_context *ctx) {
 size_t mcxi_ctx_data_offset(void);
 
 /* ---- alloc.c ------------------------------------------------------------------------------- */
+void mcxi_alloc_init(void); /* once, at load: the size table */
 unsigned mcxi_class_ceil(size_t n);
 unsigned mcxi_class_floor(size_t n);
 size_t mcxi_class_size(unsigned c);
@@ -259,6 +350,11 @@ size_t mcxi_class_size(unsigned c);
 int mcxi_ctx_grow(mcx_context *ctx, size_t need);
 /* Free every object and chunk of ctx except the keeper, as reset does. */
 int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper);
+/* Give one process chunk of ctx back to the top layer, of which used bytes were written (a clean
+ * context zeroes them first). */
+void mcxi_ctx_chunk_give_back(mcx_context *ctx, mcxi_chunk *chunk, size_t used);
+/* Bytes of chunk written so far (its bumped range). */
+size_t mcxi_chunk_written(const mcx_context *ctx, const mcxi_chunk *chunk);
 /* Resolve an object pointer: MCX_OK with *obj and *chunk, or an error status. */
 int mcxi_resolve(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk);
 int mcxi_check_chunk_objects(const mcx_context *ctx, const mcxi_chunk *chunk, size_t *live_bytes);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,9 +81,17 @@ int mcxi_os_map(size_t size, size_t align, void **out) {
     return MCX_OK;
 }
 
+/* Test hook: the next n munmap calls of mcxi_os_unmap fail (the OS can refuse one, e.g. when
+ * the mapping count limit is reached). */
+static _Atomic unsigned unmap_failures_pending;
+void mcxi_os_fail_unmaps(unsigned n) { atomic_store(&unmap_failures_pending, n); }
+
 int mcxi_os_unmap(void *p, size_t size) {
+    unsigned pending = atomic_load(&unmap_failures_pending);
+    while (pending > 0)
+        if (atomic_compare_exchange_weak(&unmap_failures_pending, &pending, pending - 1)) return MCX_ENOMEM;
     atomic_fetch_add(&os_munmap_calls, 1);
-    return munmap(p, size) == 0 ? MCX_OK : MCX_EINVAL;
+    return munmap(p, size) == 0 ? MCX_OK : MCX_ENOMEM;
 }
 
 /* Give the pages back at once: RSS falls now, and the range reads as zeros when touched again.
@@ -106,6 +115,21 @@ uint64_t mcxi_os_resident(const void *p, size_t size) {
         pages -= n;
     }
     return resident;
+}
+
+uint64_t mcxi_os_random_seed(void) {
+    static _Atomic uint64_t seed;
+    uint64_t s = atomic_load_explicit(&seed, memory_order_relaxed);
+    if (s) return s;
+    if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        s = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)&seed;
+    }
+    s |= 1u;
+    uint64_t expected = 0;
+    atomic_compare_exchange_strong(&seed, &expected, s);
+    return atomic_load(&seed);
 }
 
 uint64_t mcxi_os_now_ms(void) {

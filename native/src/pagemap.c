@@ -1,64 +1,107 @@
-/* pagemap.c - the map from an address to the top chunk that holds it: a two-level radix table
- * over 64 KiB granules, written under the top lock and read without it, so that validating a
- * pointer (mcx_free, mcx_check) costs two loads instead of a scan of the top-chunk vector. */
+/* pagemap.c - the map from an address to the top chunk that holds it: a three-level radix table
+ * over 64 KiB granules that covers the whole 64-bit address space (x86-64 with 5-level paging
+ * hands out 57-bit addresses, arm64 up to 52-bit ones), written under the top lock and read
+ * without it, so that validating a pointer (mcx_free, mcx_check) costs three loads instead of a
+ * scan of the top-chunk vector. Leaf pages that no longer map anything are given back with
+ * madvise: they read as zeros (NULL) afterwards, so a lock-free reader never faults. */
 #include "internal.h"
 
-#define L2_BITS 16u
-#define L1_BITS (47u - MCXI_GRANULE_SHIFT - L2_BITS) /* 47-bit user address space */
-#define L1_SIZE ((size_t)1 << L1_BITS)
-#define L2_SIZE ((size_t)1 << L2_BITS)
+#define LEVEL_BITS MCXI_PAGEMAP_LEVEL_BITS
+#define LEVEL_SIZE ((size_t)1 << LEVEL_BITS)
+#define TABLE_BYTES (LEVEL_SIZE * sizeof(void *))
+_Static_assert(3 * LEVEL_BITS + MCXI_GRANULE_SHIFT == 64, "the page map covers 64-bit addresses");
 
-typedef _Atomic(mcxi_top *) leaf_entry;
+typedef mcxi_pagemap_leaf leaf_entry;
+typedef mcxi_pagemap_mid mid_entry;
 
-static _Atomic(leaf_entry *) level1[L1_SIZE];
-static uint64_t leaf_bytes; /* under the top lock */
+#define root mcxi_pagemap_root
+mcxi_pagemap_mid *_Atomic mcxi_pagemap_root[LEVEL_SIZE];
+static uint64_t table_bytes; /* under the top lock */
 
-static inline bool split(uintptr_t addr, size_t *i1, size_t *i2) {
-    uintptr_t g = addr >> MCXI_GRANULE_SHIFT;
-    *i1 = (size_t)(g >> L2_BITS);
-    *i2 = (size_t)(g & (L2_SIZE - 1));
-    return *i1 < L1_SIZE;
+static inline void split(uintptr_t addr, size_t *i0, size_t *i1, size_t *i2) {
+    uint64_t g = (uint64_t)addr >> MCXI_GRANULE_SHIFT;
+    *i0 = (size_t)(g >> (2 * LEVEL_BITS));
+    *i1 = (size_t)((g >> LEVEL_BITS) & (LEVEL_SIZE - 1));
+    *i2 = (size_t)(g & (LEVEL_SIZE - 1));
+}
+
+/* Map one table of LEVEL_SIZE pointers (zeroed by the OS). */
+static int table_map(void **out) {
+    int st = mcxi_os_map(TABLE_BYTES, 0, out);
+    if (st == MCX_OK) table_bytes += TABLE_BYTES;
+    return st;
+}
+
+/* The leaf for addr, created with its middle table when missing (create) or NULL. */
+static leaf_entry *leaf_of(uintptr_t addr, bool create, int *status) {
+    size_t i0, i1, i2;
+    split(addr, &i0, &i1, &i2);
+    mid_entry *mid = atomic_load_explicit(&root[i0], memory_order_acquire);
+    if (!mid) {
+        if (!create) return NULL;
+        void *mem;
+        if ((*status = table_map(&mem)) != MCX_OK) return NULL;
+        mid = mem;
+        atomic_store_explicit(&root[i0], mid, memory_order_release);
+    }
+    leaf_entry *leaf = atomic_load_explicit(&mid[i1], memory_order_acquire);
+    if (!leaf) {
+        if (!create) return NULL;
+        void *mem;
+        if ((*status = table_map(&mem)) != MCX_OK) return NULL;
+        leaf = mem;
+        atomic_store_explicit(&mid[i1], leaf, memory_order_release);
+    }
+    return leaf;
 }
 
 int mcxi_pagemap_set(const void *base, size_t size, mcxi_top *top) {
     uintptr_t start = (uintptr_t)base;
-    /* First make sure every leaf exists, so a failure leaves nothing half-written. */
-    for (uintptr_t a = start; a < start + size; a += MCXI_GRANULE) {
-        size_t i1, i2;
-        if (!split(a, &i1, &i2)) return MCX_ENOMEM; /* beyond 47 bits: not supported */
-        if (atomic_load_explicit(&level1[i1], memory_order_acquire) == NULL) {
-            void *leaf;
-            int st = mcxi_os_map(L2_SIZE * sizeof(leaf_entry), 0, &leaf);
-            if (st != MCX_OK) return st;
-            leaf_bytes += L2_SIZE * sizeof(leaf_entry);
-            atomic_store_explicit(&level1[i1], (leaf_entry *)leaf, memory_order_release);
-        }
+    /* First make sure every leaf exists, so a failure leaves nothing half-written. A leaf covers
+     * 4 GiB, so this loop steps leaf by leaf. */
+    for (uintptr_t a = start; a - start < size; a = (a | (((uintptr_t)1 << 32) - 1)) + 1) {
+        int st = MCX_OK;
+        if (!leaf_of(a, true, &st)) return st;
+        if (((a | (((uintptr_t)1 << 32) - 1)) + 1) == 0) break; /* the last leaf of the space */
     }
-    for (uintptr_t a = start; a < start + size; a += MCXI_GRANULE) {
-        size_t i1, i2;
-        split(a, &i1, &i2);
-        leaf_entry *leaf = atomic_load_explicit(&level1[i1], memory_order_acquire);
+    for (uintptr_t a = start; a - start < size; a += MCXI_GRANULE) {
+        size_t i0, i1, i2;
+        split(a, &i0, &i1, &i2);
+        leaf_entry *leaf = leaf_of(a, false, NULL);
         atomic_store_explicit(&leaf[i2], top, memory_order_release);
+        if (a + MCXI_GRANULE == 0) break;
     }
     return MCX_OK;
 }
 
+/* Give back the page of leaf entries holding entry when every entry on it is NULL. */
+static void leaf_page_release(leaf_entry *entry) {
+    size_t page = mcxi_os_page_size();
+    uintptr_t first = (uintptr_t)entry & ~(uintptr_t)(page - 1);
+    leaf_entry *p = (leaf_entry *)first;
+    for (size_t i = 0; i < page / sizeof(leaf_entry); i++)
+        if (atomic_load_explicit(&p[i], memory_order_relaxed) != NULL) return;
+    mcxi_os_decommit(p, page);
+}
+
 void mcxi_pagemap_clear(const void *base, size_t size) {
     uintptr_t start = (uintptr_t)base;
-    for (uintptr_t a = start; a < start + size; a += MCXI_GRANULE) {
-        size_t i1, i2;
-        if (!split(a, &i1, &i2)) continue;
-        leaf_entry *leaf = atomic_load_explicit(&level1[i1], memory_order_acquire);
-        if (leaf) atomic_store_explicit(&leaf[i2], NULL, memory_order_release);
+    size_t page = mcxi_os_page_size();
+    leaf_entry *pending = NULL; /* the last leaf page written, released once the walk leaves it */
+    for (uintptr_t a = start; a - start < size; a += MCXI_GRANULE) {
+        size_t i0, i1, i2;
+        split(a, &i0, &i1, &i2);
+        leaf_entry *leaf = leaf_of(a, false, NULL);
+        if (leaf) {
+            leaf_entry *e = &leaf[i2];
+            atomic_store_explicit(e, NULL, memory_order_release);
+            if (pending && ((uintptr_t)pending & ~(uintptr_t)(page - 1)) != ((uintptr_t)e & ~(uintptr_t)(page - 1)))
+                leaf_page_release(pending);
+            pending = e;
+        }
+        if (a + MCXI_GRANULE == 0) break;
     }
+    if (pending) leaf_page_release(pending);
 }
 
-mcxi_top *mcxi_pagemap_get(const void *p) {
-    size_t i1, i2;
-    if (!split((uintptr_t)p, &i1, &i2)) return NULL;
-    leaf_entry *leaf = atomic_load_explicit(&level1[i1], memory_order_acquire);
-    if (leaf == NULL) return NULL;
-    return atomic_load_explicit(&leaf[i2], memory_order_acquire);
-}
-
-uint64_t mcxi_pagemap_meta_bytes(void) { return leaf_bytes; }
+uint64_t mcxi_pagemap_meta_bytes(void) { return table_bytes; }

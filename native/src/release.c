@@ -17,11 +17,15 @@ static uint64_t pass_interval_ms(void) {
     return iv < 1 ? 1 : iv;
 }
 
-static mcxi_top *largest_idle_empty(uint64_t cutoff_ms) {
+/* The largest top chunk wholly free since cutoff_ms; *idle_bytes gets the bytes of all of them. */
+static mcxi_top *largest_idle_empty(uint64_t cutoff_ms, uint64_t *idle_bytes) {
     mcxi_top *best = NULL;
+    *idle_bytes = 0;
     for (size_t i = 0; i < mcxi_g.vec_len; i++) {
         mcxi_top *t = mcxi_g.vec[i];
-        if (t->empty_since_ms && t->empty_since_ms <= cutoff_ms && (!best || t->size > best->size)) best = t;
+        if (!t->empty_since_ms || t->empty_since_ms > cutoff_ms || t->holds > 0) continue;
+        *idle_bytes += t->size;
+        if (!best || t->size > best->size) best = t;
     }
     return best;
 }
@@ -32,12 +36,20 @@ uint64_t mcxi_maintain_locked(uint64_t now_ms, bool force) {
     uint64_t budget = force ? 0 : cfg->retain_bytes;
     uint64_t released = 0;
     mcxi_g.maintain_runs++;
-    while (mcxi_g.retained_bytes > budget) {
-        mcxi_top *t = largest_idle_empty(cutoff);
-        if (!t) break;
-        released += t->size;
-        mcxi_top_unmap_locked(t);
+    /* Chunks cached by threads that stopped using them go back to their top chunks first, so
+     * the rest of the pass can release what they pinned. */
+    mcxi_tcache_drain_locked(now_ms, mcxi_os_now_ms(), cfg->decay_ms, force);
+    /* Only chunks idle for the decay count against the budget: counting one that has just
+     * become free would release an idle one now and the new one later, leaving nothing kept. */
+    for (;;) {
+        uint64_t idle_bytes;
+        mcxi_top *t = largest_idle_empty(cutoff, &idle_bytes);
+        if (!t || idle_bytes <= budget) break;
+        size_t size = t->size;
+        if (!mcxi_top_unmap_locked(t)) break; /* the OS refused: try again at the next pass */
+        released += size;
     }
+    released += mcxi_dedicated_retry_locked();
     for (size_t i = 0; i < mcxi_g.vec_len; i++) {
         mcxi_top *t = mcxi_g.vec[i];
         /* Retained empty top chunks stay warm: they are the budget that prevents refault thrash. */
@@ -56,9 +68,13 @@ void mcxi_maybe_maintain_locked(uint64_t now_ms) {
 }
 
 uint64_t mcx_maintain(uint64_t now_ms) {
-    if (now_ms == 0) now_ms = mcxi_os_now_ms();
+    uint64_t real_ms = mcxi_os_now_ms();
+    if (now_ms == 0) now_ms = real_ms;
     mcxi_lock();
     uint64_t released = mcxi_maintain_locked(now_ms, false);
+    /* The next automatic pass is scheduled on the real clock: a caller's clock ahead of it (a
+     * test, or another time base) must not switch the automatic passes off until it catches up. */
+    if (mcxi_g.next_maintain_ms > real_ms + pass_interval_ms()) mcxi_g.next_maintain_ms = real_ms + pass_interval_ms();
     mcxi_unlock();
     return released;
 }
@@ -105,6 +121,21 @@ static void *bg_main(void *arg) {
     }
     pthread_mutex_unlock(&bg_lock);
     return NULL;
+}
+
+void mcxi_background_fork_prepare(void) { pthread_mutex_lock(&bg_lock); }
+void mcxi_background_fork_parent(void) { pthread_mutex_unlock(&bg_lock); }
+void mcxi_background_fork_child(void) {
+    bg_running = false;
+    bg_stop = false;
+    if (bg_cond_ready) {
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&bg_cond, &attr);
+        pthread_condattr_destroy(&attr);
+    }
+    pthread_mutex_unlock(&bg_lock);
 }
 
 int mcxi_background_apply(int enable) {

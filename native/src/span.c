@@ -39,6 +39,11 @@ int mcx_span_commit(mcx_context *ctx, size_t offset, size_t free_bytes) {
     char *data = chunk_data(ctx->current);
     if (offset > (size_t)(ctx->end - data)) return MCX_EINVAL;
     char *pos = data + offset;
+    if ((ctx->flags & MCX_CONTEXT_CLEAN) && pos < ctx->bump) {
+        /* Bytes below the old offset were handed out: keep them inside the scrubbed range. */
+        MCXI_UNPOISON(pos, (size_t)(ctx->bump - pos));
+        memset(pos, 0, (size_t)(ctx->bump - pos));
+    }
     ctx->bump = pos;
     ctx->span_free_bytes = free_bytes;
     return MCX_OK;

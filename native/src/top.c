@@ -140,35 +140,74 @@ static int map_dedicated(size_t bytes, void **out, size_t *got) {
     return MCX_OK;
 }
 
-void mcxi_top_unmap_locked(mcxi_top *top) {
+/* A held top chunk stays mapped; a dedicated one freed meanwhile becomes a free one, unmapped
+ * by the release pass (mcxi_dedicated_retry_locked) once the last hold is gone. */
+static void keep_dedicated_free(mcxi_top *top) {
+    if (top->dedicated && !top->empty_since_ms) {
+        top->empty_since_ms = mcxi_os_now_ms() | 1u;
+        mcxi_g.chunk_bytes -= top->size - MCXI_BLOCK;
+    }
+}
+
+bool mcxi_top_unmap_locked(mcxi_top *top) {
     size_t size = top->size;
     void *base = top->base;
-    if (top->dedicated) {
-        if (top->dprev) top->dprev->dnext = top->dnext;
-        else mcxi_g.dedicated = top->dnext;
-        if (top->dnext) top->dnext->dprev = top->dprev;
-        mcxi_g.dedicated_count--;
-        mcxi_g.chunk_bytes -= size - MCXI_BLOCK;
-    } else {
-        vec_remove(top);
-        mcxi_g.top_chunk_count--;
-        mcxi_g.decommitted_bytes -= top->decommitted_bytes;
-        if (top->empty_since_ms) mcxi_g.retained_bytes -= size;
+    if (top->holds > 0) {
+        keep_dedicated_free(top);
+        return false;
     }
-    mcxi_g.mapped_bytes -= size;
-    mcxi_g.released_bytes += size;
+    /* The header lives in the mapping: after the unmap only this copy is read. */
+    const mcxi_top t = *top;
     mcxi_pagemap_clear(base, size);
     /* ASan keeps shadow state per address: clear it, or a later mapping at this address
      * (by anyone) would look poisoned. */
     MCXI_UNPOISON(base, size);
-    mcxi_os_unmap(base, size);
+    if (mcxi_os_unmap(base, size) != MCX_OK) {
+        /* Still mapped: keep it registered so the figures stay true (the leaves exist, so
+         * entering it again cannot fail). A dedicated mapping becomes a free one. */
+        mcxi_pagemap_set(base, size, top);
+        keep_dedicated_free(top);
+        return false;
+    }
+    if (t.dedicated) {
+        if (t.dprev) t.dprev->dnext = t.dnext;
+        else mcxi_g.dedicated = t.dnext;
+        if (t.dnext) t.dnext->dprev = t.dprev;
+        mcxi_g.dedicated_count--;
+        if (!t.empty_since_ms) mcxi_g.chunk_bytes -= size - MCXI_BLOCK;
+    } else {
+        vec_remove(top);
+        mcxi_g.top_chunk_count--;
+        mcxi_g.decommitted_bytes -= t.decommitted_bytes;
+        if (t.empty_since_ms) mcxi_g.retained_bytes -= size;
+    }
+    mcxi_g.mapped_bytes -= size;
+    mcxi_g.released_bytes += size;
+    return true;
+}
+
+uint64_t mcxi_dedicated_retry_locked(void) {
+    uint64_t released = 0;
+    for (mcxi_top *t = mcxi_g.dedicated, *next; t; t = next) {
+        next = t->dnext;
+        size_t size = t->size;
+        if (t->empty_since_ms && mcxi_top_unmap_locked(t)) released += size;
+    }
+    return released;
 }
 
 /* ---- process chunks ---------------------------------------------------------------------------- */
 
-int mcxi_chunk_acquire(size_t bytes, bool large, void **out, size_t *got) {
+int mcxi_chunk_acquire(size_t bytes, bool large, bool zeroed, void **out, size_t *got) {
     *out = NULL;
     if (bytes < MCXI_CHUNK_MIN) bytes = MCXI_CHUNK_MIN;
+    if (!large || bytes < MCXI_DEDICATED_MIN) {
+        size_t size = mcxi_pow2_ceil(bytes);
+        if (mcxi_tcache_take(size, zeroed, out)) {
+            *got = size;
+            return MCX_OK;
+        }
+    }
     mcxi_lock();
     uint64_t now = mcxi_os_now_ms();
     mcxi_maybe_maintain_locked(now);
@@ -182,11 +221,12 @@ int mcxi_chunk_acquire(size_t bytes, bool large, void **out, size_t *got) {
     unsigned order = mcxi_log2_floor(size >> MCXI_BLOCK_SHIFT);
     mcxi_top *top = NULL;
     uint32_t b = MCXI_NIL;
+    bool dirty = false;
     /* First fit in vector order: older, smaller top chunks fill first, which lets the newest
      * and largest drain and be released when traffic drops. */
     for (size_t i = 0; i < mcxi_g.vec_len && b == MCXI_NIL; i++) {
         top = mcxi_g.vec[i];
-        if ((top->free_mask >> order) != 0) b = mcxi_buddy_alloc(top, order);
+        if ((top->free_mask >> order) != 0) b = mcxi_buddy_alloc(top, order, &dirty);
     }
     if (b == MCXI_NIL) {
         st = top_map_buddy(size, &top);
@@ -194,7 +234,7 @@ int mcxi_chunk_acquire(size_t bytes, bool large, void **out, size_t *got) {
             mcxi_unlock();
             return st;
         }
-        b = mcxi_buddy_alloc(top, order);
+        b = mcxi_buddy_alloc(top, order, &dirty);
     }
     if (top->empty_since_ms) {
         top->empty_since_ms = 0;
@@ -205,30 +245,78 @@ int mcxi_chunk_acquire(size_t bytes, bool large, void **out, size_t *got) {
     mcxi_unlock();
     *out = top->base + ((size_t)b << MCXI_BLOCK_SHIFT);
     *got = size;
+    if (zeroed && dirty) {
+        /* Last used by a context that does not scrub: the whole run may hold its bytes. */
+        MCXI_UNPOISON(*out, size);
+        MCXI_VG_UNDEFINED(*out, size);
+        memset(*out, 0, size);
+        MCXI_POISON(*out, size);
+    }
     return MCX_OK;
 }
 
-void mcxi_chunk_release(void *chunk) {
-    mcxi_lock();
-    uint64_t now = mcxi_os_now_ms();
+void mcxi_chunk_release_locked(void *chunk, bool zeroed, uint64_t freed_ms) {
     mcxi_top *top = mcxi_pagemap_get(chunk);
     if (top->dedicated) {
         /* Large allocations are given back as soon as they are freed. */
         mcxi_top_unmap_locked(top);
-    } else {
-        uint32_t b = (uint32_t)(((char *)chunk - top->base) >> MCXI_BLOCK_SHIFT);
-        size_t size = MCXI_BLOCK << (top->state[b] & MCXI_B_ORDER);
-        mcxi_buddy_free(top, b, now);
-        top->used_bytes -= size;
-        mcxi_g.chunk_bytes -= size;
-        if (top->used_bytes == top->meta_bytes) {
-            top->empty_since_ms = now;
-            mcxi_g.retained_bytes += top->size;
-        }
+        return;
     }
+    uint32_t b = (uint32_t)(((char *)chunk - top->base) >> MCXI_BLOCK_SHIFT);
+    size_t size = MCXI_BLOCK << (top->state[b] & MCXI_B_ORDER);
+    mcxi_buddy_free(top, b, freed_ms, zeroed);
+    top->used_bytes -= size;
+    mcxi_g.chunk_bytes -= size;
+    if (top->used_bytes == top->meta_bytes) {
+        top->empty_since_ms = freed_ms;
+        mcxi_g.retained_bytes += top->size;
+    }
+}
+
+void mcxi_chunk_release(void *chunk, size_t size, bool zeroed) {
+    /* Chunks of the cached sizes are never dedicated mappings (those start at 1 MiB). */
+    if (size < MCXI_DEDICATED_MIN && mcxi_tcache_put(chunk, size, zeroed)) return;
+    mcxi_lock();
+    uint64_t now = mcxi_os_now_ms();
+    mcxi_chunk_release_locked(chunk, zeroed, now);
     mcxi_maybe_maintain_locked(now);
     mcxi_unlock();
 }
+
+/* ---- holds ------------------------------------------------------------------------------------ */
+
+/* The top chunk (or dedicated mapping) holding p, or NULL for memory memctx did not map. */
+static mcxi_top *top_of(const void *p) {
+    if (!p) return NULL;
+    mcxi_top *top = mcxi_pagemap_get(p);
+    if (!top || (const char *)p < top->base || (const char *)p >= top->base + top->size) return NULL;
+    return top;
+}
+
+int mcx_hold(const void *p) {
+    mcxi_lock();
+    mcxi_top *top = top_of(p);
+    if (top) top->holds++;
+    mcxi_unlock();
+    return top ? MCX_OK : MCX_EFOREIGN;
+}
+
+int mcx_unhold(const void *p) {
+    mcxi_lock();
+    mcxi_top *top = top_of(p);
+    int st = MCX_EFOREIGN;
+    if (top && top->holds > 0) {
+        st = MCX_OK;
+        /* A dedicated mapping freed while held goes as soon as the last hold does. */
+        if (--top->holds == 0 && top->dedicated && top->empty_since_ms) mcxi_top_unmap_locked(top);
+    } else if (top) {
+        st = MCX_EINVAL;
+    }
+    mcxi_unlock();
+    return st;
+}
+
+bool mcxi_chunk_dedicated(const void *chunk) { return mcxi_pagemap_get(chunk)->dedicated != 0; }
 
 bool mcxi_chunk_is_live(const mcxi_top *top, const void *p) {
     if (top->dedicated) return (const char *)p == top->base + MCXI_BLOCK;
@@ -257,6 +345,37 @@ void mcx_config_get(mcx_config *out) {
 
 static bool pow2(size_t n) { return n != 0 && (n & (n - 1)) == 0; }
 
+/* Serialises mcx_configure: two callers must not both stop (join) the same background thread. */
+static pthread_mutex_t configure_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* fork() while another thread holds a lock would leave the child's copy locked forever: take
+ * every lock before the fork (in the order the code takes them) and release them on both sides.
+ * The child has no background thread: its configuration says so. */
+static void fork_prepare(void) {
+    pthread_mutex_lock(&configure_lock);
+    mcxi_background_fork_prepare();
+    mcxi_lock();
+    mcxi_tcache_fork_prepare();
+}
+static void fork_parent(void) {
+    mcxi_tcache_fork_release();
+    mcxi_unlock();
+    mcxi_background_fork_parent();
+    pthread_mutex_unlock(&configure_lock);
+}
+static void fork_child(void) {
+    mcxi_g.config.background_thread = 0;
+    mcxi_tcache_fork_release();
+    mcxi_unlock();
+    mcxi_background_fork_child();
+    pthread_mutex_unlock(&configure_lock);
+}
+__attribute__((constructor)) static void at_load(void) {
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    mcxi_tcache_init();
+    mcxi_alloc_init();
+}
+
 int mcx_configure(const mcx_config *c) {
     if (!c) return MCX_EINVAL;
     if (!pow2(c->top_chunk_size) || c->top_chunk_size < MCXI_TOP_MIN || c->top_chunk_size > MCXI_TOP_CEILING)
@@ -264,15 +383,18 @@ int mcx_configure(const mcx_config *c) {
     if (!pow2(c->max_top_chunk_size) || c->max_top_chunk_size < c->top_chunk_size ||
         c->max_top_chunk_size > MCXI_TOP_CEILING)
         return MCX_EINVAL;
-    if (c->decay_ms > (uint64_t)24 * 3600 * 1000) return MCX_EINVAL; /* a day: surely a unit error */
+    if (c->decay_ms > MCX_DECAY_MAX_MS) return MCX_EINVAL;
     if (c->background_thread != 0 && c->background_thread != 1) return MCX_EINVAL;
+    pthread_mutex_lock(&configure_lock);
     int st = mcxi_background_apply(c->background_thread);
-    if (st != MCX_OK) return st;
-    mcxi_lock();
-    mcxi_g.config = *c;
-    mcxi_g.next_maintain_ms = 0; /* apply the new policy at the next opportunity */
-    mcxi_unlock();
-    return MCX_OK;
+    if (st == MCX_OK) {
+        mcxi_lock();
+        mcxi_g.config = *c;
+        mcxi_g.next_maintain_ms = 0; /* apply the new policy at the next opportunity */
+        mcxi_unlock();
+    }
+    pthread_mutex_unlock(&configure_lock);
+    return st;
 }
 
 void mcx_global_stats(struct mcx_global_stats *out) {
@@ -280,7 +402,8 @@ void mcx_global_stats(struct mcx_global_stats *out) {
     mcxi_lock();
     out->mapped_bytes = mcxi_g.mapped_bytes;
     out->peak_mapped_bytes = mcxi_g.peak_mapped_bytes;
-    out->chunk_bytes = mcxi_g.chunk_bytes;
+    /* Chunks in the threads' caches are not any context's: they are reported as not handed out. */
+    out->chunk_bytes = mcxi_g.chunk_bytes - mcxi_tcache_bytes_locked();
     out->retained_bytes = mcxi_g.retained_bytes;
     out->decommitted_bytes = mcxi_g.decommitted_bytes;
     out->meta_bytes = mcxi_g.vec_meta_bytes + mcxi_pagemap_meta_bytes();

@@ -526,7 +526,38 @@ static void churn_stays_bounded(void) {
     CHECK_OK(mcx_delete(ctx));
 }
 
-TH_MAIN(TH_TEST(alloc_basic_sizes), TH_TEST(churn_stays_bounded),
+/* mcx_alloc_inline (the public header's fast path) makes objects mcx_alloc's equals: same
+ * layout, so free, realloc, size and owner queries and mcx_check accept them; a freed object of
+ * the class is reused through the slow path; NULL and sizes above MCX_INLINE_MAX still work. */
+static void inline_fast_path(void) {
+    mcx_context *ctx = mcx_context_create(NULL, NULL);
+    REQUIRE(ctx != NULL);
+    unsigned char *p[300];
+    for (size_t i = 0; i < 300; i++) {
+        size_t size = i % (MCX_INLINE_MAX + 40);
+        p[i] = mcx_alloc_inline(ctx, size);
+        REQUIRE(p[i] != NULL);
+        CHECK_U64((uintptr_t)p[i] % MCX_ALIGN, ==, 0);
+        CHECK_U64(mcx_alloc_size(p[i]), ==, size);
+        CHECK(mcx_context_of(p[i]) == ctx);
+        th_fill(p[i], size, i);
+    }
+    CHECK_OK(mcx_check(ctx));
+    for (size_t i = 0; i < 300; i++) CHECK_U64(th_verify(p[i], i % (MCX_INLINE_MAX + 40), i), ==, i % (MCX_INLINE_MAX + 40));
+    CHECK_OK(mcx_free(p[10]));
+    unsigned char *again = mcx_alloc_inline(ctx, 10); /* class of p[10]: taken from the free list */
+    CHECK(again == p[10]);
+    unsigned char *r = mcx_realloc(p[20], 5000);
+    REQUIRE(r != NULL);
+    CHECK_U64(th_verify(r, 20, 20), ==, 20);
+    CHECK_OK(mcx_check(ctx));
+    CHECK_FAILS(mcx_alloc_inline(NULL, 16), MCX_EINVAL);
+    CHECK_OK(mcx_reset(ctx));
+    CHECK_STATUS(mcx_free(p[0]), MCX_EFOREIGN); /* from before the reset */
+    CHECK_OK(mcx_delete(ctx));
+}
+
+TH_MAIN(TH_TEST(inline_fast_path), TH_TEST(alloc_basic_sizes), TH_TEST(churn_stays_bounded),
         TH_TEST(alloc_zero_clears_reused_memory), TH_TEST(size_zero_gives_unique_pointers),
         TH_TEST(size_limits_and_null_context), TH_TEST(aligned_every_power_of_two),
         TH_TEST(free_memory_is_reused), TH_TEST(free_bad_pointers),

@@ -199,6 +199,41 @@ static void span_with_large_allocations_and_limit(void) {
     CHECK_OK(mcx_delete(ctx));
 }
 
-TH_MAIN(TH_TEST(span_reserve_and_commit), TH_TEST(span_forwarding_doubles),
+/* After a reset, a context used through spans is an ordinary context again: when the chain
+ * forwards, the keeper's tail becomes a free object, so an allocation of its size lands in the
+ * keeper, not in the new chunk. */
+static void span_mode_ends_at_reset(void) {
+    mcx_context_options o = th_opts("spanreset", 4 * TH_KiB, 64 * TH_KiB, 0);
+    mcx_context *ctx = mcx_context_create(NULL, &o);
+    REQUIRE(ctx != NULL);
+    mcx_span s;
+    REQUIRE(mcx_span_reserve(ctx, 100, &s) == MCX_OK);
+    CHECK_OK(mcx_span_commit(ctx, 100, 0));
+    CHECK_OK(mcx_reset(ctx));
+    /* Fill the keeper with 16-byte objects until at most 256 bytes are left, so its tail becomes
+     * a free object of an exact small class when the chain forwards. The step between objects
+     * (header, object, and the checking build's sentinel) is measured, not assumed. */
+    const char *end = (const char *)s.chunk_data + s.chunk_bytes;
+    const char *prev = NULL;
+    size_t rem = 0;
+    for (;;) {
+        const char *q = mcx_alloc(ctx, 16);
+        REQUIRE(q != NULL && q < end);
+        if (prev) {
+            rem = (size_t)(end - (q - MCX_ALIGN + (size_t)(q - prev)));
+            if (rem <= 256) break;
+        }
+        prev = q;
+    }
+    REQUIRE(mcx_alloc(ctx, 2000) != NULL); /* forwards: the keeper's tail is retired */
+    const char *keeper = (const char *)ctx;
+    const char *p = mcx_alloc(ctx, rem - 31); /* needs rem - 16 bytes: the tail object's class */
+    REQUIRE(p != NULL);
+    CHECK(p > keeper && p < keeper + 4 * TH_KiB);
+    CHECK_OK(mcx_check(ctx));
+    CHECK_OK(mcx_delete(ctx));
+}
+
+TH_MAIN(TH_TEST(span_mode_ends_at_reset), TH_TEST(span_reserve_and_commit), TH_TEST(span_forwarding_doubles),
         TH_TEST(span_offset_after_reset_is_initial), TH_TEST(span_bad_arguments),
         TH_TEST(span_with_large_allocations_and_limit))

@@ -248,7 +248,8 @@ static void run(uint64_t iterations, uint64_t seed) {
             SCHECK(th_verify(q, keep, A[i].id) == keep);
             SCHECK(mcx_context_of(q) == C[A[i].ctx].h);
             A[i].cap = q == (void *)A[i].p ? (ns > A[i].cap ? ns : A[i].cap) : ns;
-            if (q != (void *)A[i].p) A[i].align = 16;
+            SCHECK(((uintptr_t)q & (A[i].align - 1)) == 0); /* a move keeps the alignment */
+            if (q != (void *)A[i].p && A[i].align > 16) C[A[i].ctx].pad += A[i].align;
             A[i].p = (unsigned char *)q;
             A[i].size = ns;
             th_fill(q, ns, A[i].id);

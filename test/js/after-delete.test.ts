@@ -1,8 +1,8 @@
 // test/js/after-delete.test.ts - every method of a deleted context (deleted directly, through its
 // parent, or through its parent's reset) throws MemctxError ERR_MEMCTX_DELETED; nothing crashes;
 // delete() itself stays safe to call again.
+import { Socket } from 'node:net';
 import { MemoryContext, MemctxError, bindToStream } from '../../lib';
-import { PassThrough } from 'node:stream';
 
 type Call = [string, (ctx: MemoryContext, keep: Buffer) => unknown];
 
@@ -74,8 +74,8 @@ describe.each(ways)('after %s', (_how, make) => {
     expect(ctx.deleted).toBe(true);
     expect(ctx.children).toEqual([]);
     expect(keep.length).toBe(0); // detach mode: the stale view is empty
-    const s = new PassThrough();
+    const s = new Socket();
     expect(() => bindToStream(ctx, s)).not.toThrow();
-    s.end();
+    s.destroy();
   });
 });

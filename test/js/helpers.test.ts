@@ -1,7 +1,10 @@
 // test/js/helpers.test.ts - withContext deletes after the promise settles; contextFor /
 // contextForResponse tie a context to an http response ('finish' or 'close') or a stream.
 import * as http from 'node:http';
-import { PassThrough, Writable } from 'node:stream';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Duplex, PassThrough, Transform, Writable } from 'node:stream';
 import { MemoryContext, withContext, contextFor, contextForResponse, bindToStream } from '../../lib';
 
 describe('withContext', () => {
@@ -89,38 +92,51 @@ describe('contextFor', () => {
   });
 
   test('streams: finish, close, error+close, already finished', async () => {
-    const s1 = new PassThrough();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memctx-helpers-'));
+    const s1 = fs.createWriteStream(path.join(dir, 'a'));
     const c1 = contextFor(s1);
-    s1.resume();
     s1.end(c1.alloc(10));
-    await new Promise((r) => s1.once('finish', r));
+    await new Promise<void>((r) => s1.once('finish', () => r()));
     expect(c1.deleted).toBe(true);
 
-    const s2 = new Writable({ write: (_c, _e, cb) => cb() });
+    const s2 = fs.createWriteStream(path.join(dir, 'b'));
     const c2 = contextFor(s2);
-    s2.destroy(new Error('x'));
     s2.on('error', () => undefined);
-    await new Promise((r) => s2.once('close', r));
+    s2.destroy(new Error('x'));
+    await new Promise<void>((r) => s2.once('close', () => r()));
     expect(c2.deleted).toBe(true);
 
-    const s3 = new PassThrough();
-    s3.resume();
+    const s3 = fs.createWriteStream(path.join(dir, 'c'));
     s3.end();
-    await new Promise((r) => s3.once('close', r));
+    await new Promise<void>((r) => s3.once('close', () => r()));
     const c3 = bindToStream(new MemoryContext(), s3);
     expect(c3.deleted).toBe(false);
     await new Promise((r) => setImmediate(r));
     expect(c3.deleted).toBe(true);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("streams whose 'finish' does not mean the data left the process are refused", () => {
+    const streams = [new PassThrough(), new Transform({ transform: (c, _e, cb) => cb(null, c) }), new Duplex({ read() {}, write: (_c, _e, cb) => cb() }),
+      new Writable({ write: (_c, _e, cb) => cb() })];
+    for (const s of streams) {
+      expect(() => contextFor(s)).toThrow(expect.objectContaining({ code: 'ERR_MEMCTX_UNSAFE_STREAM' }));
+      const ctx = new MemoryContext();
+      expect(() => bindToStream(ctx, s)).toThrow(expect.objectContaining({ code: 'ERR_MEMCTX_UNSAFE_STREAM' }));
+      expect(ctx.deleted).toBe(false);
+      ctx.delete();
+    }
   });
 
   test('a pin outlives the response', async () => {
-    const s = new PassThrough();
-    s.resume();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memctx-helpers-'));
+    const s = fs.createWriteStream(path.join(dir, 'pin'));
     const ctx = contextFor(s);
     const buf = ctx.alloc(16, 3);
     const unpin = ctx.pin();
     s.end();
-    await new Promise((r) => s.once('close', r));
+    await new Promise<void>((r) => s.once('close', () => r()));
+    fs.rmSync(dir, { recursive: true, force: true });
     expect(ctx.deleted).toBe(true);
     expect(buf[15]).toBe(3);
     unpin();

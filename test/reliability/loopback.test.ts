@@ -84,7 +84,8 @@ test(`${REQUESTS} zero-copy responses from per-request contexts, every byte chec
   await new Promise((r) => setTimeout(r, 50));
   expect(failures.slice(0, 5)).toEqual([]);
   expect(served).toBe(REQUESTS);
-  expect(memoryStats().contextCount).toBe(before);
+  // at most: trees parked by earlier test files in this worker may drain meanwhile
+  expect(memoryStats().contextCount).toBeLessThanOrEqual(before);
   console.log(`loopback: ${REQUESTS} responses, ${(checkedBytes / 1048576).toFixed(1)} MiB checked byte by byte, 0 wrong`);
 }, 300_000);
 

@@ -1,0 +1,189 @@
+// module.cc - the module table: what the addon exports, the state of each Node environment and of
+// each load of the facade, the process-wide calls (statistics, release, configuration, testing
+// hooks), and the teardown of an environment.
+//
+// The addon exports open(MemctxError): each load of the facade calls it once and gets its own
+// table of functions, bound to its own Load (info.Data()), with its own scratch array and
+// handles; so a second load never shares a handle, a scratch slot or a context with the first.
+// Functions that are per process (statistics, release, configuration) are in the same table.
+#include "binding.h"
+
+namespace memctx {
+
+Load *LoadOf(const Napi::CallbackInfo &info) { return static_cast<Load *>(info.Data()); }
+
+Env *EnvOf(Napi::Env env) { return env.GetInstanceData<Env>(); }
+
+namespace {
+
+Napi::Value GlobalStats(const Napi::CallbackInfo &info) {
+  DrainReady();
+  return GlobalStatsObject(info.Env(), LoadOf(info));
+}
+
+Napi::Value Maintain(const Napi::CallbackInfo &info) {
+  DrainReady();
+  DrainPoolIfIdle(LoadOf(info));
+  return Napi::Number::New(info.Env(), static_cast<double>(mcx_maintain(0)));
+}
+
+// Everything releasable now: parked trees whose buffers are gone, this load's pool, then the C
+// core's idle memory regardless of decay and budget.
+Napi::Value Trim(const Napi::CallbackInfo &info) {
+  // Parked trees wait for V8 to free their buffers, which it does lazily after a collection:
+  // an explicit trim() asks for that collection now, so collectable memory goes in this call.
+  if (ParkedCount() > 0) CollectGarbageNow();
+  DrainReady();
+  DrainPool(LoadOf(info));
+  return Napi::Number::New(info.Env(), static_cast<double>(mcx_trim()));
+}
+
+// configure(topChunkSize, maxTopChunkSize, retainBytes, decayMs); a negative number keeps the
+// current value. The facade validated each against the constants.
+Napi::Value Configure(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  mcx_config cfg;
+  mcx_config_get(&cfg);
+  double v;
+  if ((v = info[0].As<Napi::Number>().DoubleValue()) >= 0) cfg.top_chunk_size = static_cast<size_t>(v);
+  if ((v = info[1].As<Napi::Number>().DoubleValue()) >= 0) cfg.max_top_chunk_size = static_cast<size_t>(v);
+  if ((v = info[2].As<Napi::Number>().DoubleValue()) >= 0) cfg.retain_bytes = static_cast<size_t>(v);
+  if ((v = info[3].As<Napi::Number>().DoubleValue()) >= 0) cfg.decay_ms = static_cast<uint64_t>(v);
+  int st = mcx_configure(&cfg);
+  if (st != MCX_OK) ThrowStatus(env, LoadOf(info), st, "configure");
+  return env.Undefined();
+}
+
+Napi::Value GetConfig(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  mcx_config cfg;
+  mcx_config_get(&cfg);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("topChunkSize", Napi::Number::New(env, static_cast<double>(cfg.top_chunk_size)));
+  o.Set("maxTopChunkSize", Napi::Number::New(env, static_cast<double>(cfg.max_top_chunk_size)));
+  o.Set("retainBytes", Napi::Number::New(env, static_cast<double>(cfg.retain_bytes)));
+  o.Set("decayMs", Napi::Number::New(env, static_cast<double>(cfg.decay_ms)));
+  return o;
+}
+
+Napi::Value CheckingEnabled(const Napi::CallbackInfo &info) {
+  return Napi::Boolean::New(info.Env(), mcx_checking_enabled() != 0);
+}
+
+// How chunk ArrayBuffers are kept from being transferred: 'key', 'mark' (the facade calls
+// markAsUntransferable) or 'none'.
+Napi::Value UntransferableName(const Napi::CallbackInfo &info) {
+  switch (EnvOf(info.Env())->untransferable) {
+    case Untransferable::kDetachKey: return Napi::String::New(info.Env(), "key");
+    case Untransferable::kMark: return Napi::String::New(info.Env(), "mark");
+    default: return Napi::String::New(info.Env(), "none");
+  }
+}
+
+// Testing hooks: fail the nth mapping; pretend external buffers are forbidden; use Node-API
+// instead of V8's API for ArrayBuffers (returns whether the V8 path is in use afterwards).
+Napi::Value FaultInject(const Napi::CallbackInfo &info) {
+  mcx_fault_inject(info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Uint32Value());
+  return info.Env().Undefined();
+}
+
+Napi::Value SetNoExternalBuffers(const Napi::CallbackInfo &info) {
+  EnvOf(info.Env())->noExternalForTest = info[0].ToBoolean().Value();
+  return info.Env().Undefined();
+}
+
+Napi::Value SetV8Direct(const Napi::CallbackInfo &info) {
+  Env *e = EnvOf(info.Env());
+  e->v8Direct = info[0].ToBoolean().Value();
+  e->untransferable = UntransferableMethod(info.Env());
+  return Napi::Boolean::New(info.Env(), e->v8Direct && V8BuffersCompiledIn());
+}
+
+void KeepEnv(Napi::Env /*env*/, Env * /*e*/) {}
+
+// open(MemctxError) -> the function table of a new load.
+Napi::Value Open(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Env *e = EnvOf(env);
+  auto *load = new Load();
+  load->env = e;
+  e->loads.push_back(load);
+  if (info[0].IsFunction()) load->errorCtor = Napi::Persistent(info[0].As<Napi::Function>());
+  Napi::Float64Array scratch = Napi::Float64Array::New(env, kScratchSlotCount);
+  load->scratchRef = Napi::Persistent(scratch);
+  load->scratch = scratch.Data();
+  Napi::Object t = Napi::Object::New(env);
+  auto fn = [&](const char *name, Napi::Value (*cb)(const Napi::CallbackInfo &)) {
+    t.Set(name, Napi::Function::New(env, cb, name, load));
+  };
+  fn("create", Create);
+  fn("reserve", Reserve);
+  fn("commit", Commit);
+  fn("allocLarge", AllocLarge);
+  fn("freeLarge", FreeLarge);
+  fn("detachAll", DetachAll);
+  fn("reset", Reset);
+  fn("destroy", Destroy);
+  fn("backstop", Backstop);
+  fn("contextStats", ContextStats);
+  fn("check", Check);
+  fn("alive", Alive);
+  fn("globalStats", GlobalStats);
+  fn("maintain", Maintain);
+  fn("trim", Trim);
+  fn("configure", Configure);
+  fn("getConfig", GetConfig);
+  fn("checkingEnabled", CheckingEnabled);
+  fn("untransferable", UntransferableName);
+  fn("faultInject", FaultInject);
+  fn("setNoExternalBuffers", SetNoExternalBuffers);
+  fn("setV8Direct", SetV8Direct);
+  t.Set("scratch", scratch);
+  t.Set("constants", ConstantsObject(env));
+  return t;
+}
+
+// Environment teardown (worker exit, process exit): JavaScript no longer runs here, so no view of
+// this environment can be read; but an ArrayBuffer moved to another thread may still be, so every
+// live tree is parked until its buffers are gone (the isolate frees its own right after this).
+void Cleanup(Env *e) {
+  for (Load *load : e->loads) {
+    load->closing = true;
+    DrainPool(load);
+    for (Rec *r : load->table) {
+      if (r->ctx == nullptr || r->parent != nullptr) continue;  // children go with their root
+      std::vector<Rec *> tree;
+      Subtree(r, tree);
+      std::vector<AbSlot *> slots;
+      for (Rec *x : tree) {
+        slots.insert(slots.end(), x->slots.begin(), x->slots.end());
+        x->slots.clear();
+      }
+      Park(r->ctx, slots);
+    }
+    for (Rec *r : load->table) delete r;
+    delete load;
+  }
+  e->loads.clear();
+  DrainReady();
+  ReleaseHolds(e);
+  FreeDetachKey(e);
+  delete e;
+}
+
+}  // namespace
+
+Napi::Object ModuleInit(Napi::Env env, Napi::Object exports) {
+  auto *e = new Env();
+  env.SetInstanceData<Env, KeepEnv>(e);  // freed by Cleanup
+  e->untransferable = UntransferableMethod(env);
+  napi_add_env_cleanup_hook(env, [](void *arg) { Cleanup(static_cast<Env *>(arg)); }, e);
+  exports.Set("open", Napi::Function::New(env, Open, "open"));
+  return exports;
+}
+
+}  // namespace memctx
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) { return memctx::ModuleInit(env, exports); }
+
+NODE_API_MODULE(memctx, Init)

@@ -1,0 +1,122 @@
+/* test_policy.c - the release policy's corner cases: a mcx_maintain() call with a clock value in
+ * the future must not switch the automatic passes off; top chunks that go idle at different
+ * times keep retain_bytes retained (not 0); an munmap the OS refuses leaves the figures true
+ * (nothing counted as released, mcx_check passes) and is retried by the next pass. The OS
+ * refusal is simulated with the OS layer's internal test hook.
+ */
+#include "harness.h"
+#include "internal.h"
+
+static void configure(size_t retain, uint64_t decay_ms) {
+    mcx_config c;
+    mcx_config_default(&c);
+    c.retain_bytes = retain;
+    c.decay_ms = decay_ms;
+    CHECK_OK(mcx_configure(&c));
+}
+
+/* A context holding about bytes, in 64 KiB objects, in 1 MiB chunks (too large for the threads'
+ * chunk caches, so a delete gives them straight back to their top chunks). */
+static mcx_context *filled(size_t bytes) {
+    mcx_context_options o = th_opts("fill", 1 * TH_MiB, 1 * TH_MiB, 0);
+    mcx_context *ctx = mcx_context_create(NULL, &o);
+    for (size_t done = 0; ctx && done < bytes; done += 64 * TH_KiB)
+        if (!mcx_alloc(ctx, 64 * TH_KiB - 64)) return NULL;
+    return ctx;
+}
+
+static void future_clock_keeps_automatic_release(void) {
+    mcx_trim();
+    configure(0, 40);
+    mcx_maintain(mcx_now_ms() + (uint64_t)3600 * 1000); /* an hour ahead */
+    mcx_context *big = filled(16 * TH_MiB);
+    REQUIRE(big != NULL);
+    uint64_t released0 = th_global().released_bytes;
+    CHECK_OK(mcx_delete(big));
+    th_sleep_ms(200); /* 5 x decay */
+    /* Any top-layer call runs the pass when it is due: a context create and delete. */
+    for (int i = 0; i < 3; i++) {
+        mcx_context *c = mcx_context_create(NULL, NULL);
+        REQUIRE(c != NULL);
+        CHECK_OK(mcx_delete(c));
+        th_sleep_ms(10);
+    }
+    CHECK_U64(th_global().released_bytes, >, released0);
+    CHECK_OK(mcx_check(NULL));
+    mcx_trim();
+}
+
+/* Two top chunks go idle at different times: the first stays within the budget, the second is
+ * released once idle, and retain_bytes stay retained. */
+static void retained_budget_holds_with_staggered_idle(void) {
+    mcx_trim();
+    const uint64_t decay = 1000;
+    configure(4 * TH_MiB, decay);
+    mcx_context *a = filled(2 * TH_MiB); /* three 1 MiB chunks: the first (4 MiB) top chunk */
+    REQUIRE(a != NULL);
+    mcx_context *b = filled(6 * TH_MiB); /* seven: the next (8 MiB) one */
+    REQUIRE(b != NULL);
+    struct mcx_global_stats g = th_global();
+    REQUIRE_U64(g.top_chunk_count, ==, 2);
+    CHECK_OK(mcx_delete(a));
+    th_sleep_ms(30);
+    uint64_t tb = mcx_now_ms();
+    CHECK_OK(mcx_delete(b));
+    /* A clock at which the first has been free for the decay and the second not yet. */
+    mcx_maintain(tb + decay - 1);
+    CHECK_U64(th_global().retained_bytes, ==, 12 * TH_MiB);
+    mcx_maintain(mcx_now_ms() + 3 * decay); /* both idle: over the budget by the second */
+    g = th_global();
+    CHECK_U64(g.retained_bytes, ==, 4 * TH_MiB);
+    CHECK_U64(g.top_chunk_count, ==, 1);
+    CHECK_OK(mcx_check(NULL));
+    mcx_trim();
+    configure(MCXI_DEFAULT_RETAIN, MCXI_DEFAULT_DECAY_MS);
+}
+
+static void refused_munmap_keeps_figures_true(void) {
+    mcx_trim();
+    configure(0, 1000);
+    /* A buddy top chunk. */
+    mcx_context *big = filled(2 * TH_MiB);
+    REQUIRE(big != NULL);
+    CHECK_OK(mcx_delete(big));
+    struct mcx_global_stats before = th_global();
+    REQUIRE_U64(before.top_chunk_count, >=, 1);
+    mcxi_os_fail_unmaps(1);
+    uint64_t got = mcx_trim();
+    struct mcx_global_stats after = th_global();
+    /* Still mapped: only the madvised free runs count as released. */
+    CHECK_U64(after.released_bytes - before.released_bytes, ==, got);
+    CHECK_U64(after.mapped_bytes, ==, before.mapped_bytes);
+    CHECK_U64(got, <, before.mapped_bytes);
+    CHECK_U64(after.top_chunk_count, ==, before.top_chunk_count);
+    CHECK_OK(mcx_check(NULL));
+    got = mcx_trim(); /* the OS agrees now */
+    CHECK_U64(got, >, 0);
+    CHECK_U64(th_global().top_chunk_count, ==, 0);
+    CHECK_OK(mcx_check(NULL));
+
+    /* A dedicated mapping of a large allocation, unmapped when it is freed. */
+    mcx_context *ctx = mcx_context_create(NULL, NULL);
+    REQUIRE(ctx != NULL);
+    void *p = mcx_alloc(ctx, 3 * TH_MiB);
+    REQUIRE(p != NULL);
+    before = th_global();
+    mcxi_os_fail_unmaps(1);
+    CHECK_OK(mcx_free(p));
+    after = th_global();
+    CHECK_U64(after.released_bytes, ==, before.released_bytes);
+    CHECK_U64(after.mapped_bytes, ==, before.mapped_bytes);
+    CHECK_OK(mcx_check(ctx));
+    CHECK_U64(mcx_trim(), >=, 3 * TH_MiB);
+    after = th_global();
+    CHECK_U64(after.dedicated_count, ==, 0);
+    CHECK_U64(after.released_bytes, >=, before.released_bytes + 3 * TH_MiB);
+    CHECK_OK(mcx_check(ctx));
+    CHECK_OK(mcx_delete(ctx));
+    configure(MCXI_DEFAULT_RETAIN, MCXI_DEFAULT_DECAY_MS);
+}
+
+TH_MAIN(TH_TEST(future_clock_keeps_automatic_release), TH_TEST(retained_budget_holds_with_staggered_idle),
+        TH_TEST(refused_munmap_keeps_figures_true))

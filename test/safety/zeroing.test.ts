@@ -1,0 +1,24 @@
+// test/safety/zeroing.test.ts - owns issue 9 case 10: memory handed to a context never holds bytes
+// of an earlier context. After context A (and a child) wrote the secret across many allocations
+// and was deleted (or reset), Buffers from alloc() and allocUnsafe() of new contexts B (same and
+// other first-chunk sizes, children too; or of A itself after its reset) never show the secret:
+// not in the Buffer, not in its whole buf.buffer, not in structuredClone(buf), not in a
+// MessagePort copy. Both release modes; in jest and in a worker thread.
+import { MODES, runClean } from './fixtures/child';
+import { scanForSecrets, type ZeroReport } from './fixtures/zeroing-cases';
+
+const cases: Array<[string, 'delete' | 'reset', string]> = [];
+for (const mode of MODES) for (const after of ['delete', 'reset'] as const) for (const kind of ['alloc', 'allocUnsafe']) cases.push([mode, after, kind]);
+
+test.each(cases)('%s mode, after A.%s(), B.%s(): no secret anywhere', async (mode, after, kind) => {
+  const r = await scanForSecrets(mode as 'detach', after, kind === 'allocUnsafe');
+  expect(r.scanned).toBeGreaterThan(100);
+  expect(r.leaks).toEqual([]);
+});
+
+test.concurrent.each(MODES.map((m) => [m] as [string]))('%s mode inside a worker thread', async (mode) => {
+  for (const kind of ['alloc', 'allocUnsafe']) {
+    const r = await runClean<ZeroReport>('zeroing.ts', [mode, 'delete', kind, '--in-worker']);
+    expect(r.leaks).toEqual([]);
+  }
+});
