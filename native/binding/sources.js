@@ -1,14 +1,11 @@
-// native/binding/sources.js - prints the C core's MEMCTX_SOURCES list from CMakeLists.txt, so that
-// binding.gyp (node-gyp) and CMake compile the same files and cannot drift apart.
+// native/binding/sources.js - lists the addon's sources for binding.gyp: every C file of the core
+// (native/src/*.c) and every binding file (native/binding/*.cc), as the CMake build globs them too,
+// so a file added to either folder is compiled by both builds without editing a list.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 
 const root = path.join(__dirname, '..', '..');
-const text = fs.readFileSync(path.join(root, 'CMakeLists.txt'), 'utf8');
-const m = /set\(MEMCTX_SOURCES([^)]*)\)/.exec(text);
-if (!m) {
-  process.stderr.write('native/binding/sources.js: set(MEMCTX_SOURCES ...) not found in CMakeLists.txt\n');
-  process.exit(1);
-}
-process.stdout.write(m[1].trim().split(/\s+/).join('\n') + '\n');
+const listed = [['native/src', '.c'], ['native/binding', '.cc']].flatMap(([dir, ext]) =>
+  fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith(ext)).sort().map((f) => `${dir}/${f}`));
+process.stdout.write(listed.join('\n') + '\n');
