@@ -126,6 +126,15 @@ AbSlot *FindSlot(Rec *rec, const void *data) {
 
 bool V8BuffersCompiledIn() { return MEMCTX_V8_DIRECT != 0; }
 
+bool Terminating() {
+#if MEMCTX_V8_DIRECT
+  v8::Isolate *isolate = v8::Isolate::GetCurrent();
+  return isolate != nullptr && isolate->IsExecutionTerminating();
+#else
+  return false;
+#endif
+}
+
 void CollectGarbageNow() {
 #if MEMCTX_V8_DIRECT
   v8::Isolate::GetCurrent()->LowMemoryNotification();

@@ -57,6 +57,9 @@ bool AllSlotsDead(struct Rec *rec);
 void CompactSlots(struct Rec *rec);
 Untransferable UntransferableMethod(Napi::Env env);
 bool V8BuffersCompiledIn();
+// True while this thread's isolate is being terminated (worker.terminate()): no JavaScript value,
+// error included, can be made then, and node-addon-api aborts the process when one fails.
+bool Terminating();
 // A full collection of this isolate that also finishes freeing unreachable ArrayBuffers (V8's
 // LowMemoryNotification; nothing in builds without V8's API).
 void CollectGarbageNow();

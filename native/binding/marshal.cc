@@ -7,7 +7,7 @@
 namespace memctx {
 
 void ThrowStatus(Napi::Env env, Load *load, int status, const char *what) {
-  if (env.IsExceptionPending()) return;
+  if (Terminating() || env.IsExceptionPending()) return;
   std::string code;
   std::string text;
   if (status == kStatusNoExternal) {
@@ -30,7 +30,7 @@ void ThrowStatus(Napi::Env env, Load *load, int status, const char *what) {
 }
 
 void ThrowInternal(Napi::Env env, const char *msg) {
-  if (env.IsExceptionPending()) return;
+  if (Terminating() || env.IsExceptionPending()) return;
   Napi::Error e = Napi::TypeError::New(env, std::string("memctx binding: ") + msg);
   e.Set("code", Napi::String::New(env, "ERR_MEMCTX_INTERNAL"));
   e.ThrowAsJavaScriptException();

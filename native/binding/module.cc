@@ -102,6 +102,15 @@ Napi::Value SetV8Direct(const Napi::CallbackInfo &info) {
 
 void KeepEnv(Napi::Env /*env*/, Env * /*e*/) {}
 
+// Every call first checks that its thread is not being terminated: a worker terminated inside a
+// memctx call must not make values (node-addon-api aborts when it cannot), and its JavaScript
+// will never see the result. Teardown (Cleanup) releases what the worker held.
+template <Napi::Value (*F)(const Napi::CallbackInfo &)>
+Napi::Value Guarded(const Napi::CallbackInfo &info) {
+  if (Terminating()) return Napi::Value();
+  return F(info);
+}
+
 // open(MemctxError) -> the function table of a new load.
 Napi::Value Open(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -117,29 +126,29 @@ Napi::Value Open(const Napi::CallbackInfo &info) {
   auto fn = [&](const char *name, Napi::Value (*cb)(const Napi::CallbackInfo &)) {
     t.Set(name, Napi::Function::New(env, cb, name, load));
   };
-  fn("create", Create);
-  fn("reserve", Reserve);
-  fn("commit", Commit);
-  fn("allocLarge", AllocLarge);
-  fn("freeLarge", FreeLarge);
-  fn("detachAll", DetachAll);
-  fn("reset", Reset);
-  fn("destroy", Destroy);
-  fn("backstop", Backstop);
-  fn("contextStats", ContextStats);
-  fn("check", Check);
-  fn("alive", Alive);
-  fn("globalStats", GlobalStats);
-  fn("maintain", Maintain);
-  fn("trim", Trim);
-  fn("configure", Configure);
-  fn("getConfig", GetConfig);
-  fn("checkingEnabled", CheckingEnabled);
-  fn("untransferable", UntransferableName);
-  fn("faultInject", FaultInject);
-  fn("setNoExternalBuffers", SetNoExternalBuffers);
-  fn("setV8Direct", SetV8Direct);
-  fn("mallocTrim", MallocTrim);
+  fn("create", Guarded<Create>);
+  fn("reserve", Guarded<Reserve>);
+  fn("commit", Guarded<Commit>);
+  fn("allocLarge", Guarded<AllocLarge>);
+  fn("freeLarge", Guarded<FreeLarge>);
+  fn("detachAll", Guarded<DetachAll>);
+  fn("reset", Guarded<Reset>);
+  fn("destroy", Guarded<Destroy>);
+  fn("backstop", Guarded<Backstop>);
+  fn("contextStats", Guarded<ContextStats>);
+  fn("check", Guarded<Check>);
+  fn("alive", Guarded<Alive>);
+  fn("globalStats", Guarded<GlobalStats>);
+  fn("maintain", Guarded<Maintain>);
+  fn("trim", Guarded<Trim>);
+  fn("configure", Guarded<Configure>);
+  fn("getConfig", Guarded<GetConfig>);
+  fn("checkingEnabled", Guarded<CheckingEnabled>);
+  fn("untransferable", Guarded<UntransferableName>);
+  fn("faultInject", Guarded<FaultInject>);
+  fn("setNoExternalBuffers", Guarded<SetNoExternalBuffers>);
+  fn("setV8Direct", Guarded<SetV8Direct>);
+  fn("mallocTrim", Guarded<MallocTrim>);
   t.Set("scratch", scratch);
   t.Set("constants", ConstantsObject(env));
   return t;

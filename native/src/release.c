@@ -52,8 +52,9 @@ uint64_t mcxi_maintain_locked(uint64_t now_ms, bool force) {
     released += mcxi_dedicated_retry_locked();
     for (size_t i = 0; i < mcxi_g.vec_len; i++) {
         mcxi_top *t = mcxi_g.vec[i];
-        /* Retained empty top chunks stay warm: they are the budget that prevents refault thrash. */
-        if (t->empty_since_ms == 0 || force) {
+        /* Retained empty top chunks stay warm: they are the budget that prevents refault thrash.
+         * A held one cannot be unmapped, so its idle runs are decommitted instead. */
+        if (t->empty_since_ms == 0 || force || atomic_load_explicit(&t->holds, memory_order_acquire) > 0) {
             uint64_t n = mcxi_buddy_decommit(t, cutoff);
             released += n;
             mcxi_g.released_bytes += n;

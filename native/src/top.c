@@ -140,8 +140,8 @@ static int map_dedicated(size_t bytes, void **out, size_t *got) {
     return MCX_OK;
 }
 
-/* A held top chunk stays mapped; a dedicated one freed meanwhile becomes a free one, unmapped
- * by the release pass (mcxi_dedicated_retry_locked) once the last hold is gone. */
+/* A dedicated mapping that cannot be unmapped now becomes a free one, unmapped by a later release
+ * pass (mcxi_dedicated_retry_locked) or its last unhold. */
 static void keep_dedicated_free(mcxi_top *top) {
     if (top->dedicated && !top->empty_since_ms) {
         top->empty_since_ms = mcxi_os_now_ms() | 1u;
@@ -153,6 +153,10 @@ bool mcxi_top_unmap_locked(mcxi_top *top) {
     size_t size = top->size;
     void *base = top->base;
     if (atomic_load_explicit(&top->holds, memory_order_acquire) > 0) {
+        /* Held: it stays mapped, but a freed dedicated mapping's pages go back at once (a late
+         * writer faults in a zero page, not a signal). The header block stays. */
+        if (top->dedicated && !top->empty_since_ms && mcxi_os_decommit((char *)base + MCXI_BLOCK, size - MCXI_BLOCK) == MCX_OK)
+            mcxi_g.released_bytes += size - MCXI_BLOCK;
         keep_dedicated_free(top);
         return false;
     }
