@@ -1,6 +1,7 @@
 // lib/config.ts - configure() (release policy and the default release mode) and trim().
 import { invalidArgValue } from './errors';
 import { constants, native } from './native';
+import { traceActivity } from './trace';
 import { restartMaintenance, getDefaultReleaseMode, maintenanceIntervalMs, setDefaultReleaseMode, setMaintenanceIntervalMs } from './runtime';
 import { validateOneOf, validateOptionalSize, validateOptions, validatePowerOfTwo } from './validate';
 
@@ -68,5 +69,7 @@ export function getConfiguration(): Configuration {
 
 /** Release everything releasable now (ignoring decay and the retained budget); returns bytes released. */
 export function trim(): number {
-  return native.trim();
+  const released = native.trim();
+  traceActivity('trim');
+  return released;
 }

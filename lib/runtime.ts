@@ -1,6 +1,7 @@
 // lib/runtime.ts - per-load facade state: the default release mode, the unref'd maintenance
 // timer that drives the C release policy (mcx_maintain), and the event counters memoryStats() reports.
 import { native } from './native';
+import { traceActivity } from './trace';
 
 type Mode = 'detach' | 'reserve';
 
@@ -39,6 +40,7 @@ export function setMaintenanceIntervalMs(ms: number): void {
 function tick(): void {
   maintainRuns++;
   releasedByTimerBytes += native.maintain();
+  traceActivity('timer');
 }
 
 /**
