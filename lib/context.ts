@@ -388,14 +388,7 @@ export class MemoryContext {
       if (this.#limit === 0) min = this.#regrowBytes;
       this.#regrowBytes = 0;
     }
-    const ab = native.reserve(this.#h, this.#off, this.#freeBytes, min);
-    if (ab !== undefined) {
-      this.#adopt(ab);
-    } else {
-      this.#off = scratch[S_OFFSET]!;
-      this.#end = scratch[S_CHUNK_BYTES]!;
-      this.#small = scratch[S_LARGE]!;
-    }
+    this.#lent(native.reserve(this.#h, this.#off, this.#freeBytes, min));
     const off = this.#off;
     this.#off = off + need;
     return mint(this.#ab, off, size, this.#chunk) ?? this.#moved(size);
@@ -414,14 +407,18 @@ export class MemoryContext {
   /** After a failed reset: C's offset stands until the next chunk is lent. */
   #resume(): void {
     this.#checkUsable('allocUnsafe');
-    const ab = native.reserve(this.#h, -1, 0, 0);
+    this.#lent(native.reserve(this.#h, -1, 0, 0));
+  }
+
+  /** Take what reserve() lent: a new chunk's ArrayBuffer, or (undefined) more of the current one. */
+  #lent(ab: ArrayBuffer | undefined): void {
     if (ab !== undefined) {
       this.#adopt(ab);
-    } else {
-      this.#off = scratch[S_OFFSET]!;
-      this.#end = scratch[S_CHUNK_BYTES]!;
-      this.#small = scratch[S_LARGE]!;
+      return;
     }
+    this.#off = scratch[S_OFFSET]!;
+    this.#end = scratch[S_CHUNK_BYTES]!;
+    this.#small = scratch[S_LARGE]!;
   }
 
   /** Make `ab` (described by the scratch span) the current chunk. */
