@@ -19,7 +19,9 @@ static void held_top_chunk_survives_trim(void) {
     CHECK_OK(mcx_delete(ctx));
     mcx_trim();
     CHECK(th_global().mapped_bytes > 0);
-    memset(p, 0x5a, 4096); /* a stale writer: mapped memory, no fault */
+    /* A stale writer: mapped memory, no fault. The checking builds under ASan and valgrind report
+     * the write as use after free, which it is; they check the mapping only. */
+    if (!th_under_asan() && !th_under_valgrind()) memset(p, 0x5a, 4096);
     CHECK_OK(mcx_unhold(p));
     mcx_trim();
     CHECK(th_global().mapped_bytes == 0);
@@ -39,7 +41,7 @@ static void held_dedicated_mapping_goes_at_unhold(void) {
     CHECK_OK(mcx_free(big));
     mcx_trim();
     CHECK(th_global().mapped_bytes == with);
-    memset(big, 0x5a, 4 * TH_MiB);
+    if (!th_under_asan() && !th_under_valgrind()) memset(big, 0x5a, 4 * TH_MiB);
     CHECK_OK(mcx_unhold(big));
     CHECK(th_global().mapped_bytes == with);
     CHECK_OK(mcx_unhold(big + TH_MiB));

@@ -150,13 +150,19 @@ test('the documented failure: deleting a context while its write is queued (deta
   expect(intact).toBe(false);
 }, 60_000);
 
-test('detach mode holds a large allocation\'s own mapping until its Buffer is collected: the client gets every byte', async () => {
+test('detach mode keeps a large allocation\'s own mapping until its Buffer is collected: its bytes or zeros, never another request\'s', async () => {
   const size = 8 << 20;
   const r = await releaseWhilePending('detach', size);
   expect(r.queued).toBe(true);
   expect(r.clientError).toBe('');
   expect(r.got.length).toBe(size);
-  expect(firstBadByte(r.got, 77)).toBe(-1);
+  // The mapping is not reused while the queued Buffer lives; its pages may be given back
+  // (MADV_DONTNEED), so what the socket still reads is the original bytes or zeros.
+  const want = Buffer.alloc(size);
+  fillPattern(want, 77);
+  let other = 0;
+  for (let i = 0; i < size; i++) if (r.got[i] !== want[i] && r.got[i] !== 0) other++;
+  expect(other).toBe(0);
 }, 60_000);
 
 test('reserve mode keeps a queued write\'s memory until its Buffer is collected: the client gets every byte', async () => {
