@@ -53,7 +53,8 @@ test(`${WORKERS} workers doing random operations with content checks at once`, a
   expect(firstBadByte(kept, 4242)).toBe(-1);
   mine.check();
   mine.delete();
-  // every worker deleted its contexts: the count is back where it was
-  expect(memoryStats().contextCount).toBe(before.contextCount);
+  // every worker deleted its contexts: the count is back where it was, or lower (trees parked by
+  // earlier test files in this process may be deleted meanwhile)
+  expect(memoryStats().contextCount).toBeLessThanOrEqual(before.contextCount);
   console.log(`workers: ${WORKERS} x ${seconds} s, ${totalOps} operations in workers, ${mainOps} in the main thread, no corruption`);
 }, 120_000);
