@@ -9,10 +9,11 @@ import { MODES, runClean, runFixture } from './fixtures/child';
 
 const OPS = ['randomFill', 'deflate', 'inflate', 'gzip-stream', 'fs-read', 'fs-write'];
 const cases: Array<[string, string, string]> = [];
-// Node's zlib aborts the process itself when the input Buffer it is still consuming is detached
-// (an assertion in node_zlib.cc): in detach mode, inflate of a context Buffer deleted mid-way is
-// the case the platform makes impossible to survive; README says so, and the tests below hold
-// the documented behaviour and its safe path (pin()).
+// Node's zlib (Node 20 to 24) ends the process itself when the input Buffer it is still consuming
+// is detached (an assertion in node_zlib.cc on 20 and 22, an uncatchable RangeError from zlib's
+// own callback on 24): in detach mode, inflate of a context Buffer deleted mid-way is the case the
+// platform makes impossible to survive there; README says so, and the tests below hold the
+// documented behaviour and its safe path (pin()).
 for (const op of OPS) {
   for (const mode of MODES) {
     if (op === 'inflate' && mode === 'detach') continue;
@@ -20,10 +21,16 @@ for (const op of OPS) {
   }
 }
 
-test.concurrent.each(['large', 'small'])("inflate of a context Buffer deleted mid-way, detach mode: Node's zlib aborts on the detached input (documented)", async (size) => {
+test.concurrent.each(['large', 'small'])("inflate of a context Buffer deleted mid-way, detach mode: no crash but Node's own zlib failure (documented)", async (size) => {
   const r = await runFixture('async-writers.ts', ['inflate', 'detach', size], { timeoutMs: 60_000 });
-  expect(r.signal).toBe('SIGABRT');
-  expect(r.stderr).toContain('node_zlib');
+  const clean = r.code === 0 && r.signal === null && !r.timedOut;
+  // Node 20 and 22: an assertion in node_zlib.cc aborts; Node 24: zlib's own callback throws
+  // "input buffer is out of bounds" where no user code can catch it; Node 26 copes.
+  const zlibFailure = (r.signal === 'SIGABRT' && r.stderr.includes('node_zlib')) ||
+    (r.code === 1 && r.signal === null && /node:zlib[\s\S]*input buffer is out of bounds/.test(r.stderr));
+  if (!clean) console.log(`inflate detach ${size} on ${process.version}: Node's zlib failed on the detached input`);
+  expect({ clean, zlibFailure, stderr: clean || zlibFailure ? '' : r.stderr.slice(-800) }).toEqual(
+    { clean, zlibFailure: !clean, stderr: '' });
 }, 90_000);
 
 test.concurrent.each(OPS.flatMap((op) => MODES.map((mode) => [op, mode])))('%s with the context pinned (the safe path, %s mode): completes, no crash', async (op, mode) => {
