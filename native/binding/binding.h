@@ -133,11 +133,31 @@ constexpr int kStatusNoExternal = -100;
 void ThrowStatus(Napi::Env env, Load *load, int status, const char *what);
 void ThrowInternal(Napi::Env env, const char *msg);
 size_t ToSize(const Napi::Value &v);
+// v if it is a boolean, else false.
+bool ToBool(const Napi::Value &v);
 // v as a number, or otherwise when it is not one.
 double ToDouble(const Napi::Value &v, double otherwise);
-Napi::Object ContextStatsObject(Napi::Env env, Rec *rec, const struct mcx_context_stats &cs);
-Napi::Object GlobalStatsObject(Napi::Env env, Load *load);
-Napi::Object ConstantsObject(Napi::Env env);
+// Objects and arrays built with raw Node-API calls. Setting a property fails while a worker is
+// being terminated, and node-addon-api's error path then aborts the whole process; here a failure
+// only leaves the result empty (the terminated worker's JavaScript never sees it).
+class ObjectOut {
+ public:
+  explicit ObjectOut(napi_env env);
+  ObjectOut &Set(const char *name, napi_value v);
+  ObjectOut &Set(const char *name, double v);
+  ObjectOut &Set(const char *name, const std::string &v);
+  ObjectOut &Set(const char *name, bool v);
+  napi_value Value() const { return ok_ ? obj_ : nullptr; }
+ private:
+  napi_env env_;
+  napi_value obj_ = nullptr;
+  bool ok_;
+};
+napi_value ArrayOf(napi_env env, const std::vector<napi_value> &items);
+
+napi_value ContextStatsObject(napi_env env, Rec *rec, const struct mcx_context_stats &cs);
+napi_value GlobalStatsObject(napi_env env, Load *load);
+napi_value ConstantsObject(napi_env env);
 
 // ---- contexts.cc -------------------------------------------------------------------------------
 

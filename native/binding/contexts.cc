@@ -52,10 +52,17 @@ int CommitSpan(Rec *rec, const Napi::Value &usedOffset, size_t freeBytes) {
 // Detach the facade's ArrayBuffers of rec (one or an array) in detach mode.
 uint32_t DetachList(Napi::Env env, Rec *rec, const Napi::Value &abs) {
   uint32_t n = 0;
-  if (abs.IsArray()) {
-    Napi::Array a = abs.As<Napi::Array>();
-    uint32_t len = a.Length();
-    for (uint32_t i = 0; i < len; i++) n += DetachOwned(env, rec, a.Get(i)) ? 1 : 0;
+  bool isArray = false;
+  if (napi_is_array(env, abs, &isArray) == napi_ok && isArray) {
+    // Raw calls: reading an element fails while a worker is being terminated, and node-addon-api
+    // would abort the process on that failure.
+    uint32_t len = 0;
+    napi_get_array_length(env, abs, &len);
+    for (uint32_t i = 0; i < len; i++) {
+      napi_value item = nullptr;
+      if (napi_get_element(env, abs, i, &item) != napi_ok) break;
+      n += DetachOwned(env, rec, Napi::Value(env, item)) ? 1 : 0;
+    }
   } else if (abs.IsArrayBuffer()) {
     n = DetachOwned(env, rec, abs) ? 1 : 0;
   }
@@ -131,7 +138,7 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
   // a Buffer copy the whole chunk); C scrubs what a context used when it gives memory back.
   rec->opts.flags = MCX_CONTEXT_CLEAN;
   // A tree has one release mode: a child's buffers are detached or parked with its parent's.
-  rec->reserve = parent != nullptr ? parent->reserve : info[5].ToBoolean().Value();
+  rec->reserve = parent != nullptr ? parent->reserve : ToBool(info[5]);
   mcx_context_options opts = rec->opts;
   opts.name = rec->name.c_str();
   rec->ctx = parent == nullptr && !rec->reserve ? TakePooled(load, opts) : nullptr;
@@ -210,7 +217,7 @@ Napi::Value AllocLarge(const Napi::CallbackInfo &info) {
   Rec *rec = FindRec(env, load, info[0], true);
   if (rec == nullptr) return Napi::Value();
   size_t size = ToSize(info[1]);
-  bool zero = info[2].ToBoolean().Value();
+  bool zero = ToBool(info[2]);
   int st = CommitSpan(rec, info[3], ToSize(info[4]));
   if (st != MCX_OK) {
     ThrowStatus(env, load, st, "committing the span");
@@ -350,7 +357,7 @@ Napi::Value ContextStats(const Napi::CallbackInfo &info) {
     ThrowStatus(env, load, st, "stats");
     return Napi::Value();
   }
-  return ContextStatsObject(env, rec, cs);
+  return Napi::Value(env, ContextStatsObject(env, rec, cs));
 }
 
 // check(handle?) -> status of mcx_check over the top layer and, with a handle, its tree.

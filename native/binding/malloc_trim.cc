@@ -3,6 +3,8 @@
 // workaround for RSS that stays high under glibc costs in pauses and refaults.
 #include "malloc_trim.h"
 
+#include "binding.h"
+
 #include <chrono>
 
 #if defined(__GLIBC__)
@@ -11,20 +13,16 @@
 
 Napi::Value MallocTrim(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  Napi::Object result = Napi::Object::New(env);
+  memctx::ObjectOut result(env);
 #if defined(__GLIBC__)
   const auto start = std::chrono::steady_clock::now();
   // Returns 1 when some memory was given back to the OS, 0 otherwise.
   const int released = malloc_trim(0);
   const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
-  result.Set("supported", Napi::Boolean::New(env, true));
-  result.Set("released", Napi::Boolean::New(env, released != 0));
-  result.Set("durationMs", Napi::Number::New(env, took.count()));
+  result.Set("supported", true).Set("released", released != 0).Set("durationMs", took.count());
 #else
   // musl and other C libraries have no malloc_trim: say so rather than pretend to trim.
-  result.Set("supported", Napi::Boolean::New(env, false));
-  result.Set("released", Napi::Boolean::New(env, false));
-  result.Set("durationMs", Napi::Number::New(env, 0));
+  result.Set("supported", false).Set("released", false).Set("durationMs", 0.0);
 #endif
-  return result;
+  return Napi::Value(env, result.Value());
 }

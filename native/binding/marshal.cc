@@ -41,111 +41,147 @@ double ToDouble(const Napi::Value &v, double otherwise) {
   return napi_get_value_double(v.Env(), v, &d) == napi_ok ? d : otherwise;  // one call, no typeof
 }
 
+bool ToBool(const Napi::Value &v) {
+  bool b = false;
+  napi_get_value_bool(v.Env(), v, &b);  // not napi_coerce_to_bool: that one fails (and node-addon-api
+  return b;                             // aborts) while a worker is being terminated
+}
+
 size_t ToSize(const Napi::Value &v) {
   double d = ToDouble(v, 0);
   return d <= 0 ? 0 : static_cast<size_t>(d);
 }
 
+ObjectOut::ObjectOut(napi_env env) : env_(env) { ok_ = napi_create_object(env, &obj_) == napi_ok; }
+
+ObjectOut &ObjectOut::Set(const char *name, napi_value v) {
+  ok_ = ok_ && v != nullptr && napi_set_named_property(env_, obj_, name, v) == napi_ok;
+  return *this;
+}
+
+ObjectOut &ObjectOut::Set(const char *name, double v) {
+  napi_value n = nullptr;
+  if (ok_) napi_create_double(env_, v, &n);
+  return Set(name, n);
+}
+
+ObjectOut &ObjectOut::Set(const char *name, const std::string &v) {
+  napi_value str = nullptr;
+  if (ok_) napi_create_string_utf8(env_, v.data(), v.size(), &str);
+  return Set(name, str);
+}
+
+ObjectOut &ObjectOut::Set(const char *name, bool v) {
+  napi_value b = nullptr;
+  if (ok_) napi_get_boolean(env_, v, &b);
+  return Set(name, b);
+}
+
+napi_value ArrayOf(napi_env env, const std::vector<napi_value> &items) {
+  napi_value arr = nullptr;
+  if (napi_create_array_with_length(env, items.size(), &arr) != napi_ok) return nullptr;
+  for (size_t i = 0; i < items.size(); i++) {
+    if (items[i] == nullptr || napi_set_element(env, arr, static_cast<uint32_t>(i), items[i]) != napi_ok) return nullptr;
+  }
+  return arr;
+}
+
 namespace {
-Napi::Value Num(Napi::Env env, uint64_t v) { return Napi::Number::New(env, static_cast<double>(v)); }
+double Num(uint64_t v) { return static_cast<double>(v); }
 }  // namespace
 
-Napi::Object ContextStatsObject(Napi::Env env, Rec *rec, const struct mcx_context_stats &cs) {
-  Napi::Object o = Napi::Object::New(env);
-  // The binding's copy: a recycled C context keeps the name it was first created with.
-  o.Set("name", Napi::String::New(env, rec->name));
-  o.Set("totalBytes", Num(env, cs.total_bytes));
-  o.Set("usedBytes", Num(env, cs.used_bytes));
-  o.Set("freeBytes", Num(env, cs.free_bytes));
-  o.Set("limitBytes", Num(env, cs.limit_bytes));
-  o.Set("chunkCount", Num(env, cs.chunk_count));
-  o.Set("largeCount", Num(env, cs.large_count));
-  o.Set("childCount", Num(env, cs.child_count));
+napi_value ContextStatsObject(napi_env env, Rec *rec, const struct mcx_context_stats &cs) {
   size_t count = 0;
   mcx_context_chunks(rec->ctx, nullptr, 0, &count);
   std::vector<mcx_chunk_info> chunks(count);
   size_t got = 0;
   if (count > 0) mcx_context_chunks(rec->ctx, chunks.data(), count, &got);
-  size_t n = std::min(got, count);
-  Napi::Array arr = Napi::Array::New(env, n);
-  for (size_t i = 0; i < n; i++) {
-    Napi::Object c = Napi::Object::New(env);
-    c.Set("size", Num(env, chunks[i].size));
-    c.Set("used", Num(env, chunks[i].used));
-    arr.Set(static_cast<uint32_t>(i), c);
+  std::vector<napi_value> items;
+  for (size_t i = 0; i < std::min(got, count); i++) {
+    items.push_back(ObjectOut(env).Set("size", Num(chunks[i].size)).Set("used", Num(chunks[i].used)).Value());
   }
-  o.Set("chunks", arr);
-  return o;
+  // The binding's copy of the name: a recycled C context keeps the name it was first created with.
+  return ObjectOut(env)
+      .Set("name", rec->name)
+      .Set("totalBytes", Num(cs.total_bytes))
+      .Set("usedBytes", Num(cs.used_bytes))
+      .Set("freeBytes", Num(cs.free_bytes))
+      .Set("limitBytes", Num(cs.limit_bytes))
+      .Set("chunkCount", Num(cs.chunk_count))
+      .Set("largeCount", Num(cs.large_count))
+      .Set("childCount", Num(cs.child_count))
+      .Set("chunks", ArrayOf(env, items))
+      .Value();
 }
 
-Napi::Object GlobalStatsObject(Napi::Env env, Load *load) {
+napi_value GlobalStatsObject(napi_env env, Load *load) {
   struct mcx_global_stats gs{};
   mcx_global_stats(&gs);
-  Napi::Object o = Napi::Object::New(env);
-#define MCX_X_SET(field, camel, doc) o.Set(camel, Num(env, gs.field));
+  ObjectOut o(env);
+#define MCX_X_SET(field, camel, doc) o.Set(camel, Num(gs.field));
   MCX_GLOBAL_STATS_LIST(MCX_X_SET)
 #undef MCX_X_SET
   // Pooled contexts are not the program's: report them apart.
   uint64_t pooled = PooledCount();
-  o.Set("contextCount", Num(env, gs.context_count - std::min(pooled, gs.context_count)));
-  o.Set("pooledContexts", Num(env, pooled));
-  o.Set("residentBytes", Num(env, mcx_resident_bytes()));
+  o.Set("contextCount", Num(gs.context_count - std::min(pooled, gs.context_count)));
+  o.Set("pooledContexts", Num(pooled));
+  o.Set("residentBytes", Num(mcx_resident_bytes()));
   size_t count = 0;
   mcx_top_chunks(nullptr, 0, &count);
   std::vector<mcx_top_info> tops(count);
   size_t got = count;
   if (count > 0) mcx_top_chunks(tops.data(), count, &got);
-  size_t n = std::min(got, count);
-  Napi::Array arr = Napi::Array::New(env, n);
-  for (size_t i = 0; i < n; i++) {
-    Napi::Object t = Napi::Object::New(env);
-    t.Set("size", Num(env, tops[i].size));
-    t.Set("used", Num(env, tops[i].used));
-    t.Set("decommitted", Num(env, tops[i].decommitted));
-    t.Set("dedicated", Napi::Boolean::New(env, tops[i].dedicated != 0));
-    arr.Set(static_cast<uint32_t>(i), t);
+  std::vector<napi_value> items;
+  for (size_t i = 0; i < std::min(got, count); i++) {
+    items.push_back(ObjectOut(env)
+                        .Set("size", Num(tops[i].size))
+                        .Set("used", Num(tops[i].used))
+                        .Set("decommitted", Num(tops[i].decommitted))
+                        .Set("dedicated", tops[i].dedicated != 0)
+                        .Value());
   }
-  o.Set("topChunks", arr);
-  o.Set("quarantinedContexts", Num(env, g_counters.parkedNow.load(std::memory_order_relaxed)));
-  o.Set("quarantinedBytes", Num(env, g_counters.parkedBytes.load(std::memory_order_relaxed)));
-  o.Set("arrayBuffersCreated", Num(env, g_counters.created.load()));
-  o.Set("arrayBuffersDetached", Num(env, g_counters.detached.load()));
-  o.Set("arrayBuffersCollected", Num(env, g_counters.collected.load()));
-  o.Set("backstopDeletedNative", Num(env, g_counters.backstopDeleted.load()));
-  o.Set("liveContextsThisLoad", Num(env, load->liveCount));
-  return o;
+  o.Set("topChunks", ArrayOf(env, items));
+  o.Set("quarantinedContexts", Num(g_counters.parkedNow.load(std::memory_order_relaxed)));
+  o.Set("quarantinedBytes", Num(g_counters.parkedBytes.load(std::memory_order_relaxed)));
+  o.Set("arrayBuffersCreated", Num(g_counters.created.load()));
+  o.Set("arrayBuffersDetached", Num(g_counters.detached.load()));
+  o.Set("arrayBuffersCollected", Num(g_counters.collected.load()));
+  o.Set("backstopDeletedNative", Num(g_counters.backstopDeleted.load()));
+  o.Set("liveContextsThisLoad", Num(load->liveCount));
+  return o.Value();
 }
 
-Napi::Object ConstantsObject(Napi::Env env) {
-  Napi::Object c = Napi::Object::New(env);
-  Napi::Object status = Napi::Object::New(env);
-#define MCX_X_STATUS(name, value, code, text) status.Set(code, Napi::Number::New(env, value));
+napi_value ConstantsObject(napi_env env) {
+  ObjectOut status(env);
+#define MCX_X_STATUS(name, value, code, text) status.Set(code, static_cast<double>(value));
   MCX_STATUS_LIST(MCX_X_STATUS)
 #undef MCX_X_STATUS
-  c.Set("status", status);
-  Napi::Object scratch = Napi::Object::New(env);
-  scratch.Set("offset", Napi::Number::New(env, kScratchOffset));
-  scratch.Set("chunkBytes", Napi::Number::New(env, kScratchChunkBytes));
-  scratch.Set("chunkIndex", Napi::Number::New(env, kScratchChunkIndex));
-  scratch.Set("largeThreshold", Napi::Number::New(env, kScratchLargeThreshold));
-  scratch.Set("handle", Napi::Number::New(env, kScratchHandle));
-  c.Set("scratch", scratch);
-  c.Set("maxAllocBytes", Num(env, MCX_ALLOC_MAX));
-  c.Set("align", Num(env, MCX_ALIGN));
+  napi_value scratch = ObjectOut(env)
+                           .Set("offset", static_cast<double>(kScratchOffset))
+                           .Set("chunkBytes", static_cast<double>(kScratchChunkBytes))
+                           .Set("chunkIndex", static_cast<double>(kScratchChunkIndex))
+                           .Set("largeThreshold", static_cast<double>(kScratchLargeThreshold))
+                           .Set("handle", static_cast<double>(kScratchHandle))
+                           .Value();
   mcx_config dflt;
   mcx_config_default(&dflt);
-  c.Set("minTopChunkBytes", Num(env, MCX_TOP_CHUNK_MIN));
-  c.Set("maxTopChunkBytes", Num(env, MCX_TOP_CHUNK_MAX));
-  c.Set("minChunkBytes", Num(env, MCX_CHUNK_MIN));
-  c.Set("maxChunkBytes", Num(env, MCX_CHUNK_MAX));
-  c.Set("maxDecayMs", Num(env, MCX_DECAY_MAX_MS));
-  c.Set("defaultTopChunkBytes", Num(env, dflt.top_chunk_size));
-  c.Set("defaultMaxTopChunkBytes", Num(env, dflt.max_top_chunk_size));
-  c.Set("defaultRetainBytes", Num(env, dflt.retain_bytes));
-  c.Set("defaultDecayMs", Num(env, dflt.decay_ms));
-  c.Set("version", Napi::String::New(env, std::to_string(MCX_VERSION_MAJOR) + "." + std::to_string(MCX_VERSION_MINOR) + "." +
-                                              std::to_string(MCX_VERSION_PATCH)));
-  return c;
+  return ObjectOut(env)
+      .Set("status", status.Value())
+      .Set("scratch", scratch)
+      .Set("maxAllocBytes", Num(MCX_ALLOC_MAX))
+      .Set("align", Num(MCX_ALIGN))
+      .Set("minTopChunkBytes", Num(MCX_TOP_CHUNK_MIN))
+      .Set("maxTopChunkBytes", Num(MCX_TOP_CHUNK_MAX))
+      .Set("minChunkBytes", Num(MCX_CHUNK_MIN))
+      .Set("maxChunkBytes", Num(MCX_CHUNK_MAX))
+      .Set("maxDecayMs", Num(MCX_DECAY_MAX_MS))
+      .Set("defaultTopChunkBytes", Num(dflt.top_chunk_size))
+      .Set("defaultMaxTopChunkBytes", Num(dflt.max_top_chunk_size))
+      .Set("defaultRetainBytes", Num(dflt.retain_bytes))
+      .Set("defaultDecayMs", Num(dflt.decay_ms))
+      .Set("version", std::to_string(MCX_VERSION_MAJOR) + "." + std::to_string(MCX_VERSION_MINOR) + "." +
+                          std::to_string(MCX_VERSION_PATCH))
+      .Value();
 }
 
 }  // namespace memctx

@@ -19,7 +19,7 @@ namespace {
 
 Napi::Value GlobalStats(const Napi::CallbackInfo &info) {
   DrainReady();
-  return GlobalStatsObject(info.Env(), LoadOf(info));
+  return Napi::Value(info.Env(), GlobalStatsObject(info.Env(), LoadOf(info)));
 }
 
 Napi::Value Maintain(const Napi::CallbackInfo &info) {
@@ -59,12 +59,12 @@ Napi::Value GetConfig(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   mcx_config cfg;
   mcx_config_get(&cfg);
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("topChunkSize", Napi::Number::New(env, static_cast<double>(cfg.top_chunk_size)));
-  o.Set("maxTopChunkSize", Napi::Number::New(env, static_cast<double>(cfg.max_top_chunk_size)));
-  o.Set("retainBytes", Napi::Number::New(env, static_cast<double>(cfg.retain_bytes)));
-  o.Set("decayMs", Napi::Number::New(env, static_cast<double>(cfg.decay_ms)));
-  return o;
+  return Napi::Value(env, ObjectOut(env)
+                              .Set("topChunkSize", static_cast<double>(cfg.top_chunk_size))
+                              .Set("maxTopChunkSize", static_cast<double>(cfg.max_top_chunk_size))
+                              .Set("retainBytes", static_cast<double>(cfg.retain_bytes))
+                              .Set("decayMs", static_cast<double>(cfg.decay_ms))
+                              .Value());
 }
 
 Napi::Value CheckingEnabled(const Napi::CallbackInfo &info) {
@@ -89,13 +89,13 @@ Napi::Value FaultInject(const Napi::CallbackInfo &info) {
 }
 
 Napi::Value SetNoExternalBuffers(const Napi::CallbackInfo &info) {
-  EnvOf(info.Env())->noExternalForTest = info[0].ToBoolean().Value();
+  EnvOf(info.Env())->noExternalForTest = ToBool(info[0]);
   return info.Env().Undefined();
 }
 
 Napi::Value SetV8Direct(const Napi::CallbackInfo &info) {
   Env *e = EnvOf(info.Env());
-  e->v8Direct = info[0].ToBoolean().Value();
+  e->v8Direct = ToBool(info[0]);
   e->untransferable = UntransferableMethod(info.Env());
   return Napi::Boolean::New(info.Env(), e->v8Direct && V8BuffersCompiledIn());
 }
@@ -106,25 +106,43 @@ void KeepEnv(Napi::Env /*env*/, Env * /*e*/) {}
 // memctx call must not make values (node-addon-api aborts when it cannot), and its JavaScript
 // will never see the result. Teardown (Cleanup) releases what the worker held.
 template <Napi::Value (*F)(const Napi::CallbackInfo &)>
-Napi::Value Guarded(const Napi::CallbackInfo &info) {
-  if (Terminating()) return Napi::Value();
-  return F(info);
+napi_value Guarded(napi_env env, napi_callback_info cbinfo) {
+  if (Terminating()) return nullptr;
+  Napi::CallbackInfo info(env, cbinfo);
+  Napi::Value result = F(info);
+  return result.IsEmpty() ? nullptr : static_cast<napi_value>(result);
 }
 
-// open(MemctxError) -> the function table of a new load.
+// open(MemctxError) -> the function table of a new load. Raw Node-API calls: a worker terminated
+// while it loads memctx must not abort the process (see ObjectOut).
 Napi::Value Open(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
+  if (Terminating()) return Napi::Value();
   Env *e = EnvOf(env);
   auto *load = new Load();
   load->env = e;
   e->loads.push_back(load);
-  if (info[0].IsFunction()) load->errorCtor = Napi::Persistent(info[0].As<Napi::Function>());
-  Napi::Float64Array scratch = Napi::Float64Array::New(env, kScratchSlotCount);
-  load->scratchRef = Napi::Persistent(scratch);
-  load->scratch = scratch.Data();
-  Napi::Object t = Napi::Object::New(env);
-  auto fn = [&](const char *name, Napi::Value (*cb)(const Napi::CallbackInfo &)) {
-    t.Set(name, Napi::Function::New(env, cb, name, load));
+  napi_valuetype type = napi_undefined;
+  napi_ref ref = nullptr;
+  if (napi_typeof(env, info[0], &type) == napi_ok && type == napi_function &&
+      napi_create_reference(env, info[0], 1, &ref) == napi_ok) {
+    load->errorCtor = Napi::FunctionReference(env, ref);
+  }
+  napi_value buffer = nullptr;
+  napi_value scratch = nullptr;
+  void *data = nullptr;
+  if (napi_create_arraybuffer(env, kScratchSlotCount * sizeof(double), &data, &buffer) != napi_ok ||
+      napi_create_typedarray(env, napi_float64_array, kScratchSlotCount, buffer, 0, &scratch) != napi_ok ||
+      napi_create_reference(env, scratch, 1, &ref) != napi_ok) {
+    return Napi::Value();
+  }
+  load->scratchRef = Napi::Reference<Napi::Float64Array>(env, ref);
+  load->scratch = static_cast<double *>(data);
+  ObjectOut t(env);
+  auto fn = [&](const char *name, napi_callback cb) {
+    napi_value f = nullptr;
+    napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, load, &f);
+    t.Set(name, f);
   };
   fn("create", Guarded<Create>);
   fn("reserve", Guarded<Reserve>);
@@ -151,7 +169,7 @@ Napi::Value Open(const Napi::CallbackInfo &info) {
   fn("mallocTrim", Guarded<MallocTrim>);
   t.Set("scratch", scratch);
   t.Set("constants", ConstantsObject(env));
-  return t;
+  return Napi::Value(env, t.Value());
 }
 
 // Environment teardown (worker exit, process exit): JavaScript no longer runs here, so no view of
