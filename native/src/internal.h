@@ -13,7 +13,7 @@
 #include <string.h>
 
 /* ---- tunables ----------------------------------------------------------------------------
- * Chosen from the measured costs in shared/notes/facts.md: a page fault costs ~1.9 us and an
+ * Chosen from costs measured on the project's machines: a page fault costs ~1.9 us and an
  * mmap+munmap pair ~4.5 us, so small things are carved from larger mappings and only big,
  * long-idle ranges are given back. */
 #define MCXI_BLOCK_SHIFT 12u                              /* buddy granule: 4 KiB */

@@ -1,4 +1,4 @@
-// test/safety/async-writers.test.ts - owns issue 9 case 11: lifetime rule 1 broken on purpose. A
+// test/safety/async-writers.test.ts - owns safety case 11 (docs/RELIABILITY.md, section 7): lifetime rule 1 broken on purpose. A
 // context is deleted while crypto.randomFill, zlib.deflate/inflate, a zlib stream, fs.read or
 // fs.write still uses one of its Buffers on the thread pool, then trim() runs and other contexts
 // take the memory: the process must not crash (child process, exit 0, every case reports), except

@@ -1,4 +1,4 @@
-// test/safety/double-load.test.ts - owns issue 9 case 5: the facade loaded twice in one thread
+// test/safety/double-load.test.ts - owns safety case 5 (docs/RELIABILITY.md, section 7): the facade loaded twice in one thread
 // (jest.isolateModules here; require-cache eviction in a child process and in a worker). Contexts
 // of the two loads never share memory (each load's Buffers keep their bytes while the other load
 // allocates, resets and deletes), and a context or Buffer of one load given to the other (parent,

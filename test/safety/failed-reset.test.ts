@@ -1,4 +1,4 @@
-// test/safety/failed-reset.test.ts - owns issue 9 case 6: after a reset() that failed (reserve
+// test/safety/failed-reset.test.ts - owns safety case 6 (docs/RELIABILITY.md, section 7): after a reset() that failed (reserve
 // mode: the OS refuses mappings, by the fault-injection hook; detach mode: external ArrayBuffers
 // forbidden, by the testing hook), once the fault is lifted the context allocates again and every
 // allocation gets its own memory (300 Buffers with their own patterns, none changed by another),

@@ -1,4 +1,4 @@
-// test/safety/forged.test.ts - owns issue 9 case 8: forged and tampered objects. A parent made by
+// test/safety/forged.test.ts - owns safety case 8 (docs/RELIABILITY.md, section 7): forged and tampered objects. A parent made by
 // Object.create(MemoryContext.prototype) is refused (TypeError ERR_INVALID_ARG_TYPE); a
 // structuredClone of a context with its prototype set back, and a bare Object.create of the
 // prototype, get TypeError ERR_INVALID_THIS from every method and getter, and cannot be used as a

@@ -1,4 +1,4 @@
-// test/safety/free-realloc.test.ts - owns issue 9 case 7: free()/realloc() refuse what is not a
+// test/safety/free-realloc.test.ts - owns safety case 7 (docs/RELIABILITY.md, section 7): free()/realloc() refuse what is not a
 // live allocation handed out by the context: interior views (Uint8Array.prototype.subarray.call,
 // new buf.constructor(...), Reflect.construct) with TypeError ERR_INVALID_ARG_VALUE; a Buffer
 // freed again after its memory was reused, the old Buffer after realloc, realloc of a freed Buffer

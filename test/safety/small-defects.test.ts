@@ -1,4 +1,4 @@
-// test/safety/small-defects.test.ts - owns issue 9 case 12, the smaller defects: a reset callback
+// test/safety/small-defects.test.ts - owns safety case 12 (docs/RELIABILITY.md, section 7), the smaller defects: a reset callback
 // that throws inside a deferred delete run by unpin() leaves no ancestor pinned; a reset callback
 // that deletes a sibling not yet visited leaves nothing stuck and no negative live count; a
 // callback that throws null, undefined, 0 or '' makes reset()/delete() throw that value;

@@ -1,4 +1,4 @@
-// test/safety/streams.test.ts - owns issue 9 case 9: contextFor()/bindToStream() only on streams
+// test/safety/streams.test.ts - owns safety case 9 (docs/RELIABILITY.md, section 7): contextFor()/bindToStream() only on streams
 // whose 'finish' means the bytes were handed to the OS. A PassThrough, Transform, Duplex, zlib
 // stream or plain user Writable (and subclasses) is refused with MemctxError
 // ERR_MEMCTX_UNSAFE_STREAM; an http.ServerResponse, a net.Socket and an fs.WriteStream are accepted

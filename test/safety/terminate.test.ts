@@ -1,4 +1,4 @@
-// test/safety/terminate.test.ts - owns issue 9 case 4: worker.terminate() at random instants while
+// test/safety/terminate.test.ts - owns safety case 4 (docs/RELIABILITY.md, section 7): worker.terminate() at random instants while
 // the worker loops over memctx calls (create/alloc/free/realloc/reset/delete/stats/check/trim and
 // a throwing call): 32 terminations per run at random delays, with the main thread holding memctx
 // too or not loading it at all, both release modes. The process never aborts ("FATAL ERROR") and

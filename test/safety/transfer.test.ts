@@ -1,4 +1,4 @@
-// test/safety/transfer.test.ts - owns issue 9 case 1: a context Buffer's chunk ArrayBuffer moved
+// test/safety/transfer.test.ts - owns safety case 1 (docs/RELIABILITY.md, section 7): a context Buffer's chunk ArrayBuffer moved
 // out of memctx (structuredClone with transfer, MessagePort, a worker's postMessage,
 // ArrayBuffer.prototype.transfer, a BYOB stream read). Each move either throws and leaves the
 // Buffer intact, or succeeds; afterwards the context allocates (or throws a coded error), and

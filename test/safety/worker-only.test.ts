@@ -1,4 +1,4 @@
-// test/safety/worker-only.test.ts - owns issue 9 case 3: the worker-pool layout, where only worker
+// test/safety/worker-only.test.ts - owns safety case 3 (docs/RELIABILITY.md, section 7): the worker-pool layout, where only worker
 // threads load memctx. Workers exit with an undeleted context, after a correct delete(), or a mix,
 // one at a time and three at once, four rounds, in both release modes: every worker ends with
 // code 0 and the process exits 0 (no SIGSEGV from code unloaded under V8). Runs in child processes.

@@ -1,4 +1,4 @@
-// test/safety/worker-transfer.test.ts - owns issue 9 case 2: a worker moves a chunk of its
+// test/safety/worker-transfer.test.ts - owns safety case 2 (docs/RELIABILITY.md, section 7): a worker moves a chunk of its
 // context to the main thread (postMessage with transfer, directly or after transfer() or a BYOB
 // read) and exits, with or without deleting its context; the main thread keeps reading the moved
 // buffer while new contexts write a secret and trim() runs: no crash, never the secret. Both

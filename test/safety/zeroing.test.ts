@@ -1,4 +1,4 @@
-// test/safety/zeroing.test.ts - owns issue 9 case 10: memory handed to a context never holds bytes
+// test/safety/zeroing.test.ts - owns safety case 10 (docs/RELIABILITY.md, section 7): memory handed to a context never holds bytes
 // of an earlier context. After context A (and a child) wrote the secret across many allocations
 // and was deleted (or reset), Buffers from alloc() and allocUnsafe() of new contexts B (same and
 // other first-chunk sizes, children too; or of A itself after its reset) never show the secret:
