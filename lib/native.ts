@@ -71,7 +71,6 @@ export interface NativeBinding {
   backstop(h: NativeHandle): number;
   contextStats(h: NativeHandle): NativeContextStats;
   check(h?: NativeHandle): number;
-  alive(h: NativeHandle): boolean;
   globalStats(): NativeGlobalStats;
   maintain(): number;
   trim(): number;

@@ -173,7 +173,6 @@ Napi::Value Destroy(const Napi::CallbackInfo &info);
 Napi::Value Backstop(const Napi::CallbackInfo &info);
 Napi::Value ContextStats(const Napi::CallbackInfo &info);
 Napi::Value Check(const Napi::CallbackInfo &info);
-Napi::Value Alive(const Napi::CallbackInfo &info);
 
 // ---- module.cc ---------------------------------------------------------------------------------
 

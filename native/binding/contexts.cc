@@ -372,9 +372,4 @@ Napi::Value Check(const Napi::CallbackInfo &info) {
   return Napi::Number::New(env, mcx_check(root));
 }
 
-// alive(handle) -> whether the handle names a live context of this load.
-Napi::Value Alive(const Napi::CallbackInfo &info) {
-  return Napi::Boolean::New(info.Env(), FindRec(info.Env(), LoadOf(info), info[0], false) != nullptr);
-}
-
 }  // namespace memctx

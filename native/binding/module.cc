@@ -155,7 +155,6 @@ Napi::Value Open(const Napi::CallbackInfo &info) {
   fn("backstop", Guarded<Backstop>);
   fn("contextStats", Guarded<ContextStats>);
   fn("check", Guarded<Check>);
-  fn("alive", Guarded<Alive>);
   fn("globalStats", Guarded<GlobalStats>);
   fn("maintain", Guarded<Maintain>);
   fn("trim", Guarded<Trim>);
