@@ -223,7 +223,6 @@ struct Counters {
   std::atomic<uint64_t> created{0};
   std::atomic<uint64_t> detached{0};
   std::atomic<uint64_t> collected{0};
-  std::atomic<uint64_t> parked{0};
   std::atomic<uint64_t> parkedNow{0};
   std::atomic<uint64_t> parkedBytes{0};
   std::atomic<uint64_t> backstopDeleted{0};

@@ -67,7 +67,6 @@ void Park(mcx_context *root, std::vector<AbSlot *> &slots) {
     if (mcx_context_stats(root, &cs) == MCX_OK) bytes = cs.total_bytes;
   }
   auto *q = new Quarantine{root, {1}, bytes};  // 1: our guard while handing over
-  g_counters.parked.fetch_add(1, std::memory_order_relaxed);
   g_counters.parkedNow.fetch_add(1, std::memory_order_relaxed);
   g_counters.parkedBytes.fetch_add(bytes, std::memory_order_relaxed);
   for (AbSlot *sl : slots) {

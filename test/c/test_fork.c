@@ -12,6 +12,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* Wait for a forked child and check that it exited with status 0 (a deadlock or a crash fails). */
+static void expect_clean_exit(pid_t pid) {
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    if (WIFEXITED(status)) CHECK_U64(WEXITSTATUS(status), ==, 0);
+    else printf("  child ended by signal %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
 static _Atomic int holder_state; /* 1: holding the lock, 2: asked to let go */
 
 static void *hold_lock(void *arg) {
@@ -47,11 +56,7 @@ static void fork_while_lock_held(void) {
         pid_t pid = fork();
         if (pid == 0) child_work();
         REQUIRE(pid > 0);
-        int status = 0;
-        REQUIRE(waitpid(pid, &status, 0) == pid);
-        CHECK(WIFEXITED(status));
-        if (WIFEXITED(status)) CHECK_U64(WEXITSTATUS(status), ==, 0);
-        else printf("  child ended by signal %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+        expect_clean_exit(pid);
         pthread_join(t, NULL);
     }
     CHECK_OK(mcx_check(NULL));
@@ -89,11 +94,7 @@ static void concurrent_configure(void) {
         _exit(bad ? 3 : 0);
     }
     REQUIRE(pid > 0);
-    int status = 0;
-    REQUIRE(waitpid(pid, &status, 0) == pid);
-    CHECK(WIFEXITED(status));
-    if (WIFEXITED(status)) CHECK_U64(WEXITSTATUS(status), ==, 0);
-    else printf("  child ended by signal %d\n", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    expect_clean_exit(pid);
 }
 
 TH_MAIN(TH_TEST(fork_while_lock_held), TH_TEST(concurrent_configure))
