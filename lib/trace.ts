@@ -17,8 +17,6 @@ interface Seen {
   quarantinedContexts: number;
 }
 
-let seen: Seen | null = null;
-
 function read(): Seen {
   const g = native.globalStats() as unknown as Seen;
   return {
@@ -27,6 +25,9 @@ function read(): Seen {
     quarantinedContexts: g.quarantinedContexts,
   };
 }
+
+// The counters at load, so the first line also counts what happened before the first tick.
+let seen: Seen | null = log.enabled ? read() : null;
 
 /** Whether NODE_DEBUG names memctx. */
 export const tracing = log.enabled;

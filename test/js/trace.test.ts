@@ -10,6 +10,8 @@ test('NODE_DEBUG=memctx traces maps, unmaps and release passes from the timer an
   expect(lines.some((l) => /timer: \d+ mmap, \d+ munmap, \d+ madvise; mapped \d+ bytes/.test(l))).toBe(true);
   expect(lines.some((l) => / release pass\(es\) gave back [1-9]\d* bytes/.test(l))).toBe(true);
   expect(lines.some((l) => /^MEMCTX \d+: trim: /.test(l))).toBe(true);
+  // the spike's mappings are counted (the first line starts from the counters at load)
+  expect(lines.some((l) => /: [1-9]\d* mmap/.test(l))).toBe(true);
   // the spike's memory goes back: some line reports unmaps or madvises
   expect(lines.some((l) => /[1-9]\d* munmap|[1-9]\d* madvise/.test(l))).toBe(true);
 });
