@@ -3,8 +3,9 @@
 // (e.g. a checkout of the commit before a change), interleaved in one run: each case times both
 // builds in fresh processes, alternating which goes first, over several rounds; prints the median
 // and min-max per build and the ratio after / before (above 1 is slower), and writes JSON.
-// Usage: node --expose-gc bench/js/before-after.js <before-tree> [--rounds N] [--only TEXT] [--out FILE]
-// (--only: the cases whose name contains TEXT)
+// Usage: node --expose-gc bench/js/before-after.js <before-tree> [--after TREE] [--rounds N] [--only TEXT] [--out FILE]
+// (--after: the tree measured as "after", default this checkout; --only: the cases whose name
+// contains TEXT)
 'use strict';
 const path = require('node:path');
 const fs = require('node:fs');
@@ -47,7 +48,8 @@ if (process.argv[2] === '--child') {
 
 const args = process.argv.slice(2);
 const before = path.resolve(args[0]);
-const after = path.join(__dirname, '..', '..');
+const afterArg = args.indexOf('--after');
+const after = afterArg >= 0 ? path.resolve(args[afterArg + 1]) : path.join(__dirname, '..', '..');
 const roundsArg = args.indexOf('--rounds');
 const ROUNDS = roundsArg >= 0 ? Number(args[roundsArg + 1]) : 5;
 const outArg = args.indexOf('--out');
@@ -78,5 +80,5 @@ for (const name of Object.keys(CASES).filter((n) => n.includes(only))) {
     `after/before ${row.ratio.toFixed(2)}x (${row.ratioMin.toFixed(2)}-${row.ratioMax.toFixed(2)})`);
 }
 if (outArg >= 0) {
-  fs.writeFileSync(args[outArg + 1], JSON.stringify({ date: new Date().toISOString(), node: process.version, before, rounds: ROUNDS, results }, null, 2) + '\n');
+  fs.writeFileSync(args[outArg + 1], JSON.stringify({ date: new Date().toISOString(), node: process.version, before, after, rounds: ROUNDS, results }, null, 2) + '\n');
 }

@@ -136,7 +136,9 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
   rec->opts.limit_bytes = ToSize(info[4]);
   // Memory handed to JavaScript never holds bytes another context wrote (buf.buffer and clones of
   // a Buffer copy the whole chunk); C scrubs what a context used when it gives memory back.
+#ifndef MEMCTX_MEASURE_WITHOUT_SCRUB
   rec->opts.flags = MCX_CONTEXT_CLEAN;
+#endif
   // A tree has one release mode: a child's buffers are detached or parked with its parent's.
   rec->reserve = parent != nullptr ? parent->reserve : ToBool(info[5]);
   mcx_context_options opts = rec->opts;
