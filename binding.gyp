@@ -6,7 +6,10 @@
 # user's newer compiler adds must not break an install.
 {
   "variables": {
-    "memctx_werror%": "<!(node -p \"process.env.MEMCTX_WERROR === '1' ? 1 : 0\")"
+    "memctx_werror%": "<!(node -p \"process.env.MEMCTX_WERROR === '1' ? 1 : 0\")",
+    # A measurement build only (bench/js/scrub-cost.sh): contexts without MCX_CONTEXT_CLEAN, to
+    # tell the cost of scrubbing from the rest. Never for use: buffers then carry old bytes.
+    "memctx_measure_without_scrub%": "<!(node -p \"process.env.MEMCTX_MEASURE_WITHOUT_SCRUB === '1' ? 1 : 0\")"
   },
   "targets": [
     {
@@ -35,7 +38,8 @@
       # ArrayBuffers (code in this library) after the last environment that loaded it is gone.
       "ldflags": ["-Wl,-z,nodelete"],
       "conditions": [
-        ["memctx_werror==1", { "cflags": ["-Werror"] }]
+        ["memctx_werror==1", { "cflags": ["-Werror"] }],
+        ["memctx_measure_without_scrub==1", { "defines": ["MEMCTX_MEASURE_WITHOUT_SCRUB"] }]
       ]
     }
   ]

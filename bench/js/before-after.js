@@ -3,7 +3,9 @@
 // (e.g. a checkout of the commit before a change), interleaved in one run: each case times both
 // builds in fresh processes, alternating which goes first, over several rounds; prints the median
 // and min-max per build and the ratio after / before (above 1 is slower), and writes JSON.
-// Usage: node --expose-gc bench/js/before-after.js <before-tree> [--rounds N] [--out FILE]
+// Usage: node --expose-gc bench/js/before-after.js <before-tree> [--after TREE] [--rounds N] [--only TEXT] [--out FILE]
+// (--after: the tree measured as "after", default this checkout; --only: the cases whose name
+// contains TEXT)
 'use strict';
 const path = require('node:path');
 const fs = require('node:fs');
@@ -46,10 +48,13 @@ if (process.argv[2] === '--child') {
 
 const args = process.argv.slice(2);
 const before = path.resolve(args[0]);
-const after = path.join(__dirname, '..', '..');
+const afterArg = args.indexOf('--after');
+const after = afterArg >= 0 ? path.resolve(args[afterArg + 1]) : path.join(__dirname, '..', '..');
 const roundsArg = args.indexOf('--rounds');
 const ROUNDS = roundsArg >= 0 ? Number(args[roundsArg + 1]) : 5;
 const outArg = args.indexOf('--out');
+const onlyArg = args.indexOf('--only');
+const only = onlyArg >= 0 ? args[onlyArg + 1] : '';
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const one = (tree, name) => {
   const r = spawnSync(process.execPath, [__filename, '--child', tree, name], { encoding: 'utf8' });
@@ -57,7 +62,7 @@ const one = (tree, name) => {
   return Number(r.stdout.trim());
 };
 const results = [];
-for (const name of Object.keys(CASES)) {
+for (const name of Object.keys(CASES).filter((n) => n.includes(only))) {
   const b = [];
   const a = [];
   const ratio = [];
@@ -75,5 +80,5 @@ for (const name of Object.keys(CASES)) {
     `after/before ${row.ratio.toFixed(2)}x (${row.ratioMin.toFixed(2)}-${row.ratioMax.toFixed(2)})`);
 }
 if (outArg >= 0) {
-  fs.writeFileSync(args[outArg + 1], JSON.stringify({ date: new Date().toISOString(), node: process.version, before, rounds: ROUNDS, results }, null, 2) + '\n');
+  fs.writeFileSync(args[outArg + 1], JSON.stringify({ date: new Date().toISOString(), node: process.version, before, after, rounds: ROUNDS, results }, null, 2) + '\n');
 }

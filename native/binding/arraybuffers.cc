@@ -80,12 +80,25 @@ void Unlink(Watch *w) {
   if (w->next != nullptr) w->next->prev = w->prev;
 }
 
+// Collection runs the weak callbacks of a whole scavenge at once: records go to a free list of
+// the environment rather than through malloc, whose per-thread cache overflows on such bursts.
 void WatchCollected(const v8::WeakCallbackInfo<Watch> &info) {
   Watch *w = info.GetParameter();
   Unlink(w);
   w->handle.Reset();
   mcx_unhold(w->data);
-  delete w;
+  w->next = static_cast<Watch *>(w->env->spareWatches);
+  w->env->spareWatches = w;
+}
+
+Watch *NewWatch(Env *e, void *data) {
+  auto *w = static_cast<Watch *>(e->spareWatches);
+  if (w == nullptr) return new Watch{data, e, nullptr, static_cast<Watch *>(e->watches), {}};
+  e->spareWatches = w->next;
+  w->data = data;
+  w->prev = nullptr;
+  w->next = static_cast<Watch *>(e->watches);
+  return w;
 }
 #endif
 
@@ -96,7 +109,7 @@ void HoldUntilCollected(Napi::Env env, Env *e, napi_value ab, void *data) {
 #if MEMCTX_V8_DIRECT
   if (UseV8(e)) {
     v8::Isolate *isolate = v8::Isolate::GetCurrent();
-    auto *w = new Watch{data, e, nullptr, static_cast<Watch *>(e->watches), {}};
+    Watch *w = NewWatch(e, data);
     w->handle.Reset(isolate, ToV8(ab).As<v8::ArrayBuffer>());
     w->handle.SetWeak(w, WatchCollected, v8::WeakCallbackType::kParameter);
     if (w->next != nullptr) w->next->prev = w;
@@ -150,8 +163,13 @@ void ReleaseHolds(Env *e) {
     mcx_unhold(w->data);
     delete w;
   }
+  for (auto *w = static_cast<Watch *>(e->spareWatches), *next = w; w != nullptr; w = next) {
+    next = w->next;
+    delete w;
+  }
 #endif
   e->watches = nullptr;
+  e->spareWatches = nullptr;
 }
 
 void FreeDetachKey(Env *e) {

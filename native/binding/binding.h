@@ -212,6 +212,7 @@ struct Env {
   bool noExternalForTest = false;   // testing.forbidExternalBuffers
   void *detachKey = nullptr;        // a v8::Global<v8::Value>* (arraybuffers.cc)
   void *watches = nullptr;          // the ArrayBuffers whose memory is held (arraybuffers.cc)
+  void *spareWatches = nullptr;     // their records, kept for reuse (arraybuffers.cc)
 };
 
 Load *LoadOf(const Napi::CallbackInfo &info);

@@ -6,6 +6,17 @@
 namespace memctx {
 namespace {
 
+// The context's name as UTF-8 ("context" when not a string). One Node-API call for the usual
+// short name: node-addon-api's Utf8Value asks V8 for the length first, then copies.
+std::string NameOf(Napi::Env env, const Napi::Value &v) {
+  if (!v.IsString()) return std::string("context");
+  char buf[64];
+  size_t len = 0;
+  // Complete when at least a 4-byte character's room was left (V8 never writes half a character).
+  if (napi_get_value_string_utf8(env, v, buf, sizeof buf, &len) == napi_ok && len + 4 < sizeof buf) return std::string(buf, len);
+  return v.As<Napi::String>().Utf8Value();
+}
+
 // Write rec's current span into the scratch array; return a new ArrayBuffer when the chunk
 // changed, else undefined.
 Napi::Value SpanOut(Napi::Env env, Rec *rec, const mcx_span &span) {
@@ -129,14 +140,16 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
     ThrowStatus(env, load, MCX_ENOMEM, "creating a context (too many live contexts in this thread)");
     return Napi::Value();
   }
-  rec->name = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : std::string("context");
+  rec->name = NameOf(env, info[1]);
   rec->opts = mcx_context_options{};
   rec->opts.initial_size = ToSize(info[2]);
   rec->opts.max_chunk_size = ToSize(info[3]);
   rec->opts.limit_bytes = ToSize(info[4]);
   // Memory handed to JavaScript never holds bytes another context wrote (buf.buffer and clones of
   // a Buffer copy the whole chunk); C scrubs what a context used when it gives memory back.
+#ifndef MEMCTX_MEASURE_WITHOUT_SCRUB
   rec->opts.flags = MCX_CONTEXT_CLEAN;
+#endif
   // A tree has one release mode: a child's buffers are detached or parked with its parent's.
   rec->reserve = parent != nullptr ? parent->reserve : ToBool(info[5]);
   mcx_context_options opts = rec->opts;

@@ -83,3 +83,15 @@ test('contextCount and createdContexts follow create/delete', () => {
   ctxs.forEach((c) => c.delete());
   expect(memoryStats().contextCount).toBe(a.contextCount);
 });
+
+test('stats() names a context exactly as it was created, short or long, in any script', () => {
+  const names = ['r', 'x'.repeat(59), 'x'.repeat(60), 'x'.repeat(63), 'x'.repeat(64), 'y'.repeat(200),
+    'é'.repeat(31), 'x'.repeat(61) + '€', '😀'.repeat(16), 'a😀'.repeat(30)];
+  for (const name of names) {
+    const ctx = new MemoryContext({ name });
+    expect(ctx.stats().name).toBe(name);
+    const child = ctx.createChild({ name });
+    expect(child.stats().name).toBe(name);
+    ctx.delete();
+  }
+});
