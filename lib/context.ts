@@ -190,6 +190,9 @@ export class MemoryContext {
   #mode: ReleaseMode;
   #h: NativeHandle;
   #ab!: ArrayBuffer;
+  /** A one-byte view of #ab: its length reads 0 once #ab is detached. The allocation fast path
+   * checks it (V8 inlines a typed array's length; ArrayBuffer byteLength is a builtin call). */
+  #live!: Uint8Array;
   #chunk!: Chunk;
   #off = 0;
   #end = 0;
@@ -311,10 +314,9 @@ export class MemoryContext {
     const off = this.#off;
     if (typeof size === 'number' && size >>> 0 === size && size <= this.#small && this.#freeBytes === 0) {
       const next = off + ((size + ALIGN_MASK) & ~ALIGN_MASK);
-      const ab = this.#ab;
-      if (next <= this.#end && ab.byteLength !== 0) {
+      if (next <= this.#end && this.#live.length !== 0) {
         this.#off = next;
-        return new ContextBuffer(ab, off, size, this.#chunk) as unknown as Buffer;
+        return new ContextBuffer(this.#ab, off, size, this.#chunk) as unknown as Buffer;
       }
     }
     return this.#allocUnsafeSlow(size);
@@ -425,6 +427,7 @@ export class MemoryContext {
   #adopt(ab: ArrayBuffer): void {
     if (markChunks) markAsUntransferable(ab);
     this.#ab = ab;
+    this.#live = new Uint8Array(ab, 0, 1);
     this.#chunk = new Chunk(this, this.#gen, ab, false);
     this.#off = scratch[S_OFFSET]!;
     this.#end = scratch[S_CHUNK_BYTES]!;
