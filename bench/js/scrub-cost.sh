@@ -4,7 +4,9 @@
 # and the cost of everything else. Builds the committed HEAD a second time with
 # MEMCTX_MEASURE_WITHOUT_SCRUB=1 (a measurement build: contexts without the flag), then runs
 # before-after.js twice: this checkout against that build (the scrub), and that build against the
-# older tree (the rest). Usage: bash bench/js/scrub-cost.sh <older-tree> [--rounds N] [--out-dir DIR]
+# older tree (the rest); with --out-dir, writes before-after-scrub.json and before-after-rest.json
+# there (bench/tools/report.mjs renders them from bench/js). Usage:
+#   bash bench/js/scrub-cost.sh <older-tree> [--rounds N] [--out-dir DIR]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 older="$(cd "${1:?usage: bench/js/scrub-cost.sh <older-tree> [--rounds N] [--out-dir DIR]}" && pwd)"
@@ -26,6 +28,6 @@ echo "building HEAD without scrubbing in $tmp/unscrubbed ..."
 (cd "$tmp/unscrubbed" && MEMCTX_MEASURE_WITHOUT_SCRUB=1 npx node-gyp rebuild >/dev/null && npx tsc -p tsconfig.json)
 args=(--rounds "$rounds")
 echo "== the scrub: this checkout / the same code without scrubbing"
-node --expose-gc "$root/bench/js/before-after.js" "$tmp/unscrubbed" "${args[@]}" ${out:+--out "$out/scrub.json"}
+node --expose-gc "$root/bench/js/before-after.js" "$tmp/unscrubbed" "${args[@]}" ${out:+--out "$out/before-after-scrub.json"}
 echo "== the rest: the same code without scrubbing / $older"
-node --expose-gc "$root/bench/js/before-after.js" "$older" --after "$tmp/unscrubbed" "${args[@]}" ${out:+--out "$out/rest.json"}
+node --expose-gc "$root/bench/js/before-after.js" "$older" --after "$tmp/unscrubbed" "${args[@]}" ${out:+--out "$out/before-after-rest.json"}

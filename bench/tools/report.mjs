@@ -403,6 +403,27 @@ if (fs.existsSync(jsFragment)) {
   js.push('Not run: neither `bench/results/js.md` nor `bench/js/results.json` exists (the JS part runs with `npm run bench:js` when the package defines it).', '');
 }
 
+// The same cases split by bench/js/scrub-cost.sh into the scrub (this code / the same code built
+// without MCX_CONTEXT_CLEAN) and the rest (that build / the older tree), when both files exist.
+function scrubSplit() {
+  const sFile = path.join(root, 'bench', 'js', 'before-after-scrub.json');
+  const rFile = path.join(root, 'bench', 'js', 'before-after-rest.json');
+  if (!fs.existsSync(sFile) || !fs.existsSync(rFile)) return [];
+  const S = JSON.parse(fs.readFileSync(sFile, 'utf8'));
+  const R = JSON.parse(fs.readFileSync(rFile, 'utf8'));
+  const f2 = (x) => x.toFixed(2);
+  const rest = new Map(R.results.map((r) => [r.name, r]));
+  const rows = S.results.filter((s) => rest.has(s.name));
+  const over = rows.filter((s) => rest.get(s.name).ratio > 1.1).length;
+  return [
+    '### Where the change goes: the scrub and the rest', '',
+    `From [bench/js/before-after-scrub.json](${rel(sFile)}) and [bench/js/before-after-rest.json](${rel(rFile)}), written by \`bash bench/js/scrub-cost.sh /tmp/before --rounds ${S.rounds} --out-dir bench/js\` on ${String(S.date).slice(0, 16).replace('T', ' ')} UTC (${S.node}). The script builds the same commit a second time with \`MEMCTX_MEASURE_WITHOUT_SCRUB=1\` (contexts without \`MCX_CONTEXT_CLEAN\`: a measurement build, never for use) and runs the cases twice, interleaved as above: this build against that one (the scrub: C zeroing what a context used before another context, or the same context after \`reset()\`, can see it: safety case 10), and that build against the older tree (everything else: slots and deleters, holds, brands, untransferable marking). The two runs are separate, so their product only approximates the table above. The rest within 1.10×: ${over === 0 ? 'met' : `**missed** (${over} of ${rows.length} rows above it)`}.`, '',
+    '| case | the scrub: with / without | min–max | the rest: without scrub / before | min–max |', '|---|---|---|---|---|',
+    ...rows.map((s) => { const r = rest.get(s.name); return `| ${s.name} | ${f2(s.ratio)}× | ${f2(s.ratioMin)}–${f2(s.ratioMax)}× | ${f2(r.ratio)}× | ${f2(r.ratioMin)}–${f2(r.ratioMax)}× |`; }), '',
+    "The scrub is the whole cost of case 10 and grows with the bytes a context used: a `reset()` after 1 MiB of `allocUnsafe(4096)` zeroes that MiB, and in reserve mode the zeroing happens once V8 has collected the buffers, on memory long gone from the cache. It is not optional: without it `buf.buffer` and any clone of a Buffer would carry another request's bytes.", '',
+  ];
+}
+
 // The facade before and after a change (bench/js/before-after.js) ------------------------------
 // Rendered from its JSON when it exists, so regenerating this file keeps the measured figures.
 const beforeAfter = [];
@@ -417,7 +438,7 @@ const beforeAfter = [];
         `From [bench/js/before-after.json](${rel(baFile)}), written by \`node --expose-gc bench/js/before-after.js /tmp/before --rounds ${B.rounds} --out bench/js/before-after.json\` on ${String(B.date).slice(0, 16).replace('T', ' ')} UTC (${B.node}); \`/tmp/before\` is a checkout of commit 99adb33 (the facade and binding before the safety work, built with \`npm ci\`). Each case runs in a fresh process per build, the builds alternating which goes first, ${B.rounds} rounds; ns per allocation (scope reset included, as in the JS workloads above) or per request (new context, 16 \`allocUnsafe\` of 64–1024 B, delete). The target was at most 1.10× (no regression above 10 %): ${B.results.every((r) => r.ratio <= 1.1) ? 'met' : '**missed**'} (${B.results.filter((r) => r.ratio > 1.1).length} of ${B.results.length} rows above it).`, '',
         '| case | before ns | after ns | after / before | min–max |', '|---|---|---|---|---|',
         ...B.results.map((r) => `| ${r.name} | ${f1(r.beforeNs)} | ${f1(r.afterNs)} | ${f2(r.ratio)}× | ${f2(r.ratioMin)}–${f2(r.ratioMax)}× |`), '',
-        "Where the time goes, from builds with one piece left out (measured by hand, not by a command of the project, so no figures here): the largest part is the hold on each chunk (a weak handle per ArrayBuffer, so that native code still writing into a deleted context's Buffer cannot fault); then the slot and deleter on every ArrayBuffer (what makes transfers, worker exits and forgotten views safe); then the brand on each allocation's Buffer (the private field that lets `free()`/`realloc()` refuse views and Buffers already given back). `allocUnsafe(4096)` and `alloc(4096)` pay mostly for the scrub: the 1 MiB chunk a context reaches goes back to the buddy allocator at each `reset()` and is zeroed, so that no other context can see its bytes (case 10); `MCX_CONTEXT_CLEAN` costs the same in C (the memctx-clean rows above).", '');
+        ...scrubSplit());
     } catch (e) {
       beforeAfter.push(`\`bench/js/before-after.json\` could not be read: ${e.message}.`, '');
     }

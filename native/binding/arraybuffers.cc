@@ -120,6 +120,19 @@ void HoldUntilCollected(Napi::Env env, Env *e, napi_value ab, void *data) {
   if (napi_add_finalizer(env, ab, data, UnholdFinalize, nullptr, nullptr) != napi_ok) mcx_unhold(data);
 }
 
+// Slots come from the environment's spare list when it has one: a request context makes and
+// frees one per ArrayBuffer. Only the JavaScript thread uses the list; a slot freed by a deleter
+// on another thread (a parked tree's) goes back to malloc.
+AbSlot *NewSlot(Env *e, void *data, size_t bytes) {
+  if (e->spareSlots.empty()) return new AbSlot{data, bytes, {kSlotLive}};
+  AbSlot *slot = e->spareSlots.back();
+  e->spareSlots.pop_back();
+  slot->data = data;
+  slot->bytes = bytes;
+  slot->state.store(kSlotLive, std::memory_order_relaxed);
+  return slot;
+}
+
 // The slot of rec that covers data, found from where the last lookup stopped: the facade hands
 // its ArrayBuffers back in the order they were made, so this is O(1) per buffer in practice.
 AbSlot *FindSlot(Rec *rec, const void *data) {
@@ -196,7 +209,7 @@ Napi::Value MakeArrayBuffer(Napi::Env env, Rec *rec, void *data, size_t bytes) {
     ThrowStatus(env, rec->load, kStatusNoExternal, "mapping a process chunk");
     return Napi::Value();
   }
-  auto *slot = new AbSlot{data, bytes, {kSlotLive}};
+  AbSlot *slot = NewSlot(e, data, bytes);
   napi_value out = nullptr;
   napi_status st = napi_ok;
 #if MEMCTX_V8_DIRECT
@@ -213,7 +226,7 @@ Napi::Value MakeArrayBuffer(Napi::Env env, Rec *rec, void *data, size_t bytes) {
   st = napi_create_external_arraybuffer(env, data, bytes, SlotFinalize, slot, &out);
 #endif
   if (st != napi_ok) {
-    delete slot;
+    e->spareSlots.push_back(slot);
     if (st == napi_no_external_buffers_allowed) {
       ThrowStatus(env, rec->load, kStatusNoExternal, "mapping a process chunk");
     } else if (!env.IsExceptionPending()) {
@@ -264,7 +277,8 @@ bool AllSlotsDead(Rec *rec) {
   for (AbSlot *s : rec->slots) {
     if (s->state.load(std::memory_order_acquire) != kSlotDead) return false;
   }
-  for (AbSlot *s : rec->slots) delete s;
+  auto &spare = rec->load->env->spareSlots;
+  spare.insert(spare.end(), rec->slots.begin(), rec->slots.end());
   rec->slots.clear();
   rec->detachCursor = 0;
   return true;
@@ -275,7 +289,7 @@ void CompactSlots(Rec *rec) {
   size_t j = 0;
   for (size_t i = 0; i < v.size(); i++) {
     if (v[i]->state.load(std::memory_order_acquire) == kSlotDead) {
-      delete v[i];
+      rec->load->env->spareSlots.push_back(v[i]);
     } else {
       v[j++] = v[i];
     }
@@ -283,6 +297,11 @@ void CompactSlots(Rec *rec) {
   v.resize(j);
   rec->detachCursor = 0;
   rec->slotsCompactAt = j * 2 > 64 ? j * 2 : 64;
+}
+
+void FreeSpareSlots(Env *e) {
+  for (AbSlot *s : e->spareSlots) delete s;
+  e->spareSlots.clear();
 }
 
 }  // namespace memctx

@@ -55,6 +55,8 @@ bool DetachOwned(Napi::Env env, struct Rec *rec, const Napi::Value &v);
 bool AllSlotsDead(struct Rec *rec);
 // Drop the slots of collected buffers from rec's list (amortised, on growth).
 void CompactSlots(struct Rec *rec);
+// Free the environment's spare slots (at teardown).
+void FreeSpareSlots(struct Env *e);
 Untransferable UntransferableMethod(Napi::Env env);
 bool V8BuffersCompiledIn();
 // True while this thread's isolate is being terminated (worker.terminate()): no JavaScript value,
@@ -201,6 +203,7 @@ struct Load {
   std::vector<mcx_context_options> poolOpts;
   uint64_t poolUsedMs = 0;
   bool closing = false;
+  std::vector<Rec *> treeScratch;  // a reset's or delete's subtree (no JavaScript runs meanwhile)
 };
 
 // State of one Node environment (the main thread or a worker): its loads, the detach key and
@@ -213,6 +216,7 @@ struct Env {
   void *detachKey = nullptr;        // a v8::Global<v8::Value>* (arraybuffers.cc)
   void *watches = nullptr;          // the ArrayBuffers whose memory is held (arraybuffers.cc)
   void *spareWatches = nullptr;     // their records, kept for reuse (arraybuffers.cc)
+  std::vector<AbSlot *> spareSlots; // freed slots, kept for reuse (arraybuffers.cc)
 };
 
 Load *LoadOf(const Napi::CallbackInfo &info);

@@ -102,7 +102,7 @@ void ReleaseDescendants(const std::vector<Rec *> &tree) {
 
 // The whole tree of rec goes: reused at once when nothing can reach it, else parked.
 void Kill(Rec *rec) {
-  std::vector<Rec *> tree;
+  std::vector<Rec *> &tree = rec->load->treeScratch;
   Subtree(rec, tree);
   bool unreachable = SubtreeUnreachable(tree);
   bool root = rec->parent == nullptr;
@@ -297,7 +297,7 @@ Napi::Value Reset(const Napi::CallbackInfo &info) {
   CommitSpan(rec, info[2], 0);  // C scrubs what was used: it must know how far
   if (!rec->reserve) DetachList(env, rec, info[1]);
   rec->curChunk = nullptr;
-  std::vector<Rec *> tree;
+  std::vector<Rec *> &tree = rec->load->treeScratch;
   Subtree(rec, tree);
   if (SubtreeUnreachable(tree)) {
     ReleaseDescendants(tree);
@@ -351,7 +351,7 @@ Napi::Value Backstop(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Rec *rec = FindRec(env, LoadOf(info), info[0], false);
   if (rec == nullptr) return Napi::Number::New(env, 0);
-  std::vector<Rec *> tree;
+  std::vector<Rec *> &tree = rec->load->treeScratch;
   Subtree(rec, tree);
   size_t killed = tree.size();
   Kill(rec);

@@ -195,6 +195,7 @@ void Cleanup(Env *e) {
   e->loads.clear();
   DrainReady();
   ReleaseHolds(e);
+  FreeSpareSlots(e);
   FreeDetachKey(e);
   delete e;
 }
