@@ -89,7 +89,7 @@ export function createAllocator(mode: Mode, initialSizeBytes = 0): Allocator {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const facade = require('../../dist/index') as Facade;
   // The facade's helper deletes the context on 'finish'/'close'; ctx.pin() defers that for fs.read.
-  // initialSizeBytes sizes each request's first process chunk (0: the facade's default, 8 KiB).
+  // initialSizeBytes sizes each request's first process chunk (0: the facade's default, 16 KiB).
   const options = initialSizeBytes > 0 ? { name: 'request', initialSize: initialSizeBytes } : { name: 'request' };
   return counting(mode, (res) => facade.contextForResponse(res, options));
 }

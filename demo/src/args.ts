@@ -28,6 +28,8 @@ export interface DemoOptions {
   sequential: boolean;
   /** First process chunk of each request context, KiB (0 = the facade's default). */
   chunkKiB: number;
+  /** Request Buffers of large bodies (uploads, file ranges), KiB each; 0 = one Buffer per body. */
+  pieceKiB: number;
   /** Mean simulated backend wait per request, ms (0 = none). */
   backendMs: number;
   /** V8 young-generation cap of both services (--max-semi-space-size), MiB; 0 = node's default. */
@@ -39,6 +41,7 @@ export interface DemoOptions {
 
 const DEFAULT_SEMI_SPACE_MIB = 2;
 const DEFAULT_CHUNK_KIB = 0;
+const DEFAULT_PIECE_KIB = 64;
 const DEFAULT_TRIM_MS = 1000;
 const phaseList = (p: Profile): string => p.phases.map(([n, sec]) => `${n}:${sec}`).join(',');
 const totalSec = (p: Profile): number => p.phases.reduce((a, [, sec]) => a + sec, 0);
@@ -77,7 +80,11 @@ Flags:
   --backend-ms <ms>   mean wait of each request on a simulated backend, holding its Buffers,
                       0..10000 (profile: ${D.backendMs} / ${S.backendMs}; each wait is 0.2x to 1.8x of it)
   --chunk-kib <n>     first process chunk of each request's context, 0..4096 KiB
-                      (default ${DEFAULT_CHUNK_KIB}; 0 = the facade's default, 8 KiB)
+                      (default ${DEFAULT_CHUNK_KIB}; 0 = the facade's default, 16 KiB)
+  --piece-kib <n>     large bodies (uploads, file ranges) are held in request Buffers of this
+                      size, in every mode, 0..8192 KiB in steps of 4 (default ${DEFAULT_PIECE_KIB}, the size
+                      Node's streams hand over; 0 = one Buffer per body, which memctx serves
+                      from a fresh mapping, page faults and all, from 1 MiB up)
   --interval <ms>     sampling period of each service, 10..10000 (default 100)
   --seed <n>          seed of the request mix, 0..65535 (default 1)
   --semi-space-mib <n>
@@ -141,6 +148,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
         'backend-ms': { type: 'string' },
         'semi-space-mib': { type: 'string' },
         'chunk-kib': { type: 'string' },
+        'piece-kib': { type: 'string' },
         seed: { type: 'string' },
         'no-verify': { type: 'boolean' },
         'no-idle-gc': { type: 'boolean' },
@@ -179,6 +187,9 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
     modes = list as Mode[];
   }
   if (v.out !== undefined && v.out.trim().length === 0) throw new UsageError('--out must name a folder, got ""');
+  const pieceKiB = v['piece-kib'] !== undefined ? parseNumber('--piece-kib', v['piece-kib'], 0, 8192, true) : DEFAULT_PIECE_KIB;
+  // A piece holds whole 4 KiB blocks of a body, so the upload check reads each block from one piece.
+  if (pieceKiB % 4 !== 0) throw new UsageError(`--piece-kib must be a multiple of 4, got ${JSON.stringify(v['piece-kib'])}`);
   const peakConnections = v.peak !== undefined ? parseNumber('--peak', v.peak, 1, 1024, true) : profile.peakConnections;
   return {
     profile: profile.name,
@@ -195,6 +206,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
     backendMs: v['backend-ms'] !== undefined ? parseNumber('--backend-ms', v['backend-ms'], 0, 10000, false) : profile.backendMs,
     semiSpaceMiB: v['semi-space-mib'] !== undefined ? parseNumber('--semi-space-mib', v['semi-space-mib'], 0, 64, true) : DEFAULT_SEMI_SPACE_MIB,
     chunkKiB: v['chunk-kib'] !== undefined ? parseNumber('--chunk-kib', v['chunk-kib'], 0, 4096, true) : DEFAULT_CHUNK_KIB,
+    pieceKiB,
     seed: v.seed !== undefined ? parseNumber('--seed', v.seed, 0, 65535, true) : 1,
     verify: v['no-verify'] !== true,
     plain: v.plain === true,
