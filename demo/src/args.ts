@@ -28,7 +28,7 @@ export interface DemoOptions {
   sequential: boolean;
   /** First process chunk of each request context, KiB (0 = the facade's default). */
   chunkKiB: number;
-  /** Request Buffers of large bodies (uploads, file ranges), KiB each; 0 = one Buffer per body. */
+  /** memctx's Buffers of large bodies (uploads, file ranges), KiB each; 0 = one Buffer per body. */
   pieceKiB: number;
   /** Mean simulated backend wait per request, ms (0 = none). */
   backendMs: number;
@@ -81,10 +81,10 @@ Flags:
                       0..10000 (profile: ${D.backendMs} / ${S.backendMs}; each wait is 0.2x to 1.8x of it)
   --chunk-kib <n>     first process chunk of each request's context, 0..4096 KiB
                       (default ${DEFAULT_CHUNK_KIB}; 0 = the facade's default, 16 KiB)
-  --piece-kib <n>     large bodies (uploads, file ranges) are held in request Buffers of this
-                      size, in every mode, 0..8192 KiB in steps of 4 (default ${DEFAULT_PIECE_KIB}, the size
-                      Node's streams hand over; 0 = one Buffer per body, which memctx serves
-                      from a fresh mapping, page faults and all, from 1 MiB up)
+  --piece-kib <n>     memctx holds large bodies (uploads, file ranges) in Buffers of this size,
+                      0..8192 KiB in steps of 4 (default ${DEFAULT_PIECE_KIB}, below its large-allocation
+                      threshold; 0 = one Buffer per body, as the plain modes do, which memctx
+                      maps afresh, page faults and all, from 1 MiB up)
   --interval <ms>     sampling period of each service, 10..10000 (default 100)
   --seed <n>          seed of the request mix, 0..65535 (default 1)
   --semi-space-mib <n>

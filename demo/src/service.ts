@@ -8,11 +8,8 @@
 //   POST /ingest                buffers and parses a JSON body, answers with body(seed) of the size it asks
 //   POST /upload?body=B&seed=S&reply=N[&deep=1]  buffers a large body, checks it is body(B) (every
 //                               block's tag; every byte with deep=1), answers with body(S) of N bytes
-// Large bodies (uploads, file ranges) are held in request Buffers of pieceBytes each (64 KiB, the
-// size Node's own streams hand over; 0: one Buffer per body), in every mode alike. With memctx a
-// piece below the context's large-allocation threshold (an eighth of maxChunkSize, 128 KiB by
-// default) is carved from process chunks that the next request reuses while they are warm; one
-// Buffer of 1 MiB or more would be a mapping of its own, fresh pages (page faults) every time.
+// Large bodies (uploads, file ranges) are held in the Buffers mem.body() gives: one per body with
+// plain Buffers, pieces of pieceBytes with memctx (demo/src/alloc.ts says why).
 // Each request then waits on a simulated backend (a timer around backendMs) holding its Buffers.
 // Every request's Buffers come from demo/src/alloc.ts: a memory context per request (memctx) or
 // plain Buffers (baseline, trim). In trim mode a timer calls glibc's malloc_trim(0) every
@@ -21,12 +18,11 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { startMonitor } from '../../dist/monitor';
-import { createAllocator, MODES, type Mode, type RequestMemory } from './alloc';
+import { createAllocator, DEFAULT_PIECE_BYTES, MODES, type Mode, type RequestMemory } from './alloc';
 import { BLOCK_BYTES, fillBody, itemsChecksum, TAG_BYTES, type IngestPayload } from './bodies';
 import type { FromService, ToService } from './protocol';
 
 const PIECE_BYTES = 16 * 1024;
-const DEFAULT_PIECE_BYTES = 64 * 1024;
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 function send(msg: FromService): void {
@@ -56,7 +52,7 @@ try {
 } catch (err) {
   fail(`cannot open data file ${String(dataFile)}: ${(err as Error).message}`);
 }
-const allocator = createAllocator(mode, firstChunkBytes);
+const allocator = createAllocator(mode, firstChunkBytes, pieceBytes);
 
 function parseQuery(url: string): { path: string; params: Map<string, string> } {
   const q = url.indexOf('?');
@@ -127,14 +123,6 @@ function handleRender(mem: RequestMemory, res: http.ServerResponse, params: Map<
   sendBody(mem, res, seed, size, `render:${seed}:${size}`);
 }
 
-/** Request Buffers for a body of sizeBytes: pieces of pieceBytes (the last one shorter), or one Buffer. */
-function bodyPieces(mem: RequestMemory, sizeBytes: number): Buffer[] {
-  if (pieceBytes === 0 || sizeBytes <= pieceBytes) return [mem.allocUnsafe(sizeBytes)];
-  const pieces: Buffer[] = [];
-  for (let off = 0; off < sizeBytes; off += pieceBytes) pieces.push(mem.allocUnsafe(Math.min(pieceBytes, sizeBytes - off)));
-  return pieces;
-}
-
 /** The first n bytes of pieces (views; a short read ends early). */
 function firstBytes(pieces: Buffer[], n: number): Buffer[] {
   const out: Buffer[] = [];
@@ -152,7 +140,7 @@ function handleFile(mem: RequestMemory, res: http.ServerResponse, params: Map<st
   if (off === null || len === null || off + len > fileSizeBytes) {
     return plainError(res, 416, `file range must lie within 0..${fileSizeBytes}\n`);
   }
-  const pieces = bodyPieces(mem, len);
+  const pieces = mem.body(len);
   // The context stays alive until the read has landed, even if the client goes away meanwhile.
   const unpin = mem.pin();
   fs.readv(fd, pieces, off, (err, bytesRead) => {
@@ -243,7 +231,7 @@ function handleUpload(mem: RequestMemory, req: http.IncomingMessage, res: http.S
   }
   // The whole body stays in request Buffers until the response has gone, as a service that
   // parses or forwards an upload after its backend answers holds it.
-  const pieces = bodyPieces(mem, declared);
+  const pieces = mem.body(declared);
   let received = 0;
   let index = 0;
   let at = 0;
