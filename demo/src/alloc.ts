@@ -103,15 +103,20 @@ export const DEFAULT_PIECE_BYTES = 64 * 1024;
 
 /**
  * initialSizeBytes sizes each memctx request's first process chunk (0: the facade's default,
- * 16 KiB); pieceBytes is the size of memctx's body pieces (0: one allocation per body).
+ * 16 KiB) and maxChunkBytes its largest (0: 1 MiB); pieceBytes is the size of memctx's body
+ * pieces (0: one allocation per body).
  */
-export function createAllocator(mode: Mode, initialSizeBytes = 0, pieceBytes = DEFAULT_PIECE_BYTES): Allocator {
+export function createAllocator(mode: Mode, initialSizeBytes = 0, pieceBytes = DEFAULT_PIECE_BYTES, maxChunkBytes = 0): Allocator {
   if (mode !== 'memctx') return counting(mode, () => plain);
   // Loaded only in memctx mode so that a baseline process never maps the addon.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const facade = require('../../dist/index') as Facade;
   // The facade's helper deletes the context on 'finish'/'close'; ctx.pin() defers that for fs.read.
-  const options = initialSizeBytes > 0 ? { name: 'request', initialSize: initialSizeBytes } : { name: 'request' };
+  const options = {
+    name: 'request',
+    ...(initialSizeBytes > 0 ? { initialSize: initialSizeBytes } : {}),
+    ...(maxChunkBytes > 0 ? { maxChunkSize: maxChunkBytes } : {}),
+  };
   return counting(mode, (res) => {
     const ctx = facade.contextForResponse(res, options);
     return {

@@ -1,7 +1,7 @@
 // demo/src/service.ts - the demo HTTP service (a child process of npm start): three handlers that use memory like a real service.
 //
 // Usage (by the driver, with an IPC channel):
-//   node [--expose-gc] service.js <memctx|baseline|trim> <data-file> <intervalMs> <backendMs> <firstChunkBytes> <trimIntervalMs> [<pieceBytes>]
+//   node [--expose-gc] service.js <memctx|baseline|trim> <data-file> <intervalMs> <backendMs> <firstChunkBytes> <trimIntervalMs> [<pieceBytes> <maxChunkBytes>]
 // Routes, all bodies deterministic (demo/src/bodies.ts) so the client can check every byte:
 //   GET  /render?seed=S&size=N  builds an N-byte body in 16 KiB request Buffers, written without copies
 //   GET  /file?off=O&len=N      fs.readv of a data-file range straight into request Buffers, then sent
@@ -35,7 +35,7 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-const [modeArg, dataFile, intervalArg, backendArg, chunkArg, trimArg, pieceArg] = process.argv.slice(2);
+const [modeArg, dataFile, intervalArg, backendArg, chunkArg, trimArg, pieceArg, maxChunkArg] = process.argv.slice(2);
 if (!MODES.includes(modeArg as Mode)) fail(`mode must be one of ${MODES.join(', ')}, got ${String(modeArg)}`);
 const mode = modeArg as Mode;
 const intervalMs = Number(intervalArg ?? '100');
@@ -52,7 +52,8 @@ try {
 } catch (err) {
   fail(`cannot open data file ${String(dataFile)}: ${(err as Error).message}`);
 }
-const allocator = createAllocator(mode, firstChunkBytes, pieceBytes);
+const maxChunkBytes = Number(maxChunkArg ?? '0');
+const allocator = createAllocator(mode, firstChunkBytes, pieceBytes, maxChunkBytes);
 
 function parseQuery(url: string): { path: string; params: Map<string, string> } {
   const q = url.indexOf('?');
