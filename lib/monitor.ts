@@ -25,6 +25,13 @@ import { readProcRss } from './proc';
 const US_PER_MS = 1000;
 /** Event-loop delay sampling period of monitorEventLoopDelay, ms. */
 const ELD_RESOLUTION_MS = 10;
+/**
+ * Share of the time between two readings of the allocator's statistics that reading them may
+ * take. memoryStats() walks every top chunk with mincore, on the event loop: ~1.6 ms per mapped
+ * GiB, which every 100 ms would be a few percent of a service's loop that a process without the
+ * addon never pays. Readings are spaced to stay within this share.
+ */
+const MEMCTX_STATS_SHARE = 0.01;
 
 /** Percentiles of the requests seen over a span; null fields when there were none. */
 export interface LatencySummary {
@@ -82,7 +89,11 @@ export interface MonitorSample {
   heapTotalBytes: number;
   externalBytes: number;
   arrayBuffersBytes: number;
-  /** memctx: bytes mapped for top chunks; null when the allocator is not loaded. */
+  /**
+   * memctx: bytes mapped for top chunks; null when the allocator is not loaded. This and the
+   * next three fields are read as often as keeps their cost within 1% of the time and at least
+   * once a second; samples in between repeat the last reading.
+   */
   mappedBytes: number | null;
   /** memctx: bytes of top chunks resident in RAM (mincore); null when not loaded. */
   residentBytes: number | null;
@@ -203,6 +214,9 @@ export class Monitor extends EventEmitter implements AsyncIterable<MonitorSample
   #timer: NodeJS.Timeout | null;
   #fd: number | null = null;
   #memoryStats: MemoryStatsFn | null;
+  /** The last reading of the allocator's figures, and the samples left before the next one. */
+  #allocator: { mappedBytes: number | null; residentBytes: number | null; topChunkCount: number | null; contextCount: number | null } | null = null;
+  #allocatorSkip = 0;
   #observer: PerformanceObserver | null;
   #startNs: bigint;
   #lastNs: bigint;
@@ -376,17 +390,20 @@ export class Monitor extends EventEmitter implements AsyncIterable<MonitorSample
     const cpu = process.cpuUsage(this.#lastCpu);
     this.#lastCpu = process.cpuUsage();
     const mem = process.memoryUsage();
-    let mappedBytes: number | null = null;
-    let residentBytes: number | null = null;
-    let topChunkCount: number | null = null;
-    let contextCount: number | null = null;
-    if (this.#memoryStats !== null) {
+    if (this.#memoryStats !== null && (this.#allocator === null || this.#allocatorSkip-- <= 0)) {
+      const t0 = process.hrtime.bigint();
       const s = this.#memoryStats();
-      mappedBytes = typeof s.mappedBytes === 'number' ? s.mappedBytes : null;
-      residentBytes = typeof s.residentBytes === 'number' ? s.residentBytes : null;
-      topChunkCount = typeof s.topChunkCount === 'number' ? s.topChunkCount : Array.isArray(s.topChunks) ? s.topChunks.length : null;
-      contextCount = typeof s.contextCount === 'number' ? s.contextCount : null;
+      const costMs = Number(process.hrtime.bigint() - t0) / 1e6;
+      this.#allocator = {
+        mappedBytes: typeof s.mappedBytes === 'number' ? s.mappedBytes : null,
+        residentBytes: typeof s.residentBytes === 'number' ? s.residentBytes : null,
+        topChunkCount: typeof s.topChunkCount === 'number' ? s.topChunkCount : Array.isArray(s.topChunks) ? s.topChunks.length : null,
+        contextCount: typeof s.contextCount === 'number' ? s.contextCount : null,
+      };
+      // Whatever a reading costs, the next one comes within a second.
+      this.#allocatorSkip = Math.min(Math.ceil(costMs / (MEMCTX_STATS_SHARE * this.intervalMs)) - 1, Math.floor(1000 / this.intervalMs) - 1);
     }
+    const { mappedBytes, residentBytes, topChunkCount, contextCount } = this.#allocator ?? { mappedBytes: null, residentBytes: null, topChunkCount: null, contextCount: null };
     const lat = summarizeLatency(this.#latency);
     const eld = loopDelay(this.#loopDelay);
     const faults = pageFaults();

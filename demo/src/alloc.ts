@@ -6,6 +6,13 @@
 // is never freed under libuv). In baseline and trim mode it is Buffer.allocUnsafe/alloc and V8's
 // GC (the trim mode differs only by the service's malloc_trim timer). Either way the allocator
 // counts the bytes each request holds until its response closes: the request memory in flight.
+//
+// A large body (an upload, a file range) is held the way each allocator's users would hold it:
+// plain Buffers in one Buffer per body (what body parsers hand over after Buffer.concat; pieces
+// would cost an ArrayBuffer each), memctx in pieces below the context's large-allocation threshold
+// (an eighth of maxChunkSize, 128 KiB by default), which are carved from process chunks the next
+// request reuses while their pages are warm. One memctx allocation of 1 MiB or more is a mapping of
+// its own, freed with its context: fresh pages, a page fault per 4 KiB, for every such body.
 import type { ServerResponse } from 'node:http';
 
 export type Mode = 'memctx' | 'baseline' | 'trim';
@@ -14,6 +21,8 @@ export const MODES: readonly Mode[] = ['memctx', 'baseline', 'trim'];
 export interface RequestMemory {
   allocUnsafe(sizeBytes: number): Buffer;
   alloc(sizeBytes: number): Buffer;
+  /** Uninitialised Buffers holding a body of sizeBytes in order (every one but the last a whole number of 4 KiB blocks). */
+  body(sizeBytes: number): Buffer[];
   /**
    * Keep the memory alive past 'finish'/'close' until the returned function is called: for async
    * I/O (fs.read) that writes into a request Buffer and may complete after the client has gone.
@@ -67,6 +76,11 @@ function counting(mode: Mode, inner: (res: ServerResponse) => RequestMemory): Al
           add(n);
           return mem.alloc(n);
         },
+        body(n) {
+          held += n;
+          add(n);
+          return mem.body(n);
+        },
         pin: () => mem.pin(),
       };
     },
@@ -77,19 +91,44 @@ const noop = (): void => {};
 const plain: RequestMemory = {
   allocUnsafe: (n) => Buffer.allocUnsafe(n),
   alloc: (n) => Buffer.alloc(n),
+  body: (n) => [Buffer.allocUnsafe(n)],
   // V8 keeps a plain Buffer alive for as long as fs.read holds it.
   pin: () => noop,
 };
 
 type Facade = typeof import('../../dist/index');
 
-export function createAllocator(mode: Mode, initialSizeBytes = 0): Allocator {
+/** Default size of memctx's body pieces: what Node's streams hand over, half the large threshold. */
+export const DEFAULT_PIECE_BYTES = 64 * 1024;
+
+/**
+ * initialSizeBytes sizes each memctx request's first process chunk (0: the facade's default,
+ * 16 KiB) and maxChunkBytes its largest (0: 1 MiB); pieceBytes is the size of memctx's body
+ * pieces (0: one allocation per body).
+ */
+export function createAllocator(mode: Mode, initialSizeBytes = 0, pieceBytes = DEFAULT_PIECE_BYTES, maxChunkBytes = 0): Allocator {
   if (mode !== 'memctx') return counting(mode, () => plain);
   // Loaded only in memctx mode so that a baseline process never maps the addon.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const facade = require('../../dist/index') as Facade;
   // The facade's helper deletes the context on 'finish'/'close'; ctx.pin() defers that for fs.read.
-  // initialSizeBytes sizes each request's first process chunk (0: the facade's default, 8 KiB).
-  const options = initialSizeBytes > 0 ? { name: 'request', initialSize: initialSizeBytes } : { name: 'request' };
-  return counting(mode, (res) => facade.contextForResponse(res, options));
+  const options = {
+    name: 'request',
+    ...(initialSizeBytes > 0 ? { initialSize: initialSizeBytes } : {}),
+    ...(maxChunkBytes > 0 ? { maxChunkSize: maxChunkBytes } : {}),
+  };
+  return counting(mode, (res) => {
+    const ctx = facade.contextForResponse(res, options);
+    return {
+      allocUnsafe: (n) => ctx.allocUnsafe(n),
+      alloc: (n) => ctx.alloc(n),
+      body(n) {
+        if (pieceBytes === 0 || n <= pieceBytes) return [ctx.allocUnsafe(n)];
+        const pieces: Buffer[] = [];
+        for (let off = 0; off < n; off += pieceBytes) pieces.push(ctx.allocUnsafe(Math.min(pieceBytes, n - off)));
+        return pieces;
+      },
+      pin: () => ctx.pin(),
+    };
+  });
 }

@@ -28,6 +28,10 @@ export interface DemoOptions {
   sequential: boolean;
   /** First process chunk of each request context, KiB (0 = the facade's default). */
   chunkKiB: number;
+  /** Largest process chunk of each request's context, KiB (0 = the facade's default, 1 MiB). */
+  maxChunkKiB: number;
+  /** memctx's Buffers of large bodies (uploads, file ranges), KiB each; 0 = one Buffer per body. */
+  pieceKiB: number;
   /** Mean simulated backend wait per request, ms (0 = none). */
   backendMs: number;
   /** V8 young-generation cap of both services (--max-semi-space-size), MiB; 0 = node's default. */
@@ -39,6 +43,7 @@ export interface DemoOptions {
 
 const DEFAULT_SEMI_SPACE_MIB = 2;
 const DEFAULT_CHUNK_KIB = 0;
+const DEFAULT_PIECE_KIB = 64;
 const DEFAULT_TRIM_MS = 1000;
 const phaseList = (p: Profile): string => p.phases.map(([n, sec]) => `${n}:${sec}`).join(',');
 const totalSec = (p: Profile): number => p.phases.reduce((a, [, sec]) => a + sec, 0);
@@ -77,7 +82,14 @@ Flags:
   --backend-ms <ms>   mean wait of each request on a simulated backend, holding its Buffers,
                       0..10000 (profile: ${D.backendMs} / ${S.backendMs}; each wait is 0.2x to 1.8x of it)
   --chunk-kib <n>     first process chunk of each request's context, 0..4096 KiB
-                      (default ${DEFAULT_CHUNK_KIB}; 0 = the facade's default, 8 KiB)
+                      (default ${DEFAULT_CHUNK_KIB}; 0 = the facade's default, 16 KiB)
+  --max-chunk-kib <n> largest process chunk of each request's context, 0..1048576 KiB (default
+                      0 = the facade's default, 1 MiB); allocations above an eighth of it (at
+                      most 512 KiB) are large: a chunk of their own
+  --piece-kib <n>     memctx holds large bodies (uploads, file ranges) in Buffers of this size,
+                      0..8192 KiB in steps of 4 (default ${DEFAULT_PIECE_KIB}, below its large-allocation
+                      threshold; 0 = one Buffer per body, as the plain modes do, which memctx
+                      maps afresh, page faults and all, from 1 MiB up)
   --interval <ms>     sampling period of each service, 10..10000 (default 100)
   --seed <n>          seed of the request mix, 0..65535 (default 1)
   --semi-space-mib <n>
@@ -141,6 +153,8 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
         'backend-ms': { type: 'string' },
         'semi-space-mib': { type: 'string' },
         'chunk-kib': { type: 'string' },
+        'piece-kib': { type: 'string' },
+        'max-chunk-kib': { type: 'string' },
         seed: { type: 'string' },
         'no-verify': { type: 'boolean' },
         'no-idle-gc': { type: 'boolean' },
@@ -179,6 +193,14 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
     modes = list as Mode[];
   }
   if (v.out !== undefined && v.out.trim().length === 0) throw new UsageError('--out must name a folder, got ""');
+  const pieceKiB = v['piece-kib'] !== undefined ? parseNumber('--piece-kib', v['piece-kib'], 0, 8192, true) : DEFAULT_PIECE_KIB;
+  // A piece holds whole 4 KiB blocks of a body, so the upload check reads each block from one piece.
+  if (pieceKiB % 4 !== 0) throw new UsageError(`--piece-kib must be a multiple of 4, got ${JSON.stringify(v['piece-kib'])}`);
+  const chunkKiB = v['chunk-kib'] !== undefined ? parseNumber('--chunk-kib', v['chunk-kib'], 0, 4096, true) : DEFAULT_CHUNK_KIB;
+  const maxChunkKiB = v['max-chunk-kib'] !== undefined ? parseNumber('--max-chunk-kib', v['max-chunk-kib'], 0, 1048576, true) : 0;
+  if (maxChunkKiB !== 0 && maxChunkKiB < Math.max(chunkKiB, 16)) {
+    throw new UsageError(`--max-chunk-kib must be 0 or at least the first chunk (${Math.max(chunkKiB, 16)} KiB), got ${JSON.stringify(v['max-chunk-kib'])}`);
+  }
   const peakConnections = v.peak !== undefined ? parseNumber('--peak', v.peak, 1, 1024, true) : profile.peakConnections;
   return {
     profile: profile.name,
@@ -194,7 +216,9 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
     intervalMs: v.interval !== undefined ? parseNumber('--interval', v.interval, 10, 10000, true) : 100,
     backendMs: v['backend-ms'] !== undefined ? parseNumber('--backend-ms', v['backend-ms'], 0, 10000, false) : profile.backendMs,
     semiSpaceMiB: v['semi-space-mib'] !== undefined ? parseNumber('--semi-space-mib', v['semi-space-mib'], 0, 64, true) : DEFAULT_SEMI_SPACE_MIB,
-    chunkKiB: v['chunk-kib'] !== undefined ? parseNumber('--chunk-kib', v['chunk-kib'], 0, 4096, true) : DEFAULT_CHUNK_KIB,
+    chunkKiB,
+    pieceKiB,
+    maxChunkKiB,
     seed: v.seed !== undefined ? parseNumber('--seed', v.seed, 0, 65535, true) : 1,
     verify: v['no-verify'] !== true,
     plain: v.plain === true,

@@ -113,7 +113,7 @@ function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
     };
     const fail = (message: string): void => finish(new Error(message));
 
-    const service = fork(path.join(here, 'service.js'), [mode, rc.dataFile, String(opts.intervalMs), String(opts.backendMs), String(opts.chunkKiB * 1024), String(opts.trimIntervalMs)], {
+    const service = fork(path.join(here, 'service.js'), [mode, rc.dataFile, String(opts.intervalMs), String(opts.backendMs), String(opts.chunkKiB * 1024), String(opts.trimIntervalMs), String(opts.pieceKiB * 1024), String(opts.maxChunkKiB * 1024)], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       execArgv: [
         ...(opts.idleGc ? ['--expose-gc'] : []),
@@ -301,6 +301,7 @@ export async function main(argv: string[]): Promise<number> {
     `memctx demo, ${opts.profile} profile: ${opts.modes.join(opts.sequential ? ' then ' : ', ')}${opts.sequential ? `, ${(planMs / 1000).toFixed(0)} s each` : ` at once, ${(planMs / 1000).toFixed(0)} s`} ` +
     `(${opts.phases.map((p) => `${p.name}\u00a0${(p.durationMs / 1000).toFixed(0)}\u00a0s`).join(', ')}); peak ${opts.peakConnections} connections per mode, backend ${opts.backendMs} ms, ` +
     `bodies ${opts.verify ? (opts.verifyEvery > 1 ? `checked (1 in ${opts.verifyEvery} byte for byte)` : 'checked byte for byte') : 'not checked'}, ` +
+    `large bodies in one Buffer each${opts.modes.includes('memctx') && opts.pieceKiB > 0 ? ` (memctx: in ${opts.pieceKiB} KiB Buffers)` : ''}, ` +
     `${opts.idleGc ? 'one GC once idle' : 'no idle GC'}, V8 semi-space ${opts.semiSpaceMiB > 0 ? `${opts.semiSpaceMiB} MiB` : 'default'}` +
     `${opts.modes.includes('trim') ? `, malloc_trim every ${opts.trimIntervalMs} ms in trim mode` : ''}`;
   process.stdout.write(wrapText(intro, Math.min(100, process.stdout.columns ?? 100), '  ').join('\n') + '\n');

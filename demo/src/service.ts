@@ -1,13 +1,15 @@
 // demo/src/service.ts - the demo HTTP service (a child process of npm start): three handlers that use memory like a real service.
 //
 // Usage (by the driver, with an IPC channel):
-//   node [--expose-gc] service.js <memctx|baseline|trim> <data-file> <intervalMs> <backendMs> <firstChunkBytes> <trimIntervalMs>
+//   node [--expose-gc] service.js <memctx|baseline|trim> <data-file> <intervalMs> <backendMs> <firstChunkBytes> <trimIntervalMs> [<pieceBytes> <maxChunkBytes>]
 // Routes, all bodies deterministic (demo/src/bodies.ts) so the client can check every byte:
 //   GET  /render?seed=S&size=N  builds an N-byte body in 16 KiB request Buffers, written without copies
-//   GET  /file?off=O&len=N      fs.read of a data-file range straight into a request Buffer, then sent
+//   GET  /file?off=O&len=N      fs.readv of a data-file range straight into request Buffers, then sent
 //   POST /ingest                buffers and parses a JSON body, answers with body(seed) of the size it asks
 //   POST /upload?body=B&seed=S&reply=N[&deep=1]  buffers a large body, checks it is body(B) (every
 //                               block's tag; every byte with deep=1), answers with body(S) of N bytes
+// Large bodies (uploads, file ranges) are held in the Buffers mem.body() gives: one per body with
+// plain Buffers, pieces of pieceBytes with memctx (demo/src/alloc.ts says why).
 // Each request then waits on a simulated backend (a timer around backendMs) holding its Buffers.
 // Every request's Buffers come from demo/src/alloc.ts: a memory context per request (memctx) or
 // plain Buffers (baseline, trim). In trim mode a timer calls glibc's malloc_trim(0) every
@@ -16,7 +18,7 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import { startMonitor } from '../../dist/monitor';
-import { createAllocator, MODES, type Mode, type RequestMemory } from './alloc';
+import { createAllocator, DEFAULT_PIECE_BYTES, MODES, type Mode, type RequestMemory } from './alloc';
 import { BLOCK_BYTES, fillBody, itemsChecksum, TAG_BYTES, type IngestPayload } from './bodies';
 import type { FromService, ToService } from './protocol';
 
@@ -33,13 +35,15 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-const [modeArg, dataFile, intervalArg, backendArg, chunkArg, trimArg] = process.argv.slice(2);
+const [modeArg, dataFile, intervalArg, backendArg, chunkArg, trimArg, pieceArg, maxChunkArg] = process.argv.slice(2);
 if (!MODES.includes(modeArg as Mode)) fail(`mode must be one of ${MODES.join(', ')}, got ${String(modeArg)}`);
 const mode = modeArg as Mode;
 const intervalMs = Number(intervalArg ?? '100');
 const backendMs = Number(backendArg ?? '0');
 const firstChunkBytes = Number(chunkArg ?? '0');
 const trimIntervalMs = Number(trimArg ?? '1000');
+const pieceBytes = Number(pieceArg ?? String(DEFAULT_PIECE_BYTES));
+if (!Number.isInteger(pieceBytes) || pieceBytes < 0 || pieceBytes % BLOCK_BYTES !== 0) fail(`pieceBytes must be 0 or a multiple of ${BLOCK_BYTES}, got ${String(pieceArg)}`);
 let fd: number;
 let fileSizeBytes: number;
 try {
@@ -48,7 +52,8 @@ try {
 } catch (err) {
   fail(`cannot open data file ${String(dataFile)}: ${(err as Error).message}`);
 }
-const allocator = createAllocator(mode, firstChunkBytes);
+const maxChunkBytes = Number(maxChunkArg ?? '0');
+const allocator = createAllocator(mode, firstChunkBytes, pieceBytes, maxChunkBytes);
 
 function parseQuery(url: string): { path: string; params: Map<string, string> } {
   const q = url.indexOf('?');
@@ -119,22 +124,36 @@ function handleRender(mem: RequestMemory, res: http.ServerResponse, params: Map<
   sendBody(mem, res, seed, size, `render:${seed}:${size}`);
 }
 
+/** The first n bytes of pieces (views; a short read ends early). */
+function firstBytes(pieces: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const piece of pieces) {
+    if (n <= 0) break;
+    out.push(piece.length <= n ? piece : piece.subarray(0, n));
+    n -= piece.length;
+  }
+  return out;
+}
+
 function handleFile(mem: RequestMemory, res: http.ServerResponse, params: Map<string, string>): void {
   const off = intParam(params, 'off', fileSizeBytes);
   const len = intParam(params, 'len', MAX_BODY_BYTES);
   if (off === null || len === null || off + len > fileSizeBytes) {
     return plainError(res, 416, `file range must lie within 0..${fileSizeBytes}\n`);
   }
-  const buf = mem.allocUnsafe(len);
+  const pieces = mem.body(len);
   // The context stays alive until the read has landed, even if the client goes away meanwhile.
   const unpin = mem.pin();
-  fs.read(fd, buf, 0, len, off, (err, bytesRead) => {
+  fs.readv(fd, pieces, off, (err, bytesRead) => {
     try {
       if (res.destroyed) return;
       if (err) return plainError(res, 500, `read failed: ${err.message}\n`);
       afterBackend(res, off, () => {
         res.writeHead(200, { 'content-type': 'text/plain', 'content-length': bytesRead, 'x-req': `file:${off}:${len}` });
-        res.end(bytesRead === len ? buf : buf.subarray(0, bytesRead));
+        res.cork();
+        for (const piece of firstBytes(pieces, bytesRead)) res.write(piece);
+        res.uncork();
+        res.end();
       });
     } finally {
       unpin();
@@ -185,14 +204,19 @@ function handleIngest(mem: RequestMemory, req: http.IncomingMessage, res: http.S
 const expectBlock = Buffer.allocUnsafeSlow(BLOCK_BYTES);
 
 /**
- * Offset of the first block of `body` that differs from body(seed), or -1: the whole block with
- * `deep`, else its tag (which names the seed and the block, so a misplaced or foreign block fails).
+ * Offset of the first block of the body held in `pieces` that differs from body(seed), or -1: the
+ * whole block with `deep`, else its tag (which names the seed and the block, so a misplaced or
+ * foreign block fails). Every piece but the last is a whole number of blocks.
  */
-function firstBadBlock(body: Buffer, seed: number, deep: boolean): number {
-  for (let off = 0; off < body.length; off += BLOCK_BYTES) {
-    const n = Math.min(deep ? BLOCK_BYTES : TAG_BYTES, body.length - off);
-    fillBody(expectBlock.subarray(0, n), seed, off);
-    if (body.compare(expectBlock, 0, n, off, off + n) !== 0) return off;
+function firstBadBlock(pieces: Buffer[], seed: number, deep: boolean): number {
+  let base = 0;
+  for (const piece of pieces) {
+    for (let off = 0; off < piece.length; off += BLOCK_BYTES) {
+      const n = Math.min(deep ? BLOCK_BYTES : TAG_BYTES, piece.length - off);
+      fillBody(expectBlock.subarray(0, n), seed, base + off);
+      if (piece.compare(expectBlock, 0, n, off, off + n) !== 0) return base + off;
+    }
+    base += piece.length;
   }
   return -1;
 }
@@ -206,19 +230,30 @@ function handleUpload(mem: RequestMemory, req: http.IncomingMessage, res: http.S
     req.resume();
     return plainError(res, 400, 'upload needs body, seed, reply (integers) and a content-length up to 8 MiB\n');
   }
-  // The whole body stays in one request Buffer until the response has gone, as a service that
+  // The whole body stays in request Buffers until the response has gone, as a service that
   // parses or forwards an upload after its backend answers holds it.
-  const body = mem.allocUnsafe(declared);
+  const pieces = mem.body(declared);
   let received = 0;
+  let index = 0;
+  let at = 0;
   req.on('data', (chunk: Buffer) => {
     if (res.destroyed || received + chunk.length > declared) return;
-    chunk.copy(body, received);
+    for (let from = 0; from < chunk.length; ) {
+      const n = chunk.copy(pieces[index], at, from);
+      if (n === 0) return; // a detached piece (the response closed meanwhile) takes nothing
+      from += n;
+      at += n;
+      if (at === pieces[index].length) {
+        index++;
+        at = 0;
+      }
+    }
     received += chunk.length;
   });
   req.on('end', () => {
     if (res.destroyed) return;
     if (received !== declared) return plainError(res, 400, 'body length differs from content-length\n');
-    const bad = firstBadBlock(body, bodySeed, params.get('deep') === '1');
+    const bad = firstBadBlock(pieces, bodySeed, params.get('deep') === '1');
     if (bad >= 0) return plainError(res, 422, `upload differs from body(${bodySeed}) in the block at ${bad}\n`);
     sendBody(mem, res, seed, reply, `upload:${seed}:${reply}`);
   });

@@ -15,7 +15,7 @@ describe('npm start: flags', () => {
   test('--help lists every flag and exits 0', async () => {
     const r = await runDemo(['--help']);
     expect(r.code).toBe(0);
-    for (const flag of ['--profile', '--trim-ms', 'spike', '--peak', '--duration', '--phases', '--modes', '--sequential', '--out', '--interval', '--backend-ms', '--chunk-kib', '--semi-space-mib', '--seed', '--no-idle-gc', '--no-verify', '--plain', '--help']) {
+    for (const flag of ['--profile', '--trim-ms', 'spike', '--peak', '--duration', '--phases', '--modes', '--sequential', '--out', '--interval', '--backend-ms', '--chunk-kib', '--max-chunk-kib', '--piece-kib', '--semi-space-mib', '--seed', '--no-idle-gc', '--no-verify', '--plain', '--help']) {
       expect(r.stdout).toContain(flag);
     }
   });
@@ -37,6 +37,8 @@ describe('npm start: flags', () => {
       [['--profile', 'spike', '--phases', '1,2,3,4,5'], /--phases needs 7 entries \(warmup,rampup,hold,rampdown,trickle,idle,return\)/],
       [['--semi-space-mib', '0.5'], /--semi-space-mib must be an integer from 0 to 64/],
       [['--chunk-kib', '5000'], /--chunk-kib must be an integer from 0 to 4096, got "5000"/],
+      [['--piece-kib', '6'], /--piece-kib must be a multiple of 4, got "6"/],
+      [['--chunk-kib', '64', '--max-chunk-kib', '32'], /--max-chunk-kib must be 0 or at least the first chunk \(64 KiB\), got "32"/],
       [['--phases', '1,2'], /--phases needs 5 entries/],
       [['--phases', 'warmup:1,rampup:1,hold:x,rampdown:1,idle:1'], /--phases hold must be a number/],
       [['--phases', 'warmup:1,ramp:1,hold:1,rampdown:1,idle:1'], /--phases entry 2 must be rampup, got "ramp"/],

@@ -216,6 +216,25 @@ describe('startMonitor', () => {
     expect(s.gcPauseMs).toBeGreaterThan(0);
   });
 
+  test("memctx's figures are read at the first sample, and at every sample when the interval is a second or more", () => {
+    ensureBuilt();
+    const r = spawnSync(process.execPath, ['-e', `
+      const m = require(${JSON.stringify(path.join(DIST, 'index.js'))});
+      const monitor = m.startMonitor({ intervalMs: 60000, memctx: true });
+      const before = monitor.sampleNow();
+      const ctx = new m.MemoryContext();
+      ctx.allocUnsafe(8 * 1024 * 1024).fill(1);
+      const after = monitor.sampleNow();
+      ctx.delete();
+      monitor.stop();
+      console.log(JSON.stringify([before.mappedBytes, after.mappedBytes, after.residentBytes]));
+    `], { encoding: 'utf8', timeout: 10_000 });
+    expect(r.status).toBe(0);
+    const [before, after, resident] = JSON.parse(r.stdout) as number[];
+    expect(after).toBeGreaterThanOrEqual(before + 8 * 1024 * 1024);
+    expect(resident).toBeGreaterThanOrEqual(8 * 1024 * 1024);
+  });
+
   test('never keeps a process alive on its own (the compiled module, in a child)', () => {
     ensureBuilt();
     // The child exits by itself once its only other timer has fired; a ref'd monitor would hang it.
