@@ -42,17 +42,18 @@ static inline size_t obj_need(size_t size) {
     return mcxi_align_up(need, (size_t)1 << (mcxi_log2_floor(need - 1) - 2));
 }
 
-/* need and class of every size up to MCXI_SMALL_TABLE_MAX, by 16-byte step of size + sentinel. */
+/* need (low 16 bits) and class (above) of every size up to MCXI_SMALL_TABLE_MAX, by 16-byte step
+ * of size + sentinel: one load on the fast path. */
 #define TABLE_STEPS (MCXI_SMALL_TABLE_MAX / 16 + 1)
-static uint16_t need_table[TABLE_STEPS];
-static uint8_t class_table[TABLE_STEPS];
+#define TABLE_NEED(e) ((size_t)((e) & 0xFFFFu))
+#define TABLE_CLASS(e) ((unsigned)((e) >> 16))
+static uint32_t size_table[TABLE_STEPS];
 static uint8_t floor_table[TABLE_STEPS]; /* class a freed object of 16 * i usable bytes joins */
 
 void mcxi_alloc_init(void) {
     for (size_t i = 0; i < TABLE_STEPS; i++) {
         size_t need = obj_need(i ? i * 16 - MCXI_SENTINEL_BYTES : 0);
-        need_table[i] = (uint16_t)need;
-        class_table[i] = (uint8_t)mcxi_class_ceil(need);
+        size_table[i] = (uint32_t)need | (uint32_t)mcxi_class_ceil(need) << 16;
         floor_table[i] = (uint8_t)(i ? mcxi_class_floor(i * 16) : 0);
     }
 }
@@ -68,17 +69,13 @@ static inline void push_free(mcx_context *ctx, mcxi_obj *o) {
     o->u.next_free = (ctx->free_class_mask >> c) & 1u ? ctx->free_lists[c] : NULL;
     ctx->free_lists[c] = o;
     ctx->free_class_mask |= (uint64_t)1 << c;
+    if (c < 16) ctx->inline_end = NULL; /* mcx_alloc_inline must let mcx_alloc take it first */
 }
 
 /* Place an object header at o (in the current chunk) for an object of need bytes. */
 static inline void *place(mcx_context *ctx, mcxi_obj *o, size_t size, size_t need) {
     mcxi_dbg_hdr_writable(o);
-    mcxi_obj h;
-    h.size = (uint32_t)need;
-    h.chunk_off = (uint32_t)((size_t)((char *)o - (char *)ctx->current) / MCX_ALIGN);
-    h.u.live.requested = (uint32_t)size;
-    h.u.live.magic = mcxi_obj_magic(ctx, o);
-    memcpy(o, &h, sizeof h); /* one 16-byte store */
+    mcxi_obj_place(ctx, o, size, need);
     void *p = o + 1;
     mcxi_dbg_obj_alloc(ctx, p, size, need);
     return p;
@@ -130,6 +127,7 @@ int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
     ctx->current = ch;
     ctx->bump = (char *)ch + MCXI_CHUNK_HDR;
     ctx->end = (char *)ch + got;
+    mcxi_ctx_sync_inline(ctx);
     ctx->total_bytes += got;
     ctx->chunk_count++;
     size_t next = (got > ctx->next_chunk_size ? got : ctx->next_chunk_size) * 2;
@@ -195,13 +193,16 @@ static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size
     if (size > ctx->large_threshold) return alloc_large(ctx, size, MCX_ALIGN);
     size_t i = (size + MCXI_SENTINEL_BYTES + 15) >> 4;
     bool tabled = size <= ctx->fast_max;
-    size_t need = tabled ? need_table[i] : obj_need(size);
+    size_t need = tabled ? TABLE_NEED(size_table[i]) : obj_need(size);
     if (ctx->free_class_mask) {
-        unsigned c = tabled ? class_table[i] : mcxi_class_ceil(need);
+        unsigned c = tabled ? TABLE_CLASS(size_table[i]) : mcxi_class_ceil(need);
         mcxi_obj *o = (ctx->free_class_mask >> c) & 1u ? ctx->free_lists[c] : NULL;
         if (o && o->size >= need) {
             ctx->free_lists[c] = o->u.next_free;
-            if (!ctx->free_lists[c]) ctx->free_class_mask &= ~((uint64_t)1 << c);
+            if (!ctx->free_lists[c]) {
+                ctx->free_class_mask &= ~((uint64_t)1 << c);
+                mcxi_ctx_sync_inline(ctx);
+            }
             o->chunk_off &= MCXI_OFF_MASK; /* it may have been an aligned object */
             o->u.live.requested = (uint32_t)size;
             o->u.live.magic = mcxi_obj_magic(ctx, o);
@@ -223,14 +224,15 @@ static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size
  * current chunk costs a few compares, a bump and a 16-byte header. The rest: alloc_other. */
 void *mcx_alloc(mcx_context *ctx, size_t size) {
     if (MCXI_LIKELY(!MCXI_CHECKING && ctx != NULL && ctx->magic == MCXI_CTX_MAGIC && size <= ctx->fast_max)) {
-        size_t i = (size + MCXI_SENTINEL_BYTES + 15) >> 4;
-        size_t need = need_table[i];
+        uint32_t e = size_table[(size + MCXI_SENTINEL_BYTES + 15) >> 4];
+        size_t need = TABLE_NEED(e);
         /* Only a freed object of this very class must be preferred; other classes' objects (a
          * retired chunk tail, say) leave the bump path open. */
-        if (MCXI_LIKELY(((ctx->free_class_mask >> class_table[i]) & 1u) == 0)) {
+        if (MCXI_LIKELY(((ctx->free_class_mask >> TABLE_CLASS(e)) & 1u) == 0)) {
             char *o = ctx->bump;
-            if (MCXI_LIKELY((size_t)(ctx->end - o) >= MCXI_OBJ_HDR + need)) {
-                ctx->bump = o + MCXI_OBJ_HDR + need;
+            char *next = o + MCXI_OBJ_HDR + need;
+            if (MCXI_LIKELY(next <= ctx->end)) {
+                ctx->bump = next;
                 return place(ctx, (mcxi_obj *)o, size, need);
             }
         }
@@ -508,6 +510,7 @@ int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
     bool clean = (ctx->flags & MCX_CONTEXT_CLEAN) != 0;
     if (!keep_keeper) {
         ctx->magic = MCXI_CTX_DEAD;
+        ctx->inline_end = NULL;
         mcxi_ctx_chunk_give_back(ctx, keeper, keeper_used);
         return rc;
     }
@@ -533,6 +536,7 @@ int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
     ctx->chunk_count = 1;
     ctx->large_count = 0;
     ctx->free_class_mask = 0;
+    mcxi_ctx_sync_inline(ctx);
     size_t next = keeper->size * 2;
     ctx->next_chunk_size = next < ctx->max_chunk_size ? next : ctx->max_chunk_size;
     MCXI_UNPOISON(ctx->bump, (size_t)(ctx->end - ctx->bump));

@@ -1,6 +1,7 @@
-/* tcache.c - the per-thread cache of free process chunks: a context created, grown and deleted on
- * one thread takes its chunks from here and gives them back here, so the common request pattern
- * (create, allocate, delete) takes neither the top layer's lock nor the clock. Like APR's
+/* tcache.c - the per-thread cache of free process chunks and deleted contexts: a context created,
+ * grown and deleted on one thread takes its chunks (or a whole deleted context) from here and
+ * gives them back here, so the common request pattern (create, allocate, delete) takes neither
+ * the top layer's lock nor the clock. Like APR's
  * allocator free lists and PostgreSQL's freelists of deleted contexts, but bounded per thread
  * (MCXI_TCACHE_BYTES) and released by the release policy: the pass drains a thread's cache once
  * it has not been used for decay_ms, mcx_trim drains every cache, and a thread that exits drains
@@ -23,7 +24,9 @@ typedef struct mcxi_tcache {
     _Atomic int busy;               /* the lock: its thread, or the release pass */
     bool registered;
     cached *heads[MCXI_TCACHE_ORDERS]; /* by order: 4 KiB << k */
-    size_t bytes;
+    cached *contexts;               /* deleted contexts (their keepers), newest first */
+    uint32_t context_count;
+    size_t bytes;                   /* chunks and deleted contexts */
     uint64_t uses;                  /* takes and puts, to tell an idle cache from a busy one */
     uint64_t seen_uses;             /* uses at the last pass (under the top lock) */
     uint64_t idle_since_ms;         /* first pass that saw it unused; 0: used since */
@@ -40,16 +43,45 @@ static uint64_t exited_created, exited_deleted; /* counts of threads that exited
 static pthread_key_t exit_key;
 static bool exit_key_ready;
 
-static inline void cache_lock(mcxi_tcache *c) {
-    while (atomic_exchange_explicit(&c->busy, 1, memory_order_acquire))
+/* Out of line: only a release pass draining this cache at the same moment makes it spin. */
+static __attribute__((noinline)) void cache_lock_wait(mcxi_tcache *c) {
+    do
         while (atomic_load_explicit(&c->busy, memory_order_relaxed)) {
         }
+    while (atomic_exchange_explicit(&c->busy, 1, memory_order_acquire));
+}
+static inline void cache_lock(mcxi_tcache *c) {
+    if (MCXI_UNLIKELY(atomic_exchange_explicit(&c->busy, 1, memory_order_acquire))) cache_lock_wait(c);
 }
 static inline void cache_unlock(mcxi_tcache *c) { atomic_store_explicit(&c->busy, 0, memory_order_release); }
 
-/* Give every chunk of c back to its top chunk as freed at freed_ms. Top lock and c's lock held. */
+/* Give a cached context's keeper back to its top chunk. A clean context's reset scrubbed what it
+ * wrote beyond its own structure; that goes too, so the run returns wholly zero. */
+static uint64_t drain_context(cached *e, uint64_t freed_ms) {
+    mcxi_chunk *keeper = (mcxi_chunk *)(void *)e;
+    size_t data = mcxi_ctx_data_offset();
+    MCXI_UNPOISON(keeper, data);
+    mcx_context *ctx = (mcx_context *)((char *)keeper + MCXI_CHUNK_HDR);
+    size_t size = keeper->size;
+    bool clean = (ctx->flags & MCX_CONTEXT_CLEAN) != 0;
+    MCXI_VG_DESTROY_POOL(ctx);
+    if (clean) memset(keeper, 0, data);
+    mcxi_dbg_chunk_released(keeper, size, clean);
+    mcxi_chunk_release_locked(keeper, clean, freed_ms);
+    return size;
+}
+
+/* Give every chunk and context of c back to its top chunk as freed at freed_ms. Top lock and c's
+ * lock held. */
 static uint64_t drain(mcxi_tcache *c, uint64_t freed_ms) {
     uint64_t bytes = 0;
+    while (c->contexts) {
+        cached *e = c->contexts;
+        MCXI_UNPOISON(e, sizeof *e);
+        c->contexts = e->next;
+        bytes += drain_context(e, freed_ms);
+    }
+    c->context_count = 0;
     for (unsigned k = 0; k < MCXI_TCACHE_ORDERS; k++) {
         while (c->heads[k]) {
             cached *ch = c->heads[k];
@@ -125,21 +157,21 @@ void mcxi_tcache_context_counts_locked(uint64_t *created, uint64_t *live) {
 
 /* A taken chunk for a clean context: only the link to clear when it was scrubbed, else all of it.
  * Out of line: it keeps the common take free of a frame. */
-static __attribute__((noinline)) void make_zero(cached *ch, size_t size) {
+static __attribute__((noinline)) bool take_zeroed(cached *ch, size_t size, void **out) {
     if (ch->zeroed) {
         memset(ch, 0, sizeof *ch);
-        return;
+    } else {
+        MCXI_UNPOISON(ch, size);
+        MCXI_VG_UNDEFINED(ch, size);
+        memset(ch, 0, size);
+        MCXI_POISON(ch, size);
     }
-    MCXI_UNPOISON(ch, size);
-    MCXI_VG_UNDEFINED(ch, size);
-    memset(ch, 0, size);
-    MCXI_POISON(ch, size);
+    *out = ch;
+    return true;
 }
 
-bool mcxi_tcache_take(size_t size, bool zeroed, void **out) {
-    unsigned k = mcxi_log2_floor(size >> MCXI_BLOCK_SHIFT);
-    if (k >= MCXI_TCACHE_ORDERS || !tc.registered) return false;
-    cache_lock(&tc);
+/* The take with this thread's cache locked. */
+static inline bool take_locked(unsigned k, size_t size, bool zeroed, void **out) {
     cached *ch = tc.heads[k];
     if (ch) {
         tc.heads[k] = ch->next;
@@ -150,26 +182,99 @@ bool mcxi_tcache_take(size_t size, bool zeroed, void **out) {
     if (!ch) return false;
     MCXI_UNPOISON(ch, sizeof *ch);
     MCXI_VG_DEFINED(ch, sizeof *ch); /* written by mcxi_tcache_put */
-    if (zeroed) make_zero(ch, size);
+    if (zeroed) return take_zeroed(ch, size, out);
     *out = ch;
     return true;
 }
 
-bool mcxi_tcache_put(void *chunk, size_t size, bool zeroed) {
+static __attribute__((noinline)) bool take_contended(unsigned k, size_t size, bool zeroed, void **out) {
+    cache_lock_wait(&tc);
+    return take_locked(k, size, zeroed, out);
+}
+
+bool mcxi_tcache_take(size_t size, bool zeroed, void **out) {
     unsigned k = mcxi_log2_floor(size >> MCXI_BLOCK_SHIFT);
-    if (k >= MCXI_TCACHE_ORDERS || !ensure_registered()) return false;
-    if (tc.bytes + size > MCXI_TCACHE_BYTES) return false;
-    cached *ch = chunk;
-    MCXI_UNPOISON(ch, sizeof *ch);
-    MCXI_VG_UNDEFINED(ch, sizeof *ch);
-    ch->zeroed = zeroed;
-    cache_lock(&tc);
+    if (k >= MCXI_TCACHE_ORDERS || !tc.registered) return false;
+    if (MCXI_UNLIKELY(atomic_exchange_explicit(&tc.busy, 1, memory_order_acquire))) return take_contended(k, size, zeroed, out);
+    return take_locked(k, size, zeroed, out);
+}
+
+static inline void put_locked(unsigned k, cached *ch, size_t size) {
     ch->next = tc.heads[k];
     tc.heads[k] = ch;
     tc.bytes += size;
     tc.uses++;
     cache_unlock(&tc);
+}
+
+static __attribute__((noinline)) bool put_slow(unsigned k, cached *ch, size_t size) {
+    if (!ensure_registered()) return false;
+    cache_lock(&tc);
+    put_locked(k, ch, size);
     return true;
+}
+
+bool mcxi_tcache_put(void *chunk, size_t size, bool zeroed) {
+    unsigned k = mcxi_log2_floor(size >> MCXI_BLOCK_SHIFT);
+    if (k >= MCXI_TCACHE_ORDERS || tc.bytes + size > MCXI_TCACHE_BYTES) return false;
+    cached *ch = chunk;
+    MCXI_UNPOISON(ch, sizeof *ch);
+    MCXI_VG_UNDEFINED(ch, sizeof *ch);
+    ch->zeroed = zeroed;
+    if (MCXI_UNLIKELY(!tc.registered || atomic_exchange_explicit(&tc.busy, 1, memory_order_acquire))) return put_slow(k, ch, size);
+    put_locked(k, ch, size);
+    return true;
+}
+
+/* ---- deleted contexts ----------------------------------------------------------------------
+ * A deleted context is reset (its keeper alone, scrubbed where it wrote when it is clean) and kept
+ * here whole, as PostgreSQL keeps freelists of deleted contexts: the next create on this thread
+ * with the same keeper size takes it back, with its structure and key already made when the
+ * options are the same too.
+ * Its keeper's first 16 bytes hold the link, over the chunk header's magic, so a stale pointer
+ * into it is refused as with a cached chunk; the context's magic says deleted. */
+
+bool mcxi_tcache_put_context(mcx_context *ctx) {
+    size_t bytes = ctx->total_bytes;
+    /* Its keeper alone, as a reset leaves it; anything else goes the ordinary way. */
+    if (bytes != ctx->keeper->size || tc.context_count >= MCXI_TCACHE_CONTEXTS || bytes > (MCXI_BLOCK << (MCXI_TCACHE_ORDERS - 1)) ||
+        tc.bytes + bytes > MCXI_TCACHE_BYTES || !ensure_registered())
+        return false;
+    cached *e = (cached *)(void *)ctx->keeper;
+    e->zeroed = 0;
+    /* Everything but the link is out of bounds until the context is taken back. */
+    MCXI_POISON((char *)e + sizeof *e, mcxi_ctx_data_offset() - sizeof *e);
+    cache_lock(&tc);
+    e->next = tc.contexts;
+    tc.contexts = e;
+    tc.context_count++;
+    tc.bytes += bytes;
+    tc.uses++;
+    cache_unlock(&tc);
+    return true;
+}
+
+mcx_context *mcxi_tcache_take_context(size_t keeper_size) {
+    mcx_context *ctx = NULL;
+    cache_lock(&tc);
+    cached *e = tc.contexts;
+    /* The newest only: O(1), and a thread's creates mostly look alike (the others go back with
+     * the cache's decay). */
+    if (e) {
+        MCXI_UNPOISON(e, mcxi_ctx_data_offset());
+        mcx_context *c = (mcx_context *)((char *)e + MCXI_CHUNK_HDR);
+        if (c->total_bytes == keeper_size) {
+            tc.contexts = e->next;
+            tc.context_count--;
+            tc.bytes -= keeper_size;
+            tc.uses++;
+            ctx = c;
+        } else {
+            MCXI_POISON((char *)e + sizeof *e, mcxi_ctx_data_offset() - sizeof *e);
+        }
+    }
+    cache_unlock(&tc);
+    return ctx;
 }
 
 uint64_t mcxi_tcache_drain_locked(uint64_t now_ms, uint64_t real_ms, uint64_t decay_ms, bool force) {
