@@ -72,6 +72,26 @@ static inline void push_free(mcx_context *ctx, mcxi_obj *o) {
     if (c < 16) ctx->inline_end = NULL; /* mcx_alloc_inline must let mcx_alloc take it first */
 }
 
+/* Take the newest freed object of class c (its bit is set) for size bytes of need: NULL when it is
+ * too small (a list holds objects of at least its class's size, so only a retired chunk tail
+ * filed under a class it does not fill can be). */
+static inline void *pop_free(mcx_context *ctx, unsigned c, size_t size, size_t need) {
+    mcxi_obj *o = ctx->free_lists[c];
+    if (MCXI_UNLIKELY(o->size < need)) return NULL;
+    ctx->free_lists[c] = o->u.next_free;
+    if (!ctx->free_lists[c]) {
+        ctx->free_class_mask &= ~((uint64_t)1 << c);
+        mcxi_ctx_sync_inline(ctx);
+    }
+    o->chunk_off &= MCXI_OFF_MASK; /* it may have been an aligned object */
+    o->u.live.requested = (uint32_t)size;
+    o->u.live.magic = mcxi_obj_magic(ctx, o);
+    ctx->used_bytes += MCXI_OBJ_HDR + o->size;
+    void *p = o + 1;
+    mcxi_dbg_obj_alloc(ctx, p, size, o->size);
+    return p;
+}
+
 /* Place an object header at o (in the current chunk) for an object of need bytes. */
 static inline void *place(mcx_context *ctx, mcxi_obj *o, size_t size, size_t need) {
     mcxi_dbg_hdr_writable(o);
@@ -196,20 +216,9 @@ static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size
     size_t need = tabled ? TABLE_NEED(size_table[i]) : obj_need(size);
     if (ctx->free_class_mask) {
         unsigned c = tabled ? TABLE_CLASS(size_table[i]) : mcxi_class_ceil(need);
-        mcxi_obj *o = (ctx->free_class_mask >> c) & 1u ? ctx->free_lists[c] : NULL;
-        if (o && o->size >= need) {
-            ctx->free_lists[c] = o->u.next_free;
-            if (!ctx->free_lists[c]) {
-                ctx->free_class_mask &= ~((uint64_t)1 << c);
-                mcxi_ctx_sync_inline(ctx);
-            }
-            o->chunk_off &= MCXI_OFF_MASK; /* it may have been an aligned object */
-            o->u.live.requested = (uint32_t)size;
-            o->u.live.magic = mcxi_obj_magic(ctx, o);
-            ctx->used_bytes += MCXI_OBJ_HDR + o->size;
-            void *p = o + 1;
-            mcxi_dbg_obj_alloc(ctx, p, size, o->size);
-            return p;
+        if ((ctx->free_class_mask >> c) & 1u) {
+            void *p = pop_free(ctx, c, size, need);
+            if (p) return p;
         }
     }
     if ((size_t)(ctx->end - ctx->bump) >= MCXI_OBJ_HDR + need) {
@@ -235,6 +244,10 @@ void *mcx_alloc(mcx_context *ctx, size_t size) {
                 ctx->bump = next;
                 return place(ctx, (mcxi_obj *)o, size, need);
             }
+        } else {
+            /* A freed object of this class waits: reuse it (per-object free's steady state). */
+            void *p = pop_free(ctx, TABLE_CLASS(e), size, need);
+            if (MCXI_LIKELY(p != NULL)) return p;
         }
     }
     return alloc_other(ctx, size);
@@ -355,6 +368,41 @@ int mcxi_resolve(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk) {
 
 /* ---- free and realloc ------------------------------------------------------------------------ */
 
+/* mcx_free's common case in a plain build: an object of a chain chunk in a top chunk. The same
+ * checks as mcxi_resolve in the order of their loads, without those that cannot fail for such an
+ * object (the chunk found from the header's offset starts where that offset says, and lies within
+ * the buddy run the state byte describes) and without the owner's magic (a chunk whose header
+ * magic is intact belongs to a live context: cached chunks and deleted contexts' keepers carry a
+ * link there). False sends the pointer to mcxi_resolve, which finds the status. */
+static inline bool resolve_chain(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk) {
+#if MCXI_CHECKING || defined(MCXI_ASAN)
+    (void)ptr;
+    (void)obj;
+    (void)chunk;
+    return false; /* the full walk, which reads no poisoned or undefined byte */
+#else
+    const mcxi_top *top = mcxi_pagemap_get(ptr);
+    if (((uintptr_t)ptr & (MCX_ALIGN - 1)) || !top || top->dedicated) return false;
+    const char *p = ptr;
+    size_t off = (size_t)(p - top->base);
+    mcxi_obj *o = (mcxi_obj *)(p - MCXI_OBJ_HDR);
+    if (off < top->meta_bytes + MCXI_CHUNK_HDR + MCXI_OBJ_HDR) return false;
+    size_t ch_off = off - MCXI_OBJ_HDR - mcxi_obj_off(o);
+    if (ch_off >= off || ch_off < top->meta_bytes || (ch_off & (MCXI_BLOCK - 1)) != 0) return false;
+    uint8_t st = top->state[ch_off >> MCXI_BLOCK_SHIFT];
+    size_t run = MCXI_BLOCK << (st & MCXI_B_ORDER);
+    mcxi_chunk *ch = (mcxi_chunk *)(top->base + ch_off);
+    if (!(st & MCXI_B_ALLOC) || off >= ch_off + run || ch->magic != MCXI_CHUNK_MAGIC || (ch->flags & MCXI_CHUNK_LARGE) ||
+        off < ch_off + MCXI_CHUNK_HDR + MCXI_OBJ_HDR)
+        return false;
+    if (o->size < MCX_ALIGN || (o->size & (MCX_ALIGN - 1)) != 0 || off + o->size > ch_off + run) return false;
+    if (o->u.live.magic != mcxi_obj_magic(ch->owner, o)) return false;
+    *obj = o;
+    *chunk = ch;
+    return true;
+#endif
+}
+
 static size_t large_requested(const mcxi_chunk *ch, const void *p) {
     return ch->used - (size_t)((const char *)p - (const char *)ch);
 }
@@ -375,8 +423,10 @@ static int free_large(mcx_context *ctx, mcxi_chunk *ch, void *p) {
 int mcx_free(void *ptr) {
     mcxi_obj *o;
     mcxi_chunk *ch;
-    int st = mcxi_resolve(ptr, &o, &ch);
-    if (st != MCX_OK) return st;
+    if (!resolve_chain(ptr, &o, &ch)) {
+        int st = mcxi_resolve(ptr, &o, &ch);
+        if (st != MCX_OK) return st;
+    }
     mcx_context *ctx = ch->owner; /* validated by mcxi_resolve */
     if (ch->flags & MCXI_CHUNK_LARGE) return free_large(ctx, ch, ptr);
     int rc = mcxi_dbg_sentinel_ok(ptr, o->u.live.requested) ? MCX_OK : MCX_ECORRUPT;

@@ -8,7 +8,6 @@
 
 #include "debug.h"
 
-size_t mcxi_ctx_data_offset(void) { return MCXI_CHUNK_HDR + mcxi_align_up(sizeof(mcx_context), MCX_ALIGN); }
 
 #define MCXI_CHAIN_CEILING MCX_CHUNK_MAX /* largest process chunk in a forwarding chain */
 

@@ -28,9 +28,10 @@
 #define MCXI_CHUNK_MIN MCX_CHUNK_MIN                       /* smallest process chunk */
 #define MCXI_SMALL_MAX ((size_t)1 << 20)                  /* largest size-class object */
 #define MCXI_NCLASSES 64u
-/* mcx_alloc serves sizes up to this from a table (need and class by 16-byte step), not from
- * the log2 arithmetic: the request workload's sizes (16 B - 2 KiB) all fall in it. */
-#define MCXI_SMALL_TABLE_MAX ((size_t)4096)
+/* mcx_alloc serves sizes up to this from a table (need and class by 16-byte step, 2 KiB of
+ * table), not from the log2 arithmetic: the sizes of both request workloads (16 B - 2 KiB, and
+ * up to 8 KiB with a child context) all fall in it. */
+#define MCXI_SMALL_TABLE_MAX ((size_t)8192)
 /* Per-thread chunk cache: chunks up to 4 KiB << (MCXI_TCACHE_ORDERS - 1) = 256 KiB, up to 1 MiB
  * per thread. A request of the peer workload (50 objects of 16 B-2 KiB) uses an 8, a 16 and a
  * 32 KiB chunk; 1 MiB holds the chunks of about 18 such requests, and is what a thread can keep
@@ -392,7 +393,8 @@ static inline int mcxi_ctx_validate(const mcx_context *ctx) {
     return MCX_OK;
 #endif
 }
-size_t mcxi_ctx_data_offset(void);
+/* Where a keeper's first object goes: after the chunk header and the context. */
+static inline size_t mcxi_ctx_data_offset(void) { return MCXI_CHUNK_HDR + mcxi_align_up(sizeof(mcx_context), MCX_ALIGN); }
 
 /* ---- alloc.c ------------------------------------------------------------------------------- */
 void mcxi_alloc_init(void); /* once, at load: the size table */
