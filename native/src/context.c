@@ -71,7 +71,6 @@ static mcx_context *revive(mcx_context *ctx, mcx_context *parent, const char *na
     mcxi_ctx_sync_inline(ctx);
     set_name(ctx, name);
     link_child(ctx, parent);
-    mcxi_tcache_context_created();
     return ctx;
 }
 
@@ -105,13 +104,15 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     }
     void *mem;
     size_t got;
-    mcx_context *kept = mcxi_tcache_take_context(initial);
+    mcx_context *kept = mcxi_tcache_take_context(initial); /* counted as created */
+    uint32_t kept_key = 0;
     if (kept) {
         if (kept->max_chunk_size == max_chunk && kept->limit_bytes == o.limit_bytes && kept->flags == flags)
             return revive(kept, parent, o.name);
         /* Other options: its keeper serves as a fresh chunk. A plain context's keeper may hold
          * bytes beyond those it wrote (it took a dirty run): a clean one zeroes all of it. */
         MCXI_VG_DESTROY_POOL(kept);
+        kept_key = kept->obj_key;
         mem = kept->keeper;
         got = initial;
         if ((flags & MCX_CONTEXT_CLEAN) && !(kept->flags & MCX_CONTEXT_CLEAN)) {
@@ -164,18 +165,23 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     set_name(ctx, o.name);
     link_child(ctx, parent);
     MCXI_VG_CREATE_POOL(ctx);
-    uint64_t serial = mcxi_tcache_context_created();
-    ctx->obj_key = mcxi_key_mix(mcxi_os_random_seed() + serial);
+    if (kept) {
+        ctx->obj_key = mcxi_key_mix((uint64_t)kept_key + 1); /* as a reset would */
+    } else {
+        uint64_t serial = mcxi_tcache_context_created();
+        ctx->obj_key = mcxi_key_mix(mcxi_os_random_seed() + serial);
+    }
     return ctx;
 }
 
 /* Free a deleted context's memory: reset to its keeper alone and kept by this thread for its next
- * create when the cache has room, else every chunk goes back. */
+ * create when the cache has room, else every chunk goes back. Counts the deletion. */
 static int release_context(mcx_context *ctx) {
     int rc = mcxi_ctx_release_memory(ctx, true);
     ctx->magic = MCXI_CTX_DEAD;
     mcxi_ctx_sync_inline(ctx);
-    if (rc == MCX_OK && mcxi_tcache_put_context(ctx)) return rc;
+    if (rc == MCX_OK && mcxi_tcache_put_context(ctx)) return rc; /* counted there */
+    mcxi_tcache_contexts_deleted(1);
     MCXI_VG_DESTROY_POOL(ctx); /* the reset made a new one */
     mcxi_ctx_chunk_give_back(ctx, ctx->keeper, mcxi_ctx_data_offset());
     return rc;
@@ -204,7 +210,6 @@ static int delete_descendants(mcx_context *root) {
         mcx_context *parent = node->parent;
         unlink_child(node);
         if (release_context(node) != MCX_OK) rc = MCX_ECORRUPT;
-        mcxi_tcache_contexts_deleted(1);
         node = parent;
     }
 }
@@ -223,7 +228,6 @@ int mcx_delete(mcx_context *ctx) {
     int rc = delete_descendants(ctx);
     unlink_child(ctx);
     if (release_context(ctx) != MCX_OK) rc = MCX_ECORRUPT;
-    mcxi_tcache_contexts_deleted(1);
     return rc;
 }
 

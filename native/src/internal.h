@@ -257,6 +257,10 @@ int mcxi_os_decommit(void *p, size_t size);
 uint64_t mcxi_os_resident(const void *p, size_t size);
 uint64_t mcxi_os_now_ms(void);
 uint64_t mcxi_os_random_seed(void); /* per process, from the OS (getrandom) or the clock */
+/* membarrier(2): register the process for expedited barriers (false when the kernel, or valgrind,
+ * does not have them), then make every running thread of the process pass a memory barrier. */
+bool mcxi_os_membarrier_register(void);
+void mcxi_os_membarrier(void);
 size_t mcxi_os_page_size(void);
 void mcxi_os_counters(uint64_t *mmaps, uint64_t *munmaps, uint64_t *madvises, uint64_t *failures);
 
@@ -353,11 +357,11 @@ void mcxi_tcache_init(void); /* once, at load */
 /* mcxi_tcache_take: a chunk of size bytes (a power of two) from this thread's cache; zeroed:
  * make it read zeros. mcxi_tcache_put: keep a chunk in this thread's cache; false when it does
  * not fit (then release it). Declared with mcxi_chunk_acquire and mcxi_chunk_release. */
-/* Keep a deleted context, already reset to its keeper alone; false when it does not fit (then
- * give its keeper back). */
+/* Keep a deleted context, already reset to its keeper alone, and count its deletion; false when
+ * it does not fit (then give its keeper back and count it). */
 bool mcxi_tcache_put_context(mcx_context *ctx);
-/* The newest deleted context of this thread when its keeper is keeper_size bytes, else NULL. Its
- * magics are the caller's to restore. */
+/* The newest deleted context of this thread when its keeper is keeper_size bytes, else NULL; a
+ * context taken is counted as created. Its magics are the caller's to restore. */
 mcx_context *mcxi_tcache_take_context(size_t keeper_size);
 /* Drain caches idle for decay_ms (all of them when force); top lock held. Returns bytes. */
 uint64_t mcxi_tcache_drain_locked(uint64_t now_ms, uint64_t real_ms, uint64_t decay_ms, bool force);
@@ -367,7 +371,8 @@ uint64_t mcxi_tcache_context_created(void);
 void mcxi_tcache_contexts_deleted(uint64_t n);
 void mcxi_tcache_context_counts_locked(uint64_t *created, uint64_t *live); /* top lock held */
 void mcxi_tcache_fork_prepare(void); /* top lock held */
-void mcxi_tcache_fork_release(void);
+void mcxi_tcache_fork_release(void); /* the parent */
+void mcxi_tcache_fork_child(void);
 
 /* ---- release.c: the release policy (decay, retained budget, trim, background thread) ------- */
 uint64_t mcxi_maintain_locked(uint64_t now_ms, bool force);

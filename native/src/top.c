@@ -366,7 +366,7 @@ static void fork_parent(void) {
 }
 static void fork_child(void) {
     mcxi_g.config.background_thread = 0;
-    mcxi_tcache_fork_release();
+    mcxi_tcache_fork_child();
     mcxi_unlock();
     mcxi_background_fork_child();
     pthread_mutex_unlock(&configure_lock);
