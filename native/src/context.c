@@ -183,7 +183,13 @@ static int release_context(mcx_context *ctx) {
     if (rc == MCX_OK && mcxi_tcache_put_context(ctx)) return rc; /* counted there */
     mcxi_tcache_contexts_deleted(1);
     MCXI_VG_DESTROY_POOL(ctx); /* the reset made a new one */
-    mcxi_ctx_chunk_give_back(ctx, ctx->keeper, mcxi_ctx_data_offset());
+    /* Whatever the reset kept beyond the keeper goes too (each chunk scrubbed where it was
+     * written, for a clean context), then the keeper. */
+    for (mcxi_chunk *c = ctx->keeper->next, *next; c; c = next) {
+        next = c->next;
+        mcxi_ctx_chunk_give_back(ctx, c, mcxi_chunk_written(ctx, c));
+    }
+    mcxi_ctx_chunk_give_back(ctx, ctx->keeper, mcxi_chunk_written(ctx, ctx->keeper));
     return rc;
 }
 

@@ -187,6 +187,42 @@ static void cached_contexts_drained(void) {
     CHECK_U64(th_global().top_chunk_count, ==, 0);
 }
 
+/* More deleted contexts than a thread keeps (64): the rest go back to their top chunks, a clean
+ * one's bytes zeroed, so clean contexts made next read zeros wherever their memory came from. */
+static void more_deleted_than_kept(void) {
+    mcx_trim();
+    enum { N = 80 };
+    mcx_context *ctx[N];
+    mcx_context_options o = th_opts("clean", 0, 0, 0);
+    o.flags = MCX_CONTEXT_CLEAN;
+    for (int i = 0; i < N; i++) {
+        ctx[i] = mcx_context_create(NULL, &o);
+        REQUIRE(ctx[i] != NULL);
+        unsigned char *p = mcx_alloc(ctx[i], 6000);
+        REQUIRE(p != NULL);
+        memset(p, 0xC3, 6000);
+    }
+    for (int i = 0; i < N; i++) CHECK_OK(mcx_delete(ctx[i]));
+    CHECK_U64(th_global().chunk_bytes, ==, 0);
+    CHECK_OK(mcx_check(NULL));
+    for (int i = 0; i < N; i++) {
+        ctx[i] = mcx_context_create(NULL, &o);
+        REQUIRE(ctx[i] != NULL);
+        unsigned char *p = mcx_alloc(ctx[i], 6000);
+        REQUIRE(p != NULL);
+        size_t nz = 0;
+#if TH_HAVE_VALGRIND_H
+        VALGRIND_MAKE_MEM_DEFINED(p, 6000); /* the value is checked, not its definedness */
+#endif
+        for (int k = 0; k < 6000; k++) nz += p[k] != 0;
+        CHECK_U64(nz, ==, 0);
+    }
+    for (int i = 0; i < N; i++) CHECK_OK(mcx_delete(ctx[i]));
+    CHECK_OK(mcx_check(NULL));
+    CHECK_U64(mcx_trim(), >, 0);
+    CHECK_U64(th_global().top_chunk_count, ==, 0);
+}
+
 static _Atomic int racing;
 static _Atomic unsigned raced_requests;
 
@@ -231,4 +267,4 @@ static void drain_races_owner(void) {
 
 TH_MAIN(TH_TEST(cached_then_released_by_decay_and_trim), TH_TEST(thread_exit_drains),
         TH_TEST(clean_context_from_plain_cache), TH_TEST(deleted_context_revived), TH_TEST(cached_contexts_drained),
-        TH_TEST(drain_races_owner))
+        TH_TEST(more_deleted_than_kept), TH_TEST(drain_races_owner))
