@@ -32,9 +32,9 @@ export interface MemoryStats extends FacadeCounters {
   metaBytes: number;
   topChunkCount: number;
   dedicatedCount: number;
-  /** Live contexts in the process (every thread), not counting pooledContexts. */
+  /** Live contexts in the process (every thread); deleted contexts the C core keeps for reuse are not live. */
   contextCount: number;
-  /** Deleted root contexts kept reset for reuse by the next new MemoryContext (a few per thread). */
+  /** 0: deleted contexts are recycled by the C core (each thread keeps a few), nothing above it. */
   pooledContexts: number;
   contextsCreated: number;
   mmapCalls: number;

@@ -117,17 +117,6 @@ void ReleaseRec(Rec *rec);
 void Subtree(Rec *rec, std::vector<Rec *> &out);
 void Unlink(Rec *rec);
 
-// ---- recycling.cc -------------------------------------------------------------------------------
-
-// Deleted root contexts of detach mode are reset and kept for the next create() with the same
-// options (a reset costs far less than create + delete in C).
-mcx_context *TakePooled(Load *load, const mcx_context_options &opts);
-// Keep ctx (already reset) for reuse, or delete it when the pool is full or closing.
-void PoolOrDelete(Load *load, mcx_context *ctx, const mcx_context_options &opts);
-void DrainPool(Load *load);
-void DrainPoolIfIdle(Load *load);
-uint64_t PooledCount();
-
 // ---- marshal.cc ------------------------------------------------------------------------------
 
 // Binding-level status: external buffers forbidden by the runtime.
@@ -199,10 +188,6 @@ struct Load {
   std::vector<Rec *> table;      // every record by index
   std::vector<uint32_t> freeIdx;  // records free for reuse
   size_t liveCount = 0;
-  std::vector<mcx_context *> pool;  // recycling.cc
-  std::vector<mcx_context_options> poolOpts;
-  uint64_t poolUsedMs = 0;
-  bool closing = false;
   std::vector<Rec *> treeScratch;  // a reset's or delete's subtree (no JavaScript runs meanwhile)
 };
 
@@ -231,7 +216,6 @@ struct Counters {
   std::atomic<uint64_t> parkedNow{0};
   std::atomic<uint64_t> parkedBytes{0};
   std::atomic<uint64_t> backstopDeleted{0};
-  std::atomic<uint64_t> pooled{0};
 };
 extern Counters g_counters;
 

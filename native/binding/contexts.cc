@@ -105,14 +105,9 @@ void Kill(Rec *rec) {
   std::vector<Rec *> &tree = rec->load->treeScratch;
   Subtree(rec, tree);
   bool unreachable = SubtreeUnreachable(tree);
-  bool root = rec->parent == nullptr;
   Unlink(rec);
   if (unreachable) {
-    if (root && !rec->reserve) {
-      PoolOrDelete(rec->load, rec->ctx, rec->opts);
-    } else {
-      mcx_delete(rec->ctx);
-    }
+    mcx_delete(rec->ctx);
   } else {
     std::vector<AbSlot *> slots;
     TakeSlots(tree, slots);
@@ -154,8 +149,7 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
   rec->reserve = parent != nullptr ? parent->reserve : ToBool(info[5]);
   mcx_context_options opts = rec->opts;
   opts.name = rec->name.c_str();
-  rec->ctx = parent == nullptr && !rec->reserve ? TakePooled(load, opts) : nullptr;
-  if (rec->ctx == nullptr) rec->ctx = mcx_context_create(parent != nullptr ? parent->ctx : nullptr, &opts);
+  rec->ctx = mcx_context_create(parent != nullptr ? parent->ctx : nullptr, &opts);
   if (rec->ctx == nullptr && mcx_errno() == MCX_ENOMEM) {
     Reclaim();
     rec->ctx = mcx_context_create(parent != nullptr ? parent->ctx : nullptr, &opts);

@@ -100,7 +100,7 @@ napi_value ContextStatsObject(napi_env env, Rec *rec, const struct mcx_context_s
   for (size_t i = 0; i < std::min(got, count); i++) {
     items.push_back(ObjectOut(env).Set("size", Num(chunks[i].size)).Set("used", Num(chunks[i].used)).Value());
   }
-  // The binding's copy of the name: a recycled C context keeps the name it was first created with.
+  // The binding's copy of the name, as it was given (C truncates it to MCX_NAME_MAX).
   return ObjectOut(env)
       .Set("name", rec->name)
       .Set("totalBytes", Num(cs.total_bytes))
@@ -121,10 +121,9 @@ napi_value GlobalStatsObject(napi_env env, Load *load) {
 #define MCX_X_SET(field, camel, doc) o.Set(camel, Num(gs.field));
   MCX_GLOBAL_STATS_LIST(MCX_X_SET)
 #undef MCX_X_SET
-  // Pooled contexts are not the program's: report them apart.
-  uint64_t pooled = PooledCount();
-  o.Set("contextCount", Num(gs.context_count - std::min(pooled, gs.context_count)));
-  o.Set("pooledContexts", Num(pooled));
+  // The C core keeps deleted contexts for reuse itself and does not count them as live; nothing
+  // is pooled above it.
+  o.Set("pooledContexts", Num(0));
   o.Set("residentBytes", Num(mcx_resident_bytes()));
   size_t count = 0;
   mcx_top_chunks(nullptr, 0, &count);

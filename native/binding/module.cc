@@ -24,18 +24,16 @@ Napi::Value GlobalStats(const Napi::CallbackInfo &info) {
 
 Napi::Value Maintain(const Napi::CallbackInfo &info) {
   DrainReady();
-  DrainPoolIfIdle(LoadOf(info));
   return Napi::Number::New(info.Env(), static_cast<double>(mcx_maintain(0)));
 }
 
-// Everything releasable now: parked trees whose buffers are gone, this load's pool, then the C
-// core's idle memory regardless of decay and budget.
+// Everything releasable now: parked trees whose buffers are gone, then the C core's idle memory
+// (deleted contexts kept by threads included) regardless of decay and budget.
 Napi::Value Trim(const Napi::CallbackInfo &info) {
   // Parked trees wait for V8 to free their buffers, which it does lazily after a collection:
   // an explicit trim() asks for that collection now, so collectable memory goes in this call.
   if (ParkedCount() > 0) CollectGarbageNow();
   DrainReady();
-  DrainPool(LoadOf(info));
   return Napi::Number::New(info.Env(), static_cast<double>(mcx_trim()));
 }
 
@@ -176,8 +174,6 @@ Napi::Value Open(const Napi::CallbackInfo &info) {
 // live tree is parked until its buffers are gone (the isolate frees its own right after this).
 void Cleanup(Env *e) {
   for (Load *load : e->loads) {
-    load->closing = true;
-    DrainPool(load);
     for (Rec *r : load->table) {
       if (r->ctx == nullptr || r->parent != nullptr) continue;  // children go with their root
       std::vector<Rec *> tree;

@@ -127,15 +127,18 @@ MCX_API mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_o
 MCX_API void *mcx_alloc(mcx_context *ctx, size_t size);
 /* ---- the inline fast path ----------------------------------------------------------------
  * mcx_alloc_inline is mcx_alloc with its common case compiled into the caller: a small size
- * (up to MCX_INLINE_MAX), no freed object of its size class waiting, room in the current chunk.
- * It reads and writes the head of the context and writes the object header, whose layouts are
- * fixed by MCX_CONTEXT_HEAD_VERSION (a change of either bumps it). In the checking build
- * (MEMCTX_CHECKING) it is mcx_alloc. Layout version 1:
- *  - struct mcx_context_head, at the start of every context;
+ * (1 to MCX_INLINE_MAX bytes) and room before inline_end. It reads and writes the head of the
+ * context and writes the object header, whose layouts are fixed by MCX_CONTEXT_HEAD_VERSION (a
+ * change of either bumps it). In the checking build (MEMCTX_CHECKING) it is mcx_alloc. Layout
+ * version 2:
+ *  - struct mcx_context_head, at the start of every context. inline_end is the end of the
+ *    current chunk while the context lives and no freed object of 16 to MCX_INLINE_MAX bytes
+ *    waits for reuse; otherwise NULL, which sends every call to mcx_alloc (so the inline path
+ *    needs neither the magic nor the free lists);
  *  - the 16-byte header before each object: uint32 usable size (a multiple of 16), uint32
  *    offset of the header from its chunk in 16-byte units, uint32 requested size, uint32 magic
  *    (obj_key ^ (header address >> 4)) | MCX_OBJ_LIVE_BITS. */
-#define MCX_CONTEXT_HEAD_VERSION 1
+#define MCX_CONTEXT_HEAD_VERSION 2
 #define MCX_CONTEXT_MAGIC 0x58544E43u
 #define MCX_OBJ_LIVE_BITS 0x80000001u
 #define MCX_INLINE_MAX 256u
@@ -146,31 +149,31 @@ struct mcx_context_head {
     char *bump;               /* next free byte of the current chunk */
     char *end;                /* end of the current chunk */
     char *current;            /* start of the current chunk */
-    uint64_t free_class_mask; /* bit c: freed objects of class c wait (class c = 16 * (c + 1) B) */
+    uint64_t free_class_mask; /* private to mcx_alloc */
     size_t fast_max;          /* private to mcx_alloc */
+    char *inline_end;         /* end, or NULL: see above */
 };
 
 static inline void *mcx_alloc_inline(mcx_context *ctx, size_t size) {
 #ifndef MEMCTX_CHECKING
     struct mcx_context_head *h = (struct mcx_context_head *)(void *)ctx;
-    size_t m1 = size - 1; /* sizes 1..MCX_INLINE_MAX in one compare; 0 goes to mcx_alloc */
-    if (m1 < MCX_INLINE_MAX && h != NULL && h->magic == MCX_CONTEXT_MAGIC) {
-        unsigned cls = (unsigned)(m1 >> 4); /* size class c holds 16 * (c + 1) bytes */
-        size_t need = ((size_t)cls + 1) * 16;
-        if (((h->free_class_mask >> cls) & 1u) == 0) {
-            char *o = h->bump;
-            if ((size_t)(h->end - o) >= need + 16) {
-                uint32_t magic = (h->obj_key ^ (uint32_t)((uintptr_t)o >> 4)) | MCX_OBJ_LIVE_BITS;
-                uint32_t off = (uint32_t)((size_t)(o - h->current) / 16);
+    /* Sizes 1..MCX_INLINE_MAX in one compare; 0 goes to mcx_alloc. */
+    if (size - 1 < MCX_INLINE_MAX && h != NULL) {
+        size_t need = (size + 15) & ~(size_t)15;
+        char *o = h->bump;
+        char *next = o + 16 + need;
+        if ((uintptr_t)next <= (uintptr_t)h->inline_end) {
+            /* (o - current) is a multiple of 16 below 4 GiB: << 28 puts it / 16 in the high half. */
+            uint64_t w0 = (uint64_t)need | (uint64_t)(o - h->current) << 28;
+            uint32_t magic = (h->obj_key ^ (uint32_t)((uintptr_t)o >> 4)) | MCX_OBJ_LIVE_BITS;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-                uint64_t hdr[2] = {(uint64_t)need | (uint64_t)off << 32, (uint64_t)size | (uint64_t)magic << 32};
+            uint64_t hdr[2] = {w0, (uint64_t)size | (uint64_t)magic << 32};
 #else
-                uint32_t hdr[4] = {(uint32_t)need, off, (uint32_t)size, magic};
+            uint32_t hdr[4] = {(uint32_t)need, (uint32_t)(w0 >> 32), (uint32_t)size, magic};
 #endif
-                memcpy(o, hdr, sizeof hdr);
-                h->bump = o + 16 + need;
-                return o + 16;
-            }
+            memcpy(o, hdr, sizeof hdr);
+            h->bump = next;
+            return o + 16;
         }
     }
 #endif

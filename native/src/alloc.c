@@ -42,17 +42,18 @@ static inline size_t obj_need(size_t size) {
     return mcxi_align_up(need, (size_t)1 << (mcxi_log2_floor(need - 1) - 2));
 }
 
-/* need and class of every size up to MCXI_SMALL_TABLE_MAX, by 16-byte step of size + sentinel. */
+/* need (low 16 bits) and class (above) of every size up to MCXI_SMALL_TABLE_MAX, by 16-byte step
+ * of size + sentinel: one load on the fast path. */
 #define TABLE_STEPS (MCXI_SMALL_TABLE_MAX / 16 + 1)
-static uint16_t need_table[TABLE_STEPS];
-static uint8_t class_table[TABLE_STEPS];
+#define TABLE_NEED(e) ((size_t)((e) & 0xFFFFu))
+#define TABLE_CLASS(e) ((unsigned)((e) >> 16))
+static uint32_t size_table[TABLE_STEPS];
 static uint8_t floor_table[TABLE_STEPS]; /* class a freed object of 16 * i usable bytes joins */
 
 void mcxi_alloc_init(void) {
     for (size_t i = 0; i < TABLE_STEPS; i++) {
         size_t need = obj_need(i ? i * 16 - MCXI_SENTINEL_BYTES : 0);
-        need_table[i] = (uint16_t)need;
-        class_table[i] = (uint8_t)mcxi_class_ceil(need);
+        size_table[i] = (uint32_t)need | (uint32_t)mcxi_class_ceil(need) << 16;
         floor_table[i] = (uint8_t)(i ? mcxi_class_floor(i * 16) : 0);
     }
 }
@@ -68,17 +69,33 @@ static inline void push_free(mcx_context *ctx, mcxi_obj *o) {
     o->u.next_free = (ctx->free_class_mask >> c) & 1u ? ctx->free_lists[c] : NULL;
     ctx->free_lists[c] = o;
     ctx->free_class_mask |= (uint64_t)1 << c;
+    if (c < 16) ctx->inline_end = NULL; /* mcx_alloc_inline must let mcx_alloc take it first */
+}
+
+/* Take the newest freed object of class c (its bit is set) for size bytes of need: NULL when it is
+ * too small (a list holds objects of at least its class's size, so only a retired chunk tail
+ * filed under a class it does not fill can be). */
+static inline void *pop_free(mcx_context *ctx, unsigned c, size_t size, size_t need) {
+    mcxi_obj *o = ctx->free_lists[c];
+    if (MCXI_UNLIKELY(o->size < need)) return NULL;
+    ctx->free_lists[c] = o->u.next_free;
+    if (!ctx->free_lists[c]) {
+        ctx->free_class_mask &= ~((uint64_t)1 << c);
+        mcxi_ctx_sync_inline(ctx);
+    }
+    o->chunk_off &= MCXI_OFF_MASK; /* it may have been an aligned object */
+    o->u.live.requested = (uint32_t)size;
+    o->u.live.magic = mcxi_obj_magic(ctx, o);
+    ctx->used_bytes += MCXI_OBJ_HDR + o->size;
+    void *p = o + 1;
+    mcxi_dbg_obj_alloc(ctx, p, size, o->size);
+    return p;
 }
 
 /* Place an object header at o (in the current chunk) for an object of need bytes. */
 static inline void *place(mcx_context *ctx, mcxi_obj *o, size_t size, size_t need) {
     mcxi_dbg_hdr_writable(o);
-    mcxi_obj h;
-    h.size = (uint32_t)need;
-    h.chunk_off = (uint32_t)((size_t)((char *)o - (char *)ctx->current) / MCX_ALIGN);
-    h.u.live.requested = (uint32_t)size;
-    h.u.live.magic = mcxi_obj_magic(ctx, o);
-    memcpy(o, &h, sizeof h); /* one 16-byte store */
+    mcxi_obj_place(ctx, o, size, need);
     void *p = o + 1;
     mcxi_dbg_obj_alloc(ctx, p, size, need);
     return p;
@@ -130,6 +147,7 @@ int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
     ctx->current = ch;
     ctx->bump = (char *)ch + MCXI_CHUNK_HDR;
     ctx->end = (char *)ch + got;
+    mcxi_ctx_sync_inline(ctx);
     ctx->total_bytes += got;
     ctx->chunk_count++;
     size_t next = (got > ctx->next_chunk_size ? got : ctx->next_chunk_size) * 2;
@@ -195,20 +213,12 @@ static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size
     if (size > ctx->large_threshold) return alloc_large(ctx, size, MCX_ALIGN);
     size_t i = (size + MCXI_SENTINEL_BYTES + 15) >> 4;
     bool tabled = size <= ctx->fast_max;
-    size_t need = tabled ? need_table[i] : obj_need(size);
+    size_t need = tabled ? TABLE_NEED(size_table[i]) : obj_need(size);
     if (ctx->free_class_mask) {
-        unsigned c = tabled ? class_table[i] : mcxi_class_ceil(need);
-        mcxi_obj *o = (ctx->free_class_mask >> c) & 1u ? ctx->free_lists[c] : NULL;
-        if (o && o->size >= need) {
-            ctx->free_lists[c] = o->u.next_free;
-            if (!ctx->free_lists[c]) ctx->free_class_mask &= ~((uint64_t)1 << c);
-            o->chunk_off &= MCXI_OFF_MASK; /* it may have been an aligned object */
-            o->u.live.requested = (uint32_t)size;
-            o->u.live.magic = mcxi_obj_magic(ctx, o);
-            ctx->used_bytes += MCXI_OBJ_HDR + o->size;
-            void *p = o + 1;
-            mcxi_dbg_obj_alloc(ctx, p, size, o->size);
-            return p;
+        unsigned c = tabled ? TABLE_CLASS(size_table[i]) : mcxi_class_ceil(need);
+        if ((ctx->free_class_mask >> c) & 1u) {
+            void *p = pop_free(ctx, c, size, need);
+            if (p) return p;
         }
     }
     if ((size_t)(ctx->end - ctx->bump) >= MCXI_OBJ_HDR + need) {
@@ -223,16 +233,21 @@ static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size
  * current chunk costs a few compares, a bump and a 16-byte header. The rest: alloc_other. */
 void *mcx_alloc(mcx_context *ctx, size_t size) {
     if (MCXI_LIKELY(!MCXI_CHECKING && ctx != NULL && ctx->magic == MCXI_CTX_MAGIC && size <= ctx->fast_max)) {
-        size_t i = (size + MCXI_SENTINEL_BYTES + 15) >> 4;
-        size_t need = need_table[i];
+        uint32_t e = size_table[(size + MCXI_SENTINEL_BYTES + 15) >> 4];
+        size_t need = TABLE_NEED(e);
         /* Only a freed object of this very class must be preferred; other classes' objects (a
          * retired chunk tail, say) leave the bump path open. */
-        if (MCXI_LIKELY(((ctx->free_class_mask >> class_table[i]) & 1u) == 0)) {
+        if (MCXI_LIKELY(((ctx->free_class_mask >> TABLE_CLASS(e)) & 1u) == 0)) {
             char *o = ctx->bump;
-            if (MCXI_LIKELY((size_t)(ctx->end - o) >= MCXI_OBJ_HDR + need)) {
-                ctx->bump = o + MCXI_OBJ_HDR + need;
+            char *next = o + MCXI_OBJ_HDR + need;
+            if (MCXI_LIKELY(next <= ctx->end)) {
+                ctx->bump = next;
                 return place(ctx, (mcxi_obj *)o, size, need);
             }
+        } else {
+            /* A freed object of this class waits: reuse it (per-object free's steady state). */
+            void *p = pop_free(ctx, TABLE_CLASS(e), size, need);
+            if (MCXI_LIKELY(p != NULL)) return p;
         }
     }
     return alloc_other(ctx, size);
@@ -353,6 +368,41 @@ int mcxi_resolve(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk) {
 
 /* ---- free and realloc ------------------------------------------------------------------------ */
 
+/* mcx_free's common case in a plain build: an object of a chain chunk in a top chunk. The same
+ * checks as mcxi_resolve in the order of their loads, without those that cannot fail for such an
+ * object (the chunk found from the header's offset starts where that offset says, and lies within
+ * the buddy run the state byte describes) and without the owner's magic (a chunk whose header
+ * magic is intact belongs to a live context: cached chunks and deleted contexts' keepers carry a
+ * link there). False sends the pointer to mcxi_resolve, which finds the status. */
+static inline bool resolve_chain(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk) {
+#if MCXI_CHECKING || defined(MCXI_ASAN)
+    (void)ptr;
+    (void)obj;
+    (void)chunk;
+    return false; /* the full walk, which reads no poisoned or undefined byte */
+#else
+    const mcxi_top *top = mcxi_pagemap_get(ptr);
+    if (((uintptr_t)ptr & (MCX_ALIGN - 1)) || !top || top->dedicated) return false;
+    const char *p = ptr;
+    size_t off = (size_t)(p - top->base);
+    mcxi_obj *o = (mcxi_obj *)(p - MCXI_OBJ_HDR);
+    if (off < top->meta_bytes + MCXI_CHUNK_HDR + MCXI_OBJ_HDR) return false;
+    size_t ch_off = off - MCXI_OBJ_HDR - mcxi_obj_off(o);
+    if (ch_off >= off || ch_off < top->meta_bytes || (ch_off & (MCXI_BLOCK - 1)) != 0) return false;
+    uint8_t st = top->state[ch_off >> MCXI_BLOCK_SHIFT];
+    size_t run = MCXI_BLOCK << (st & MCXI_B_ORDER);
+    mcxi_chunk *ch = (mcxi_chunk *)(top->base + ch_off);
+    if (!(st & MCXI_B_ALLOC) || off >= ch_off + run || ch->magic != MCXI_CHUNK_MAGIC || (ch->flags & MCXI_CHUNK_LARGE) ||
+        off < ch_off + MCXI_CHUNK_HDR + MCXI_OBJ_HDR)
+        return false;
+    if (o->size < MCX_ALIGN || (o->size & (MCX_ALIGN - 1)) != 0 || off + o->size > ch_off + run) return false;
+    if (o->u.live.magic != mcxi_obj_magic(ch->owner, o)) return false;
+    *obj = o;
+    *chunk = ch;
+    return true;
+#endif
+}
+
 static size_t large_requested(const mcxi_chunk *ch, const void *p) {
     return ch->used - (size_t)((const char *)p - (const char *)ch);
 }
@@ -373,8 +423,10 @@ static int free_large(mcx_context *ctx, mcxi_chunk *ch, void *p) {
 int mcx_free(void *ptr) {
     mcxi_obj *o;
     mcxi_chunk *ch;
-    int st = mcxi_resolve(ptr, &o, &ch);
-    if (st != MCX_OK) return st;
+    if (!resolve_chain(ptr, &o, &ch)) {
+        int st = mcxi_resolve(ptr, &o, &ch);
+        if (st != MCX_OK) return st;
+    }
     mcx_context *ctx = ch->owner; /* validated by mcxi_resolve */
     if (ch->flags & MCXI_CHUNK_LARGE) return free_large(ctx, ch, ptr);
     int rc = mcxi_dbg_sentinel_ok(ptr, o->u.live.requested) ? MCX_OK : MCX_ECORRUPT;
@@ -508,6 +560,7 @@ int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
     bool clean = (ctx->flags & MCX_CONTEXT_CLEAN) != 0;
     if (!keep_keeper) {
         ctx->magic = MCXI_CTX_DEAD;
+        ctx->inline_end = NULL;
         mcxi_ctx_chunk_give_back(ctx, keeper, keeper_used);
         return rc;
     }
@@ -533,6 +586,7 @@ int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
     ctx->chunk_count = 1;
     ctx->large_count = 0;
     ctx->free_class_mask = 0;
+    mcxi_ctx_sync_inline(ctx);
     size_t next = keeper->size * 2;
     ctx->next_chunk_size = next < ctx->max_chunk_size ? next : ctx->max_chunk_size;
     MCXI_UNPOISON(ctx->bump, (size_t)(ctx->end - ctx->bump));

@@ -96,6 +96,8 @@ static int check_context(const mcx_context *ctx) {
     CHECK(n == ctx->chunk_count && last == ctx->current);
     CHECK(ctx->bump >= (const char *)ctx->current + MCXI_CHUNK_HDR && ctx->bump <= ctx->end);
     CHECK(ctx->end == (const char *)ctx->current + ctx->current->size);
+    /* mcx_alloc_inline's bound: the end while no freed object of its sizes waits. */
+    CHECK(ctx->inline_end == ((ctx->free_class_mask & MCXI_INLINE_CLASSES) ? NULL : ctx->end));
     /* Large allocations. */
     uint32_t large = 0;
     const mcxi_chunk *lprev = NULL;

@@ -8,7 +8,6 @@
 
 #include "debug.h"
 
-size_t mcxi_ctx_data_offset(void) { return MCXI_CHUNK_HDR + mcxi_align_up(sizeof(mcx_context), MCX_ALIGN); }
 
 #define MCXI_CHAIN_CEILING MCX_CHUNK_MAX /* largest process chunk in a forwarding chain */
 
@@ -52,6 +51,29 @@ static void unlink_child(mcx_context *ctx) {
     ctx->parent = ctx->prev_sibling = ctx->next_sibling = NULL;
 }
 
+static void set_name(mcx_context *ctx, const char *name) {
+    if (!name) name = "context";
+    size_t n = strlen(name);
+    if (n > MCX_NAME_MAX) n = MCX_NAME_MAX;
+    memcpy(ctx->name, name, n);
+    ctx->name[n] = '\0';
+}
+
+/* A deleted context of this thread, made with the same options, comes back: its reset left it
+ * empty with a new object key (stale pointers into it stay refused) and its keeper scrubbed where
+ * it wrote when it is clean. The link in its keeper's first bytes gives way to the header. */
+static mcx_context *revive(mcx_context *ctx, mcx_context *parent, const char *name) {
+    mcxi_chunk *keeper = ctx->keeper;
+    keeper->magic = MCXI_CHUNK_MAGIC;
+    keeper->flags = MCXI_CHUNK_KEEPER;
+    keeper->owner = ctx;
+    ctx->magic = MCXI_CTX_MAGIC;
+    mcxi_ctx_sync_inline(ctx);
+    set_name(ctx, name);
+    link_child(ctx, parent);
+    return ctx;
+}
+
 mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *opts) {
     mcx_context_options o = {0};
     if (opts) o = *opts;
@@ -82,10 +104,28 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     }
     void *mem;
     size_t got;
-    int st = mcxi_chunk_acquire(initial, false, (flags & MCX_CONTEXT_CLEAN) != 0, &mem, &got);
-    if (st != MCX_OK) {
-        mcxi_set_errno(st);
-        return NULL;
+    mcx_context *kept = mcxi_tcache_take_context(initial); /* counted as created */
+    uint32_t kept_key = 0;
+    if (kept) {
+        if (kept->max_chunk_size == max_chunk && kept->limit_bytes == o.limit_bytes && kept->flags == flags)
+            return revive(kept, parent, o.name);
+        /* Other options: its keeper serves as a fresh chunk. A plain context's keeper may hold
+         * bytes beyond those it wrote (it took a dirty run): a clean one zeroes all of it. */
+        MCXI_VG_DESTROY_POOL(kept);
+        kept_key = kept->obj_key;
+        mem = kept->keeper;
+        got = initial;
+        if ((flags & MCX_CONTEXT_CLEAN) && !(kept->flags & MCX_CONTEXT_CLEAN)) {
+            MCXI_UNPOISON(mem, got);
+            MCXI_VG_UNDEFINED(mem, got);
+            memset(mem, 0, got);
+        }
+    } else {
+        int st = mcxi_chunk_acquire(initial, false, (flags & MCX_CONTEXT_CLEAN) != 0, &mem, &got);
+        if (st != MCX_OK) {
+            mcxi_set_errno(st);
+            return NULL;
+        }
     }
     mcxi_dbg_chunk_acquired(mem, got);
     size_t data = mcxi_ctx_data_offset();
@@ -107,6 +147,7 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     ctx->keeper = ctx->current = keeper;
     ctx->bump = (char *)keeper + data;
     ctx->end = (char *)keeper + got;
+    mcxi_ctx_sync_inline(ctx);
     ctx->initial_size = initial;
     ctx->max_chunk_size = max_chunk;
     ctx->next_chunk_size = got * 2 < max_chunk ? got * 2 : max_chunk;
@@ -121,16 +162,35 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     ctx->total_bytes = got;
     ctx->used_bytes = 0; /* the keeper's header and this struct are in its bumped range */
     ctx->chunk_count = 1;
-    const char *name = o.name ? o.name : "context";
-    size_t n = strlen(name);
-    if (n > MCX_NAME_MAX) n = MCX_NAME_MAX;
-    memcpy(ctx->name, name, n);
-    ctx->name[n] = '\0';
+    set_name(ctx, o.name);
     link_child(ctx, parent);
     MCXI_VG_CREATE_POOL(ctx);
-    uint64_t serial = mcxi_tcache_context_created();
-    ctx->obj_key = mcxi_key_mix(mcxi_os_random_seed() + serial);
+    if (kept) {
+        ctx->obj_key = mcxi_key_mix((uint64_t)kept_key + 1); /* as a reset would */
+    } else {
+        uint64_t serial = mcxi_tcache_context_created();
+        ctx->obj_key = mcxi_key_mix(mcxi_os_random_seed() + serial);
+    }
     return ctx;
+}
+
+/* Free a deleted context's memory: reset to its keeper alone and kept by this thread for its next
+ * create when the cache has room, else every chunk goes back. Counts the deletion. */
+static int release_context(mcx_context *ctx) {
+    int rc = mcxi_ctx_release_memory(ctx, true);
+    ctx->magic = MCXI_CTX_DEAD;
+    mcxi_ctx_sync_inline(ctx);
+    if (rc == MCX_OK && mcxi_tcache_put_context(ctx)) return rc; /* counted there */
+    mcxi_tcache_contexts_deleted(1);
+    MCXI_VG_DESTROY_POOL(ctx); /* the reset made a new one */
+    /* Whatever the reset kept beyond the keeper goes too (each chunk scrubbed where it was
+     * written, for a clean context), then the keeper. */
+    for (mcxi_chunk *c = ctx->keeper->next, *next; c; c = next) {
+        next = c->next;
+        mcxi_ctx_chunk_give_back(ctx, c, mcxi_chunk_written(ctx, c));
+    }
+    mcxi_ctx_chunk_give_back(ctx, ctx->keeper, mcxi_chunk_written(ctx, ctx->keeper));
+    return rc;
 }
 
 /* Run and forget ctx's reset callbacks, last registered first. */
@@ -155,8 +215,7 @@ static int delete_descendants(mcx_context *root) {
         if (node == root) return rc;
         mcx_context *parent = node->parent;
         unlink_child(node);
-        if (mcxi_ctx_release_memory(node, false) != MCX_OK) rc = MCX_ECORRUPT;
-        mcxi_tcache_contexts_deleted(1);
+        if (release_context(node) != MCX_OK) rc = MCX_ECORRUPT;
         node = parent;
     }
 }
@@ -174,8 +233,7 @@ int mcx_delete(mcx_context *ctx) {
     if (st != MCX_OK) return st;
     int rc = delete_descendants(ctx);
     unlink_child(ctx);
-    if (mcxi_ctx_release_memory(ctx, false) != MCX_OK) rc = MCX_ECORRUPT;
-    mcxi_tcache_contexts_deleted(1);
+    if (release_context(ctx) != MCX_OK) rc = MCX_ECORRUPT;
     return rc;
 }
 

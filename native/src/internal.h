@@ -28,15 +28,20 @@
 #define MCXI_CHUNK_MIN MCX_CHUNK_MIN                       /* smallest process chunk */
 #define MCXI_SMALL_MAX ((size_t)1 << 20)                  /* largest size-class object */
 #define MCXI_NCLASSES 64u
-/* mcx_alloc serves sizes up to this from a table (need and class by 16-byte step), not from
- * the log2 arithmetic: the request workload's sizes (16 B - 2 KiB) all fall in it. */
-#define MCXI_SMALL_TABLE_MAX ((size_t)4096)
+/* mcx_alloc serves sizes up to this from a table (need and class by 16-byte step, 2 KiB of
+ * table), not from the log2 arithmetic: the sizes of both request workloads (16 B - 2 KiB, and
+ * up to 8 KiB with a child context) all fall in it. */
+#define MCXI_SMALL_TABLE_MAX ((size_t)8192)
 /* Per-thread chunk cache: chunks up to 4 KiB << (MCXI_TCACHE_ORDERS - 1) = 256 KiB, up to 1 MiB
  * per thread. A request of the peer workload (50 objects of 16 B-2 KiB) uses an 8, a 16 and a
  * 32 KiB chunk; 1 MiB holds the chunks of about 18 such requests, and is what a thread can keep
  * resident beyond retain_bytes until its cache has been idle for decay_ms. */
 #define MCXI_TCACHE_ORDERS 7u
 #define MCXI_TCACHE_BYTES ((size_t)1 << 20)
+/* Deleted contexts a thread keeps for its next creates (within MCXI_TCACHE_BYTES): 64, the
+ * Node addon's measure for a service with tens of requests in flight that frees and creates them
+ * in bursts (with 16 its pool ran dry and overflowed in turns). */
+#define MCXI_TCACHE_CONTEXTS 64u
 
 #define MCXI_DEFAULT_TOP ((size_t)4 << 20)
 #define MCXI_DEFAULT_MAX_TOP ((size_t)1 << 30)
@@ -167,6 +172,7 @@ struct mcx_context {
     mcxi_chunk *current;       /* last chunk of the forwarding chain: allocation happens here */
     uint64_t free_class_mask;  /* bit c set: free_lists[c] is not empty; clear: ignore its head */
     size_t fast_max;           /* largest size mcx_alloc's table path serves */
+    char *inline_end;          /* end, or NULL: mcxi_ctx_sync_inline */
     /* The rest is private. */
     uint32_t span_mode;        /* a span borrower bump-allocates in this context */
     uint32_t flags;            /* MCX_CONTEXT_* */
@@ -196,10 +202,33 @@ struct mcx_context {
 
 #define MCXI_HEAD_SAME(f) (offsetof(struct mcx_context, f) == offsetof(struct mcx_context_head, f))
 _Static_assert(MCXI_HEAD_SAME(magic) && MCXI_HEAD_SAME(obj_key) && MCXI_HEAD_SAME(bump) && MCXI_HEAD_SAME(end) &&
-                   MCXI_HEAD_SAME(current) && MCXI_HEAD_SAME(free_class_mask) && MCXI_HEAD_SAME(fast_max),
+                   MCXI_HEAD_SAME(current) && MCXI_HEAD_SAME(free_class_mask) && MCXI_HEAD_SAME(fast_max) && MCXI_HEAD_SAME(inline_end),
                "struct mcx_context starts with struct mcx_context_head");
 _Static_assert(MCXI_CTX_MAGIC == MCX_CONTEXT_MAGIC && MCXI_OBJ_LIVE_BITS == MCX_OBJ_LIVE_BITS,
                "the public layout's constants");
+
+/* Classes 0-15 (16-256 B): the sizes mcx_alloc_inline serves. */
+#define MCXI_INLINE_CLASSES ((uint64_t)0xFFFF)
+_Static_assert(MCX_INLINE_MAX == 256, "the inline sizes are classes 0-15");
+/* mcx_alloc_inline bumps up to inline_end: the chunk's end while no freed object of its sizes
+ * waits (it would have to be taken first), NULL otherwise and for a deleted context. Called
+ * wherever end, free_class_mask or the magic change. */
+static inline void mcxi_ctx_sync_inline(mcx_context *ctx) {
+    ctx->inline_end = (ctx->free_class_mask & MCXI_INLINE_CLASSES) || ctx->magic != MCXI_CTX_MAGIC ? NULL : ctx->end;
+}
+
+/* Write the header of a live object at o in the current chunk: one 16-byte store. Its offset
+ * (o - current, a multiple of 16 below 4 GiB) << 28 is offset / 16 in the high half. */
+static inline void mcxi_obj_place(const mcx_context *ctx, void *o, size_t requested, size_t need) {
+    uint64_t w0 = (uint64_t)need | (uint64_t)((char *)o - (char *)ctx->current) << 28;
+    uint32_t magic = (ctx->obj_key ^ (uint32_t)((uintptr_t)o >> 4)) | MCXI_OBJ_LIVE_BITS;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t hdr[2] = {w0, (uint64_t)requested | (uint64_t)magic << 32};
+#else
+    uint32_t hdr[4] = {(uint32_t)need, (uint32_t)(w0 >> 32), (uint32_t)requested, magic};
+#endif
+    memcpy(o, hdr, sizeof hdr);
+}
 
 /* The magic of a live object whose header is at o in ctx. */
 static inline uint32_t mcxi_obj_magic(const mcx_context *ctx, const void *o) {
@@ -228,6 +257,10 @@ int mcxi_os_decommit(void *p, size_t size);
 uint64_t mcxi_os_resident(const void *p, size_t size);
 uint64_t mcxi_os_now_ms(void);
 uint64_t mcxi_os_random_seed(void); /* per process, from the OS (getrandom) or the clock */
+/* membarrier(2): register the process for expedited barriers (false when the kernel, or valgrind,
+ * does not have them), then make every running thread of the process pass a memory barrier. */
+bool mcxi_os_membarrier_register(void);
+void mcxi_os_membarrier(void);
 size_t mcxi_os_page_size(void);
 void mcxi_os_counters(uint64_t *mmaps, uint64_t *munmaps, uint64_t *madvises, uint64_t *failures);
 
@@ -283,11 +316,29 @@ void mcxi_unlock(void);
 /* Get a process chunk of at least bytes, rounded up to a power of two; a large one (for one large
  * allocation) of MCXI_DEDICATED_MIN or more gets a dedicated mapping rounded to the granule.
  * zeroed: the chunk must read as zeros (a clean context). *got receives its size. MCX_OK or
- * MCX_ENOMEM. */
-int mcxi_chunk_acquire(size_t bytes, bool large, bool zeroed, void **out, size_t *got);
+ * MCX_ENOMEM. The thread's cache first (inline: it is most of a request's chunk traffic), then the
+ * top layer. */
+int mcxi_chunk_acquire_top(size_t bytes, bool large, bool zeroed, void **out, size_t *got);
+bool mcxi_tcache_take(size_t size, bool zeroed, void **out);
+static inline int mcxi_chunk_acquire(size_t bytes, bool large, bool zeroed, void **out, size_t *got) {
+    if (!large || bytes < MCXI_DEDICATED_MIN) {
+        size_t size = bytes < MCXI_CHUNK_MIN ? MCXI_CHUNK_MIN : mcxi_pow2_ceil(bytes);
+        if (mcxi_tcache_take(size, zeroed, out)) {
+            *got = size;
+            return MCX_OK;
+        }
+    }
+    return mcxi_chunk_acquire_top(bytes, large, zeroed, out, got);
+}
 /* Give a process chunk of size bytes back (to this thread's cache, or to its top chunk; a
  * dedicated mapping is unmapped at once); zeroed: every byte of it is zero. */
-void mcxi_chunk_release(void *chunk, size_t size, bool zeroed);
+void mcxi_chunk_release_top(void *chunk, bool zeroed);
+bool mcxi_tcache_put(void *chunk, size_t size, bool zeroed);
+static inline void mcxi_chunk_release(void *chunk, size_t size, bool zeroed) {
+    /* Chunks of the cached sizes are never dedicated mappings (those start at 1 MiB). */
+    if (size < MCXI_DEDICATED_MIN && mcxi_tcache_put(chunk, size, zeroed)) return;
+    mcxi_chunk_release_top(chunk, zeroed);
+}
 /* The same, straight to its top chunk, freed at freed_ms, with the top lock held. */
 void mcxi_chunk_release_locked(void *chunk, bool zeroed, uint64_t freed_ms);
 /* True when the process chunk at p is a dedicated mapping (fresh from the OS, unmapped on free). */
@@ -303,10 +354,15 @@ size_t mcxi_next_top_size_locked(size_t need);
 
 /* ---- tcache.c: per-thread cache of free process chunks -------------------------------------- */
 void mcxi_tcache_init(void); /* once, at load */
-/* A chunk of size bytes (a power of two) from this thread's cache; zeroed: make it read zeros. */
-bool mcxi_tcache_take(size_t size, bool zeroed, void **out);
-/* Keep a chunk in this thread's cache; false when it does not fit (then release it). */
-bool mcxi_tcache_put(void *chunk, size_t size, bool zeroed);
+/* mcxi_tcache_take: a chunk of size bytes (a power of two) from this thread's cache; zeroed:
+ * make it read zeros. mcxi_tcache_put: keep a chunk in this thread's cache; false when it does
+ * not fit (then release it). Declared with mcxi_chunk_acquire and mcxi_chunk_release. */
+/* Keep a deleted context, already reset to its keeper alone, and count its deletion; false when
+ * it does not fit (then give its keeper back and count it). */
+bool mcxi_tcache_put_context(mcx_context *ctx);
+/* The newest deleted context of this thread when its keeper is keeper_size bytes, else NULL; a
+ * context taken is counted as created. Its magics are the caller's to restore. */
+mcx_context *mcxi_tcache_take_context(size_t keeper_size);
 /* Drain caches idle for decay_ms (all of them when force); top lock held. Returns bytes. */
 uint64_t mcxi_tcache_drain_locked(uint64_t now_ms, uint64_t real_ms, uint64_t decay_ms, bool force);
 uint64_t mcxi_tcache_bytes_locked(void); /* bytes cached by all threads; top lock held */
@@ -315,7 +371,8 @@ uint64_t mcxi_tcache_context_created(void);
 void mcxi_tcache_contexts_deleted(uint64_t n);
 void mcxi_tcache_context_counts_locked(uint64_t *created, uint64_t *live); /* top lock held */
 void mcxi_tcache_fork_prepare(void); /* top lock held */
-void mcxi_tcache_fork_release(void);
+void mcxi_tcache_fork_release(void); /* the parent */
+void mcxi_tcache_fork_child(void);
 
 /* ---- release.c: the release policy (decay, retained budget, trim, background thread) ------- */
 uint64_t mcxi_maintain_locked(uint64_t now_ms, bool force);
@@ -341,7 +398,8 @@ static inline int mcxi_ctx_validate(const mcx_context *ctx) {
     return MCX_OK;
 #endif
 }
-size_t mcxi_ctx_data_offset(void);
+/* Where a keeper's first object goes: after the chunk header and the context. */
+static inline size_t mcxi_ctx_data_offset(void) { return MCXI_CHUNK_HDR + mcxi_align_up(sizeof(mcx_context), MCX_ALIGN); }
 
 /* ---- alloc.c ------------------------------------------------------------------------------- */
 void mcxi_alloc_init(void); /* once, at load: the size table */

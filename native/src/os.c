@@ -1,11 +1,13 @@
-/* os.c - the OS layer: the only code in memctx that calls mmap, munmap, madvise, mincore and the
- * clock. It returns status codes, never prints or aborts, counts its calls, and has the
+/* os.c - the OS layer: the only code in memctx that calls mmap, munmap, madvise, mincore,
+ * membarrier and the clock. It returns status codes, never prints or aborts, counts its calls, and has the
  * fault-injection switch the tests use to make the Nth mapping fail. */
 #include "internal.h"
 
 #include <errno.h>
+#include <linux/membarrier.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -115,6 +117,21 @@ uint64_t mcxi_os_resident(const void *p, size_t size) {
         pages -= n;
     }
     return resident;
+}
+
+bool mcxi_os_membarrier_register(void) {
+#if defined(SYS_membarrier)
+    return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+#else
+    return false;
+#endif
+}
+
+void mcxi_os_membarrier(void) {
+#if defined(SYS_membarrier)
+    /* Registered by mcxi_os_membarrier_register: it cannot fail then. */
+    (void)syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+#endif
 }
 
 uint64_t mcxi_os_random_seed(void) {

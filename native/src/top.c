@@ -202,16 +202,9 @@ uint64_t mcxi_dedicated_retry_locked(void) {
 
 /* ---- process chunks ---------------------------------------------------------------------------- */
 
-int mcxi_chunk_acquire(size_t bytes, bool large, bool zeroed, void **out, size_t *got) {
+int mcxi_chunk_acquire_top(size_t bytes, bool large, bool zeroed, void **out, size_t *got) {
     *out = NULL;
     if (bytes < MCXI_CHUNK_MIN) bytes = MCXI_CHUNK_MIN;
-    if (!large || bytes < MCXI_DEDICATED_MIN) {
-        size_t size = mcxi_pow2_ceil(bytes);
-        if (mcxi_tcache_take(size, zeroed, out)) {
-            *got = size;
-            return MCX_OK;
-        }
-    }
     mcxi_lock();
     uint64_t now = mcxi_os_now_ms();
     mcxi_maybe_maintain_locked(now);
@@ -277,9 +270,7 @@ void mcxi_chunk_release_locked(void *chunk, bool zeroed, uint64_t freed_ms) {
     }
 }
 
-void mcxi_chunk_release(void *chunk, size_t size, bool zeroed) {
-    /* Chunks of the cached sizes are never dedicated mappings (those start at 1 MiB). */
-    if (size < MCXI_DEDICATED_MIN && mcxi_tcache_put(chunk, size, zeroed)) return;
+void mcxi_chunk_release_top(void *chunk, bool zeroed) {
     mcxi_lock();
     uint64_t now = mcxi_os_now_ms();
     mcxi_chunk_release_locked(chunk, zeroed, now);
@@ -375,7 +366,7 @@ static void fork_parent(void) {
 }
 static void fork_child(void) {
     mcxi_g.config.background_thread = 0;
-    mcxi_tcache_fork_release();
+    mcxi_tcache_fork_child();
     mcxi_unlock();
     mcxi_background_fork_child();
     pthread_mutex_unlock(&configure_lock);

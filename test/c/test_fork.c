@@ -97,4 +97,50 @@ static void concurrent_configure(void) {
     expect_clean_exit(pid);
 }
 
-TH_MAIN(TH_TEST(fork_while_lock_held), TH_TEST(concurrent_configure))
+static _Atomic int churn_stop;
+
+/* Deleted contexts go into this thread's cache and come back out, the cache's lock taken and
+ * given back all the time. */
+static void *churn_contexts(void *arg) {
+    (void)arg;
+    while (!atomic_load(&churn_stop)) {
+        mcx_context *ctx = mcx_context_create(NULL, NULL);
+        if (!ctx || !mcx_alloc(ctx, 5000) || mcx_delete(ctx) != MCX_OK) return (void *)1;
+    }
+    return NULL;
+}
+
+/* A fork while another thread moves contexts in and out of its cache leaves the child a usable
+ * allocator, and the forking thread's cached contexts serve the child: it revives one (the same
+ * address), uses it, deletes it and trims everything back. */
+static void fork_with_cached_contexts(void) {
+    mcx_context *mine = mcx_context_create(NULL, NULL);
+    REQUIRE(mine != NULL);
+    REQUIRE(mcx_alloc(mine, 3000) != NULL);
+    CHECK_OK(mcx_delete(mine)); /* kept by this thread */
+    atomic_store(&churn_stop, 0);
+    pthread_t t;
+    REQUIRE(pthread_create(&t, NULL, churn_contexts, NULL) == 0);
+    int rounds = (int)th_scaled(20, 4);
+    for (int r = 0; r < rounds; r++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            alarm(5);
+            mcx_context *ctx = mcx_context_create(NULL, NULL);
+            if (ctx != mine) _exit(6);
+            if (!mcx_alloc(ctx, 100) || mcx_delete(ctx) != MCX_OK) _exit(3);
+            mcx_trim();
+            if (mcx_check(NULL) != MCX_OK) _exit(4);
+            _exit(0);
+        }
+        REQUIRE(pid > 0);
+        expect_clean_exit(pid);
+    }
+    atomic_store(&churn_stop, 1);
+    void *rv;
+    pthread_join(t, &rv);
+    CHECK(rv == NULL);
+    CHECK_OK(mcx_check(NULL));
+}
+
+TH_MAIN(TH_TEST(fork_while_lock_held), TH_TEST(concurrent_configure), TH_TEST(fork_with_cached_contexts))
