@@ -34,8 +34,6 @@ export interface MemoryStats extends FacadeCounters {
   dedicatedCount: number;
   /** Live contexts in the process (every thread); deleted contexts the C core keeps for reuse are not live. */
   contextCount: number;
-  /** 0: deleted contexts are recycled by the C core (each thread keeps a few), nothing above it. */
-  pooledContexts: number;
   contextsCreated: number;
   mmapCalls: number;
   munmapCalls: number;

@@ -1,6 +1,6 @@
 // lib/trace.ts - NODE_DEBUG=memctx tracing (util.debuglog): what the allocator did since the last
 // trace line - top chunks mapped and unmapped, release passes and the bytes they gave back, the
-// pool of recycled contexts - read from the C core's counters, so tracing costs nothing when off.
+// parked trees - read from the C core's counters, so tracing costs nothing when off.
 import { debuglog } from 'node:util';
 import { native } from './native';
 
@@ -13,7 +13,6 @@ interface Seen {
   mappedBytes: number;
   releasedBytes: number;
   maintainRuns: number;
-  pooledContexts: number;
   quarantinedContexts: number;
 }
 
@@ -21,7 +20,7 @@ function read(): Seen {
   const g = native.globalStats() as unknown as Seen;
   return {
     mmapCalls: g.mmapCalls, munmapCalls: g.munmapCalls, madviseCalls: g.madviseCalls, mappedBytes: g.mappedBytes,
-    releasedBytes: g.releasedBytes, maintainRuns: g.maintainRuns, pooledContexts: g.pooledContexts,
+    releasedBytes: g.releasedBytes, maintainRuns: g.maintainRuns,
     quarantinedContexts: g.quarantinedContexts,
   };
 }
@@ -43,11 +42,10 @@ export function traceActivity(why: string): void {
   const madvises = now.madviseCalls - was.madviseCalls;
   const released = now.releasedBytes - was.releasedBytes;
   const passes = now.maintainRuns - was.maintainRuns;
-  const pooled = now.pooledContexts - was.pooledContexts;
   const parked = now.quarantinedContexts - was.quarantinedContexts;
-  if (maps === 0 && unmaps === 0 && madvises === 0 && released === 0 && pooled === 0 && parked === 0 && why !== 'trim') return;
+  if (maps === 0 && unmaps === 0 && madvises === 0 && released === 0 && parked === 0 && why !== 'trim') return;
   log('%s: %d mmap, %d munmap, %d madvise; mapped %d bytes (%s%d); %d release pass(es) gave back %d bytes; ' +
-    'pool %d contexts (%s%d); parked trees %d (%s%d)', why, maps, unmaps, madvises, now.mappedBytes,
+    'parked trees %d (%s%d)', why, maps, unmaps, madvises, now.mappedBytes,
   now.mappedBytes >= was.mappedBytes ? '+' : '', now.mappedBytes - was.mappedBytes, passes, released,
-  now.pooledContexts, pooled >= 0 ? '+' : '', pooled, now.quarantinedContexts, parked >= 0 ? '+' : '', parked);
+  now.quarantinedContexts, parked >= 0 ? '+' : '', parked);
 }

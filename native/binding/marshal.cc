@@ -121,9 +121,6 @@ napi_value GlobalStatsObject(napi_env env, Load *load) {
 #define MCX_X_SET(field, camel, doc) o.Set(camel, Num(gs.field));
   MCX_GLOBAL_STATS_LIST(MCX_X_SET)
 #undef MCX_X_SET
-  // The C core keeps deleted contexts for reuse itself and does not count them as live; nothing
-  // is pooled above it.
-  o.Set("pooledContexts", Num(0));
   o.Set("residentBytes", Num(mcx_resident_bytes()));
   size_t count = 0;
   mcx_top_chunks(nullptr, 0, &count);

@@ -1,5 +1,5 @@
 // test/js/trace.test.ts - NODE_DEBUG=memctx traces what the allocator did (top chunks mapped and
-// unmapped, release passes and the bytes they gave back, the pool) from the timer and trim(); and
+// unmapped, release passes and the bytes they gave back, the parked trees) from the timer and trim(); and
 // nothing is printed without it.
 import { runFixture } from './support/child';
 
