@@ -12,7 +12,6 @@ const fs = require('node:fs');
 const root = path.join(__dirname, '..', '..');
 const memctx = require(path.join(root, 'dist'));
 const { MemoryContext } = memctx;
-const nat = require(path.join(root, 'build', 'Release', 'memctx.node'));
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -84,12 +83,14 @@ async function lifecycleMem(mode, n) {
   }
 }
 // The demo's per-request path: a context tied to a response by contextForResponse, 16 allocations,
-// then the response's 'finish' and 'close' (an EventEmitter stands in for http.ServerResponse).
-const { EventEmitter } = require('node:events');
+// then the response's 'finish' and 'close' (emitted by hand on a ServerResponse that has no socket).
+const http = require('node:http');
+const net = require('node:net');
+const newResponse = () => new http.ServerResponse(new http.IncomingMessage(new net.Socket()));
 async function responseMem(lib, n) {
   const opts = { name: 'request' };
   for (let i = 0; i < n; i++) {
-    const res = new EventEmitter();
+    const res = newResponse();
     const ctx = lib.contextForResponse(res, opts);
     for (let j = 0; j < 16; j++) sink[j] = ctx.allocUnsafe(SIZES16[j]);
     res.emit('finish');
@@ -99,7 +100,7 @@ async function responseMem(lib, n) {
 }
 async function responseBuf(n) {
   for (let i = 0; i < n; i++) {
-    const res = new EventEmitter();
+    const res = newResponse();
     res.once('finish', () => {});
     for (let j = 0; j < 16; j++) sink[j] = Buffer.allocUnsafe(SIZES16[j]);
     res.emit('finish');
@@ -304,7 +305,7 @@ async function main() {
   results.push(await pair('request lifecycle, reserve mode', (n) => lifecycleMem('reserve', n), (n) => lifecycleBuf(n), lifeN,
     'as above, release mode reserve (no detach; memory parked until the ArrayBuffers are collected)'));
   results.push(await pair('response lifecycle (contextForResponse)', (n) => responseMem(memctx, n), (n) => responseBuf(n), lifeN,
-    'contextForResponse on an EventEmitter, 16 allocUnsafe of 64-1024 B, finish + close; vs the same with Buffer.allocUnsafe'));
+    'contextForResponse on a ServerResponse without a socket, 16 allocUnsafe of 64-1024 B, finish + close; vs the same with Buffer.allocUnsafe'));
   results.push(await pair('in-flight lifecycle (64 live, event loop turns every 16)', (n) => inFlightMem(memctx, n), (n) => inFlightBuf(n), lifeN,
     'contexts live across turns (registered with the backstop), deleted 64 creations later; vs 16 Buffers kept as long'));
   if (AGAINST !== null) {
@@ -316,10 +317,10 @@ async function main() {
     results.push(await pair(`in-flight lifecycle: this build vs ${other}`, (n) => inFlightMem(memctx, n), (n) => inFlightMem(AGAINST, n), lifeN,
       'speedup of this build over the other on the in-flight lifecycle'));
   }
-  nat.setV8Direct(false);
+  memctx.testing.useNodeApiArrayBuffers(true);
   results.push(await pair('request lifecycle, detach mode, Node-API ArrayBuffers', (n) => lifecycleMem('detach', n), (n) => lifecycleBuf(n), lifeN,
     'as the detach row, chunk ArrayBuffers made with napi_create_external_arraybuffer instead of the V8 fast path'));
-  nat.setV8Direct(true);
+  memctx.testing.useNodeApiArrayBuffers(false);
   results.push(await pair('view: subclass vs Buffer.from', (n) => viewSubclass(n), (n) => viewBufferFrom(n), quick ? 2e5 : 1e6,
     'speedup of new ViewBuffer(ab, off, 64) over Buffer.from(ab, off, 64)'));
   const slow = ONLY && !ONLY.test('detach slowdown') ? null : detachSlowdown(quick ? 3 : 7);
