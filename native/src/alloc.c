@@ -532,7 +532,7 @@ void mcxi_ctx_chunk_give_back(mcx_context *ctx, mcxi_chunk *chunk, size_t used) 
     mcxi_chunk_release(chunk, size, zero);
 }
 
-int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
+int mcxi_ctx_release_memory(mcx_context *ctx) {
     int rc = MCX_OK;
 #if MCXI_CHECKING
     for (const mcxi_chunk *c = ctx->keeper; c; c = c->next) {
@@ -558,12 +558,6 @@ int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper) {
     mcxi_chunk *keeper = ctx->keeper;
     size_t keeper_used = mcxi_chunk_written(ctx, keeper);
     bool clean = (ctx->flags & MCX_CONTEXT_CLEAN) != 0;
-    if (!keep_keeper) {
-        ctx->magic = MCXI_CTX_DEAD;
-        ctx->inline_end = NULL;
-        mcxi_ctx_chunk_give_back(ctx, keeper, keeper_used);
-        return rc;
-    }
     size_t data = mcxi_ctx_data_offset();
     if (clean && keeper_used > data) {
         /* The kept keeper may serve another request next (a recycled context): scrub it. */

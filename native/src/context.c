@@ -177,7 +177,7 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
 /* Free a deleted context's memory: reset to its keeper alone and kept by this thread for its next
  * create when the cache has room, else every chunk goes back. Counts the deletion. */
 static int release_context(mcx_context *ctx) {
-    int rc = mcxi_ctx_release_memory(ctx, true);
+    int rc = mcxi_ctx_release_memory(ctx);
     ctx->magic = MCXI_CTX_DEAD;
     mcxi_ctx_sync_inline(ctx);
     if (rc == MCX_OK && mcxi_tcache_put_context(ctx)) return rc; /* counted there */
@@ -224,7 +224,7 @@ int mcx_reset(mcx_context *ctx) {
     int st = mcxi_ctx_validate(ctx);
     if (st != MCX_OK) return st;
     int rc = delete_descendants(ctx);
-    if (mcxi_ctx_release_memory(ctx, true) != MCX_OK) rc = MCX_ECORRUPT;
+    if (mcxi_ctx_release_memory(ctx) != MCX_OK) rc = MCX_ECORRUPT;
     return rc;
 }
 

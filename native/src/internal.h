@@ -410,7 +410,7 @@ size_t mcxi_class_size(unsigned c);
  * forwarding chain and makes it current. */
 int mcxi_ctx_grow(mcx_context *ctx, size_t need);
 /* Free every object and chunk of ctx except the keeper, as reset does. */
-int mcxi_ctx_release_memory(mcx_context *ctx, bool keep_keeper);
+int mcxi_ctx_release_memory(mcx_context *ctx);
 /* Give one process chunk of ctx back to the top layer, of which used bytes were written (a clean
  * context zeroes them first). */
 void mcxi_ctx_chunk_give_back(mcx_context *ctx, mcxi_chunk *chunk, size_t used);
