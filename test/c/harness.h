@@ -184,6 +184,19 @@ static inline unsigned char th_pattern_byte(uint64_t id, size_t i) {
     uint64_t x = id * 0x9E3779B97F4A7C15ull + (uint64_t)i * 0x2545F4914F6CDD1Dull;
     return (unsigned char)(x >> 56);
 }
+/* Bytes of [p, p + n) that are not zero. Under Valgrind a fresh allocation is "undefined" to
+ * memcheck even where it is zero: it is the value that is checked, so the bytes are declared
+ * defined first. */
+static inline size_t th_nonzero_bytes(const void *p, size_t n) {
+#if TH_HAVE_VALGRIND_H
+    VALGRIND_MAKE_MEM_DEFINED(p, n);
+#endif
+    const unsigned char *b = p;
+    size_t nz = 0;
+    for (size_t i = 0; i < n; i++) nz += b[i] != 0;
+    return nz;
+}
+
 static inline void th_fill(void *p, size_t n, uint64_t id) {
     unsigned char *b = (unsigned char *)p;
     for (size_t i = 0; i < n; i++) b[i] = th_pattern_byte(id, i);

@@ -14,18 +14,7 @@ static mcx_context *make(mcx_context *parent, unsigned flags, size_t initial, si
     return mcx_context_create(parent, &o);
 }
 
-/* True when n bytes at p are zero. Under Valgrind, a fresh allocation is "undefined" to memcheck
- * even where it is zero (the mempool annotations of the checking build): it is the value that is
- * checked here, so the bytes are declared defined first. */
-static int all_zero(const void *p, size_t n) {
-#if TH_HAVE_VALGRIND_H
-    VALGRIND_MAKE_MEM_DEFINED(p, n);
-#endif
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        if (b[i]) return 0;
-    return 1;
-}
+static int all_zero(const void *p, size_t n) { return th_nonzero_bytes(p, n) == 0; }
 
 /* Fill ctx's span (its whole current chunk) with a pattern, commit it, then grow the chain a few
  * chunks and allocate large objects, writing every byte. */
