@@ -6,6 +6,17 @@
  */
 #include "harness.h"
 
+/* Run the decay with a clock past it: every cached context goes back, and the top chunks that
+ * held them are wholly free. */
+static void drain_by_decay(void) {
+    mcx_config c;
+    mcx_config_get(&c);
+    mcx_maintain(mcx_now_ms() + c.decay_ms + 1);
+    struct mcx_global_stats g = th_global();
+    CHECK_U64(g.retained_bytes, ==, g.mapped_bytes);
+    CHECK_OK(mcx_check(NULL));
+}
+
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -38,12 +49,7 @@ static void cached_then_released_by_decay_and_trim(void) {
     mcx_maintain(0);
     CHECK_U64(th_global().retained_bytes, ==, 0);
     /* A clock past the decay: drained into the top chunk, which is then wholly free. */
-    mcx_config c;
-    mcx_config_get(&c);
-    mcx_maintain(mcx_now_ms() + c.decay_ms + 1);
-    g = th_global();
-    CHECK_U64(g.retained_bytes, ==, g.mapped_bytes);
-    CHECK_OK(mcx_check(NULL));
+    drain_by_decay();
     for (int i = 0; i < 10; i++) REQUIRE(request());
     CHECK_U64(mcx_trim(), >, 0);
     CHECK_U64(th_global().top_chunk_count, ==, 0);
@@ -167,12 +173,7 @@ static void cached_contexts_drained(void) {
     struct mcx_global_stats g = th_global();
     CHECK_U64(g.chunk_bytes, ==, 0);
     CHECK_U64(g.retained_bytes, ==, 0); /* pinned by the cached contexts */
-    mcx_config c;
-    mcx_config_get(&c);
-    mcx_maintain(mcx_now_ms() + c.decay_ms + 1);
-    g = th_global();
-    CHECK_U64(g.retained_bytes, ==, g.mapped_bytes);
-    CHECK_OK(mcx_check(NULL));
+    drain_by_decay();
     /* Nothing cached any more: a new context takes a fresh chunk. */
     mcx_context *again = mcx_context_create(NULL, NULL);
     REQUIRE(again != NULL);
