@@ -40,6 +40,12 @@ const OPTION_KEYS: ReadonlySet<string> = new Set(['name', 'parent', 'initialSize
 /** Allocation alignment inside a chunk, bytes (MCX_ALIGN). */
 const ALIGN = constants.align;
 const ALIGN_MASK = ALIGN - 1;
+/**
+ * C scrubs what a context used before any context gets that memory again, so the current
+ * chunk's bytes from the bump offset up read zero: alloc() skips the fill there, and free()
+ * clears what it gives back to the bump (else those bytes would escape the scrub).
+ */
+const BUMP_ZEROED = constants.cleanContexts;
 /** Largest Buffer this facade hands out: the C maximum, capped by V8's ArrayBuffer limit. */
 export const MAX_ALLOC_BYTES = Math.min(constants.maxAllocBytes, bufferConstants.MAX_LENGTH);
 /**
@@ -346,9 +352,10 @@ export class MemoryContext {
   alloc(size: number, fill?: string | number | Uint8Array, encoding?: BufferEncoding): Buffer {
     if (!(#off in this)) return thisError('alloc');
     if (typeof size === 'number' && size >>> 0 === size && size <= this.#small) {
+      const bump = BUMP_ZEROED && this.#freeBytes === 0; // else allocUnsafe may reuse a freed one
       const buf = this.allocUnsafe(size);
       if (fill === undefined || fill === 0) {
-        typedFill.call(buf, 0);
+        if (!bump) typedFill.call(buf, 0);
         return buf;
       }
       return fillBuffer(buf, fill, encoding);
@@ -379,7 +386,7 @@ export class MemoryContext {
       this.#off = off + need;
       buf = mint(this.#ab, off, size, this.#chunk) ?? this.#moved(size);
     }
-    if (zero) typedFill.call(buf, 0);
+    if (zero && !BUMP_ZEROED) typedFill.call(buf, 0);
     return buf;
   }
 
@@ -494,6 +501,7 @@ export class MemoryContext {
     const cap = (buf.byteLength + ALIGN_MASK) & ~ALIGN_MASK;
     if (cap === 0) return;
     if (chunk === this.#chunk && off + cap === this.#off) {
+      if (BUMP_ZEROED) typedFill.call(buf, 0);
       this.#off = off; // the last bump: give it straight back
       return;
     }

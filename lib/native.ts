@@ -42,6 +42,8 @@ export interface NativeConstants {
   scratch: { offset: number; chunkBytes: number; chunkIndex: number; largeThreshold: number; handle: number };
   maxAllocBytes: number;
   align: number;
+  /** Contexts scrub what they used, so a chunk's bytes above the bump offset read zero. */
+  cleanContexts: boolean;
   minTopChunkBytes: number;
   maxTopChunkBytes: number;
   minChunkBytes: number;

@@ -165,6 +165,15 @@ Napi::Value Backstop(const Napi::CallbackInfo &info);
 Napi::Value ContextStats(const Napi::CallbackInfo &info);
 Napi::Value Check(const Napi::CallbackInfo &info);
 
+// Contexts the binding creates scrub what they used (MCX_CONTEXT_CLEAN): memory handed to
+// JavaScript never holds bytes another context wrote, and a chunk's bytes above the context's
+// bump offset read zero. Off only in the measurement build of bench/js/scrub-cost.sh.
+#ifdef MEMCTX_MEASURE_WITHOUT_SCRUB
+constexpr bool kCleanContexts = false;
+#else
+constexpr bool kCleanContexts = true;
+#endif
+
 // ---- module.cc ---------------------------------------------------------------------------------
 
 // Slots of the Float64Array the span calls write into (no object per call). Their names reach

@@ -140,11 +140,8 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
   rec->opts.initial_size = ToSize(info[2]);
   rec->opts.max_chunk_size = ToSize(info[3]);
   rec->opts.limit_bytes = ToSize(info[4]);
-  // Memory handed to JavaScript never holds bytes another context wrote (buf.buffer and clones of
-  // a Buffer copy the whole chunk); C scrubs what a context used when it gives memory back.
-#ifndef MEMCTX_MEASURE_WITHOUT_SCRUB
-  rec->opts.flags = MCX_CONTEXT_CLEAN;
-#endif
+  // buf.buffer and clones of a Buffer copy the whole chunk: C scrubs what a context used.
+  rec->opts.flags = kCleanContexts ? MCX_CONTEXT_CLEAN : 0u;
   // A tree has one release mode: a child's buffers are detached or parked with its parent's.
   rec->reserve = parent != nullptr ? parent->reserve : ToBool(info[5]);
   mcx_context_options opts = rec->opts;

@@ -166,6 +166,7 @@ napi_value ConstantsObject(napi_env env) {
       .Set("scratch", scratch)
       .Set("maxAllocBytes", Num(MCX_ALLOC_MAX))
       .Set("align", Num(MCX_ALIGN))
+      .Set("cleanContexts", kCleanContexts)
       .Set("minTopChunkBytes", Num(MCX_TOP_CHUNK_MIN))
       .Set("maxTopChunkBytes", Num(MCX_TOP_CHUNK_MAX))
       .Set("minChunkBytes", Num(MCX_CHUNK_MIN))

@@ -3,9 +3,10 @@
 // and was deleted (or reset), Buffers from alloc() and allocUnsafe() of new contexts B (same and
 // other first-chunk sizes, children too; or of A itself after its reset) never show the secret:
 // not in the Buffer, not in its whole buf.buffer, not in structuredClone(buf), not in a
-// MessagePort copy. Both release modes; in jest and in a worker thread.
+// MessagePort copy. A context's own alloc() returns zeros after free() and realloc() gave bytes
+// back. Both release modes; in jest and in a worker thread.
 import { MODES, runClean } from './fixtures/child';
-import { scanForSecrets, type ZeroReport } from './fixtures/zeroing-cases';
+import { allocAfterFree, scanForSecrets, type ZeroReport } from './fixtures/zeroing-cases';
 
 const cases: Array<[string, 'delete' | 'reset', string]> = [];
 for (const mode of MODES) for (const after of ['delete', 'reset'] as const) for (const kind of ['alloc', 'allocUnsafe']) cases.push([mode, after, kind]);
@@ -21,4 +22,10 @@ test.concurrent.each(MODES.map((m) => [m] as [string]))('%s mode inside a worker
     const r = await runClean<ZeroReport>('zeroing.ts', [mode, 'delete', kind, '--in-worker']);
     expect(r.leaks).toEqual([]);
   }
+});
+
+test.each(MODES.map((m) => [m] as [string]))('%s mode: alloc() returns zeros after free() and realloc() gave written bytes back', (mode) => {
+  const r = allocAfterFree(mode as 'detach');
+  expect(r.scanned).toBe(600);
+  expect(r.leaks).toEqual([]);
 });
