@@ -98,6 +98,9 @@ struct Rec {
   size_t slotsCompactAt = 64;
   size_t detachCursor = 0;      // where the facade's list of ArrayBuffers meets slots (in order)
   const void *curChunk = nullptr;
+  // The facade bumps in the lent chunk without telling C; its offset arrives with reset(),
+  // destroy() or detachAll(). Until then C cannot know how far the chunk was written.
+  bool offsetUnreported = false;
   std::string name;
   mcx_context_options opts{};
 };
@@ -116,6 +119,9 @@ void ReleaseRec(Rec *rec);
 // rec and its descendants, parents before children (iterative: trees may be deep).
 void Subtree(Rec *rec, std::vector<Rec *> &out);
 void Unlink(Rec *rec);
+// Contexts of tree about to die without the facade's final offset (collected by the backstop,
+// a worker's teardown): the whole current chunk counts as written, so C scrubs all of it.
+void SealUnreported(const std::vector<Rec *> &tree);
 
 // ---- marshal.cc ------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ Napi::Value SpanOut(Napi::Env env, Rec *rec, const mcx_span &span) {
   s[kScratchChunkBytes] = static_cast<double>(span.chunk_bytes);
   s[kScratchChunkIndex] = static_cast<double>(span.chunk_index);
   s[kScratchLargeThreshold] = static_cast<double>(mcx_large_threshold(rec->ctx));
+  rec->offsetUnreported = true;
   if (span.chunk_data == rec->curChunk) return env.Undefined();
   Napi::Value ab = MakeArrayBuffer(env, rec, span.chunk_data, span.chunk_bytes);
   if (!ab.IsEmpty()) rec->curChunk = span.chunk_data;
@@ -58,6 +59,11 @@ int CommitSpan(Rec *rec, const Napi::Value &usedOffset, size_t freeBytes) {
   double offset = ToDouble(usedOffset, -1);
   if (!(offset >= 0)) return MCX_OK;
   return mcx_span_commit(rec->ctx, static_cast<size_t>(offset), freeBytes);
+}
+
+// The facade's last word on rec's chunk before rec is reset or dies.
+void CommitFinal(Rec *rec, const Napi::Value &usedOffset) {
+  if (CommitSpan(rec, usedOffset, 0) == MCX_OK && ToDouble(usedOffset, -1) >= 0) rec->offsetUnreported = false;
 }
 
 // Detach the facade's ArrayBuffers of rec (one or an array) in detach mode.
@@ -104,6 +110,7 @@ void ReleaseDescendants(const std::vector<Rec *> &tree) {
 void Kill(Rec *rec) {
   std::vector<Rec *> &tree = rec->load->treeScratch;
   Subtree(rec, tree);
+  SealUnreported(tree);
   bool unreachable = SubtreeUnreachable(tree);
   Unlink(rec);
   if (unreachable) {
@@ -118,6 +125,15 @@ void Kill(Rec *rec) {
 }
 
 }  // namespace
+
+void SealUnreported(const std::vector<Rec *> &tree) {
+  for (Rec *r : tree) {
+    if (!r->offsetUnreported || r->ctx == nullptr) continue;
+    mcx_span span;
+    if (mcx_span_reserve(r->ctx, 0, &span) == MCX_OK) mcx_span_commit(r->ctx, span.chunk_bytes, 0);
+    r->offsetUnreported = false;
+  }
+}
 
 // create(parent|null, name, initialSize, maxChunkSize, limitBytes, reserve) -> ArrayBuffer of the
 // first chunk; the handle goes to scratch[handle], the span to the other slots.
@@ -271,7 +287,7 @@ Napi::Value DetachAll(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Rec *rec = FindRec(env, LoadOf(info), info[0], false);
   if (rec == nullptr) return Napi::Number::New(env, 0);
-  CommitSpan(rec, info[2], 0);
+  CommitFinal(rec, info[2]);
   if (rec->reserve) return Napi::Number::New(env, 0);
   return Napi::Number::New(env, DetachList(env, rec, info[1]));
 }
@@ -285,11 +301,12 @@ Napi::Value Reset(const Napi::CallbackInfo &info) {
   Rec *rec = FindRec(env, load, info[0], true);
   if (rec == nullptr) return Napi::Value();
   DrainReady();
-  CommitSpan(rec, info[2], 0);  // C scrubs what was used: it must know how far
+  CommitFinal(rec, info[2]);  // C scrubs what was used: it must know how far
   if (!rec->reserve) DetachList(env, rec, info[1]);
   rec->curChunk = nullptr;
   std::vector<Rec *> &tree = rec->load->treeScratch;
   Subtree(rec, tree);
+  SealUnreported(tree);
   if (SubtreeUnreachable(tree)) {
     ReleaseDescendants(tree);
     int st = mcx_reset(rec->ctx);
@@ -329,7 +346,7 @@ Napi::Value Destroy(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   Rec *rec = FindRec(env, LoadOf(info), info[0], false);
   if (rec == nullptr) return env.Undefined();
-  CommitSpan(rec, info[2], 0);
+  CommitFinal(rec, info[2]);
   if (!rec->reserve) DetachList(env, rec, info[1]);
   Kill(rec);
   return env.Undefined();

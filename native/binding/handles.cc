@@ -52,6 +52,7 @@ void ReleaseRec(Rec *rec) {
   rec->detachCursor = 0;
   rec->slotsCompactAt = 64;
   rec->curChunk = nullptr;
+  rec->offsetUnreported = false;
   rec->gen = (rec->gen + 1) % kMaxGen;
   load->freeIdx.push_back(rec->index);
   load->liveCount--;

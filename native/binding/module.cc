@@ -178,6 +178,7 @@ void Cleanup(Env *e) {
       if (r->ctx == nullptr || r->parent != nullptr) continue;  // children go with their root
       std::vector<Rec *> tree;
       Subtree(r, tree);
+      SealUnreported(tree);
       std::vector<AbSlot *> slots;
       for (Rec *x : tree) {
         slots.insert(slots.end(), x->slots.begin(), x->slots.end());

@@ -4,7 +4,8 @@
 // other first-chunk sizes, children too; or of A itself after its reset) never show the secret:
 // not in the Buffer, not in its whole buf.buffer, not in structuredClone(buf), not in a
 // MessagePort copy. A context's own alloc() returns zeros after free() and realloc() gave bytes
-// back. Both release modes; in jest and in a worker thread.
+// back. Contexts that die without delete() (the backstop, a worker exiting) leak nothing either.
+// Both release modes; in jest and in a worker thread.
 import { MODES, runClean } from './fixtures/child';
 import { allocAfterFree, scanForSecrets, type ZeroReport } from './fixtures/zeroing-cases';
 
@@ -27,5 +28,14 @@ test.concurrent.each(MODES.map((m) => [m] as [string]))('%s mode inside a worker
 test.each(MODES.map((m) => [m] as [string]))('%s mode: alloc() returns zeros after free() and realloc() gave written bytes back', (mode) => {
   const r = allocAfterFree(mode as 'detach');
   expect(r.scanned).toBe(600);
+  expect(r.leaks).toEqual([]);
+});
+
+const unreported: Array<[string, string]> = [];
+for (const mode of MODES) for (const how of ['backstop', 'backstop-kept', 'worker-exit']) unreported.push([mode, how]);
+
+test.concurrent.each(unreported)('%s mode, contexts never deleted (%s): no secret in new contexts', async (mode, how) => {
+  const r = await runClean<ZeroReport>('zeroing-unreported.ts', [mode, how], { nodeFlags: ['--expose-gc'], timeoutMs: 60_000 });
+  expect(r.scanned).toBe(800);
   expect(r.leaks).toEqual([]);
 });
