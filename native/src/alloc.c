@@ -8,11 +8,13 @@
 #include "debug.h"
 
 /* ---- size classes -------------------------------------------------------------------------
- * Objects are bumped at their exact size (rounded to 16), unlike PostgreSQL's AllocSet which
+ * Objects are bumped at their exact size rounded to 16, unlike PostgreSQL's AllocSet which
  * rounds to a power of two; classes only index the free lists. 16-byte steps up to 256 B, then
  * four classes per doubling up to MCXI_SMALL_MAX. A freed object goes to the largest class not
- * above its size; an allocation takes from the smallest class not below its need, so any object
- * on that list is big enough: O(1) either way. */
+ * above its size; an allocation takes from the smallest class not below its need (any object on
+ * that list is big enough), else, when its need lies between two classes, from the class below
+ * (take_below: where a freed object of the same size is found again). O(1), amortized for the
+ * class below. */
 size_t mcxi_class_size(unsigned c) {
     if (c < 16) return (size_t)(c + 1) * 16;
     unsigned lg = 8 + (c - 16) / 4, idx = (c - 16) % 4;
@@ -33,27 +35,33 @@ unsigned mcxi_class_floor(size_t n) {
     return mcxi_class_size(c) > n ? c - 1 : c;
 }
 
-/* Bytes an object of size bytes occupies after its header: rounded to 16, and above 256 B to its
- * size class (at most a fifth more), so that a freed object is found again by an allocation of
- * the same size: the class it is filed under is the class that allocation looks in. */
+/* Bytes an object of size bytes occupies after its header: rounded to 16 and no more. Rounding to
+ * the size class would cost 85 B per object of the ramp workload's 16 B-2 KiB sizes (8 % of its
+ * peak); the probe of the class below (take_free) finds a freed object of the same size anyway. */
 static inline size_t obj_need(size_t size) {
     size_t need = mcxi_align_up(size + MCXI_SENTINEL_BYTES, MCX_ALIGN);
-    if (MCXI_LIKELY(need <= 256)) return need ? need : MCX_ALIGN;
-    return mcxi_align_up(need, (size_t)1 << (mcxi_log2_floor(need - 1) - 2));
+    return need ? need : MCX_ALIGN;
 }
 
-/* need (low 16 bits) and class (above) of every size up to MCXI_SMALL_TABLE_MAX, by 16-byte step
- * of size + sentinel: one load on the fast path. */
+/* need (low 16 bits), class (bits 16-23) and whether need lies above its class's lower
+ * neighbour's size without reaching a class size (bit 24: the class below may hold a fit) of every
+ * size up to MCXI_SMALL_TABLE_MAX, by 16-byte step of size + sentinel: one load on the fast path. */
 #define TABLE_STEPS (MCXI_SMALL_TABLE_MAX / 16 + 1)
 #define TABLE_NEED(e) ((size_t)((e) & 0xFFFFu))
-#define TABLE_CLASS(e) ((unsigned)((e) >> 16))
+#define TABLE_CLASS(e) ((unsigned)((e) >> 16) & 0xFFu)
+#define TABLE_BELOW(e) ((unsigned)((e) >> 24))
 static uint32_t size_table[TABLE_STEPS];
 static uint8_t floor_table[TABLE_STEPS]; /* class a freed object of 16 * i usable bytes joins */
+
+/* 1 when an object of need bytes may be found in the class below its own (need is not a class
+ * size), else 0. */
+static inline unsigned need_below(size_t need, unsigned c) { return c > 0 && mcxi_class_size(c) != need; }
 
 void mcxi_alloc_init(void) {
     for (size_t i = 0; i < TABLE_STEPS; i++) {
         size_t need = obj_need(i ? i * 16 - MCXI_SENTINEL_BYTES : 0);
-        size_table[i] = (uint32_t)need | (uint32_t)mcxi_class_ceil(need) << 16;
+        unsigned c = mcxi_class_ceil(need);
+        size_table[i] = (uint32_t)need | (uint32_t)c << 16 | (uint32_t)need_below(need, c) << 24;
         floor_table[i] = (uint8_t)(i ? mcxi_class_floor(i * 16) : 0);
     }
 }
@@ -90,6 +98,36 @@ static inline void *pop_free(mcx_context *ctx, unsigned c, size_t size, size_t n
     void *p = o + 1;
     mcxi_dbg_obj_alloc(ctx, p, size, o->size);
     return p;
+}
+
+/* A freed object for need bytes from class c, the class below need's own: its head when it is big
+ * enough. A head too small for need moves down a class (it is at least that class's size), so no
+ * object blocks a list for the sizes between two classes: each object moves at most c times, O(1)
+ * amortized. */
+static __attribute__((noinline)) void *take_below(mcx_context *ctx, unsigned c, size_t size, size_t need) {
+    while ((ctx->free_class_mask >> c) & 1u) {
+        mcxi_obj *o = ctx->free_lists[c];
+        if (o->size >= need) return pop_free(ctx, c, size, need);
+        if (c == 0) return NULL;
+        ctx->free_lists[c] = o->u.next_free;
+        if (!ctx->free_lists[c]) ctx->free_class_mask &= ~((uint64_t)1 << c);
+        o->u.next_free = (ctx->free_class_mask >> (c - 1)) & 1u ? ctx->free_lists[c - 1] : NULL;
+        ctx->free_lists[c - 1] = o;
+        ctx->free_class_mask |= (uint64_t)1 << (c - 1);
+        mcxi_ctx_sync_inline(ctx);
+    }
+    return NULL;
+}
+
+/* A freed object for need bytes: when below (need lies between two classes), from class c - 1,
+ * where an object of the same size waits; else from class c, where every object fits but may be
+ * larger. NULL when neither has one. */
+static inline void *take_free(mcx_context *ctx, unsigned c, unsigned below, size_t size, size_t need) {
+    if (below) {
+        void *p = take_below(ctx, c - 1, size, need);
+        if (p) return p;
+    }
+    return (ctx->free_class_mask >> c) & 1u ? pop_free(ctx, c, size, need) : NULL;
 }
 
 /* Place an object header at o (in the current chunk) for an object of need bytes. */
@@ -216,10 +254,9 @@ static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size
     size_t need = tabled ? TABLE_NEED(size_table[i]) : obj_need(size);
     if (ctx->free_class_mask) {
         unsigned c = tabled ? TABLE_CLASS(size_table[i]) : mcxi_class_ceil(need);
-        if ((ctx->free_class_mask >> c) & 1u) {
-            void *p = pop_free(ctx, c, size, need);
-            if (p) return p;
-        }
+        unsigned below = tabled ? TABLE_BELOW(size_table[i]) : need_below(need, c);
+        void *p = take_free(ctx, c, below, size, need);
+        if (p) return p;
     }
     if ((size_t)(ctx->end - ctx->bump) >= MCXI_OBJ_HDR + need) {
         mcxi_obj *o = (mcxi_obj *)ctx->bump;
@@ -235,9 +272,10 @@ void *mcx_alloc(mcx_context *ctx, size_t size) {
     if (MCXI_LIKELY(!MCXI_CHECKING && ctx != NULL && ctx->magic == MCXI_CTX_MAGIC && size <= ctx->fast_max)) {
         uint32_t e = size_table[(size + MCXI_SENTINEL_BYTES + 15) >> 4];
         size_t need = TABLE_NEED(e);
-        /* Only a freed object of this very class must be preferred; other classes' objects (a
-         * retired chunk tail, say) leave the bump path open. */
-        if (MCXI_LIKELY(((ctx->free_class_mask >> TABLE_CLASS(e)) & 1u) == 0)) {
+        unsigned c = TABLE_CLASS(e), below = TABLE_BELOW(e);
+        /* Only a freed object of this class (or, between classes, of the one below) must be
+         * preferred; other classes' objects (a retired chunk tail, say) leave the bump path open. */
+        if (MCXI_LIKELY(((ctx->free_class_mask >> (c - below)) & (1u + 2u * below)) == 0)) {
             char *o = ctx->bump;
             char *next = o + MCXI_OBJ_HDR + need;
             if (MCXI_LIKELY(next <= ctx->end)) {
@@ -245,8 +283,8 @@ void *mcx_alloc(mcx_context *ctx, size_t size) {
                 return place(ctx, (mcxi_obj *)o, size, need);
             }
         } else {
-            /* A freed object of this class waits: reuse it (per-object free's steady state). */
-            void *p = pop_free(ctx, TABLE_CLASS(e), size, need);
+            /* A freed object waits: reuse it (per-object free's steady state). */
+            void *p = take_free(ctx, c, below, size, need);
             if (MCXI_LIKELY(p != NULL)) return p;
         }
     }
@@ -301,7 +339,12 @@ void *mcx_alloc_aligned(mcx_context *ctx, size_t size, size_t align) {
 static uint32_t containing_run(const mcxi_top *top, uint32_t idx) {
     for (unsigned k = 0; k <= top->order; k++) {
         uint32_t s = idx & ~((1u << k) - 1);
-        if (top->state[s] & (MCXI_B_FREE | MCXI_B_ALLOC)) return s;
+        if (top->state[s] & (MCXI_B_FREE | MCXI_B_ALLOC)) {
+            /* A later piece of a trimmed chunk: the chunk starts with the piece before it. */
+            if ((top->state[s] & (MCXI_B_ALLOC | MCXI_B_CONT)) == (MCXI_B_ALLOC | MCXI_B_CONT) && s > 0)
+                return containing_run(top, s - 1);
+            return s;
+        }
     }
     return MCXI_NIL;
 }
@@ -333,8 +376,12 @@ int mcxi_resolve(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk) {
         size_t ch_off = off - MCXI_OBJ_HDR - mcxi_obj_off(h);
         if (ch_off >= off || ch_off < top->meta_bytes || (ch_off & (MCXI_BLOCK - 1)) != 0) return MCX_EFOREIGN;
         uint8_t st = top->state[ch_off >> MCXI_BLOCK_SHIFT];
-        if (!(st & MCXI_B_ALLOC) || off >= ch_off + (MCXI_BLOCK << (st & MCXI_B_ORDER))) return MCX_EFOREIGN;
+        if ((st & (MCXI_B_ALLOC | MCXI_B_CONT)) != MCXI_B_ALLOC) return MCX_EFOREIGN;
         ch = (mcxi_chunk *)(top->base + ch_off);
+        /* A trimmed chunk is shorter than twice its first piece; its header says how long. */
+        size_t run = MCXI_BLOCK << (st & MCXI_B_ORDER);
+        if (off >= ch_off + 2 * run || (off >= ch_off + run && (ch->magic != MCXI_CHUNK_MAGIC || off >= ch_off + ch->size)))
+            return MCX_EFOREIGN;
 #endif
     }
     /* The magic first: a chunk in a thread's cache has its link there (and the rest of its
@@ -390,9 +437,12 @@ static inline bool resolve_chain(const void *ptr, mcxi_obj **obj, mcxi_chunk **c
     size_t ch_off = off - MCXI_OBJ_HDR - mcxi_obj_off(o);
     if (ch_off >= off || ch_off < top->meta_bytes || (ch_off & (MCXI_BLOCK - 1)) != 0) return false;
     uint8_t st = top->state[ch_off >> MCXI_BLOCK_SHIFT];
-    size_t run = MCXI_BLOCK << (st & MCXI_B_ORDER);
     mcxi_chunk *ch = (mcxi_chunk *)(top->base + ch_off);
-    if (!(st & MCXI_B_ALLOC) || off >= ch_off + run || ch->magic != MCXI_CHUNK_MAGIC || (ch->flags & MCXI_CHUNK_LARGE) ||
+    /* The chunk's length is its header's once the state byte says a chunk starts there and the
+     * magic is intact (a trimmed chunk is shorter than its power-of-two run). */
+    if ((st & (MCXI_B_ALLOC | MCXI_B_CONT)) != MCXI_B_ALLOC || ch->magic != MCXI_CHUNK_MAGIC) return false;
+    size_t run = ch->size;
+    if (run > (MCXI_BLOCK << 1 << (st & MCXI_B_ORDER)) || off >= ch_off + run || (ch->flags & MCXI_CHUNK_LARGE) ||
         off < ch_off + MCXI_CHUNK_HDR + MCXI_OBJ_HDR)
         return false;
     if (o->size < MCX_ALIGN || (o->size & (MCX_ALIGN - 1)) != 0 || off + o->size > ch_off + run) return false;
@@ -530,6 +580,30 @@ void mcxi_ctx_chunk_give_back(mcx_context *ctx, mcxi_chunk *chunk, size_t used) 
     }
     mcxi_dbg_chunk_released(chunk, size, zero);
     mcxi_chunk_release(chunk, size, zero);
+}
+
+/* Trimming takes the top lock and a few buddy steps: a tail shorter than this stays with its
+ * chunk. 16 KiB: on the ramp workload (bench/c, 4809 sessions at its peak) a threshold of 4 KiB
+ * left the peak 2 MiB higher (more fragments too small to reuse) at the same speed. */
+#define MCXI_TRIM_MIN_BYTES ((size_t)16 << 10)
+
+void mcxi_ctx_trim_tail(mcx_context *ctx) {
+    mcxi_chunk *ch = ctx->current;
+    /* The keeper stays whole (a deleted context is cached with it); a span borrower owns its
+     * chunk's tail. */
+    if (ch == ctx->keeper || ctx->span_mode) return;
+    size_t keep = mcxi_align_up((size_t)(ctx->bump - (char *)ch), MCXI_BLOCK);
+    if (ch->size < keep + MCXI_TRIM_MIN_BYTES) return;
+    /* Above a clean context's bump every byte is zero; a plain context's chunk may have come
+     * with bytes of an earlier owner there. */
+    bool zeroed = (ctx->flags & MCX_CONTEXT_CLEAN) != 0;
+    size_t tail = ch->size - keep;
+    mcxi_dbg_chunk_released((char *)ch + keep, tail, zeroed);
+    mcxi_chunk_trim_top(ch, keep, zeroed);
+    ch->size = keep;
+    ctx->total_bytes -= tail;
+    ctx->end = (char *)ch + keep;
+    mcxi_ctx_sync_inline(ctx);
 }
 
 int mcxi_ctx_release_memory(mcx_context *ctx) {

@@ -102,6 +102,11 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
         mcxi_set_errno(MCX_EINVAL); /* the limit must at least hold the first process chunk */
         return NULL;
     }
+    /* A context whose sibling comes after it has most likely stopped growing (a request, a
+     * session): the untouched tail of its last chunk goes back for others to use, instead of
+     * staying with it, resident when an earlier owner had touched it. If it grows again, it
+     * forwards to a new chunk as it does when full. */
+    if (parent && parent->first_child) mcxi_ctx_trim_tail(parent->first_child);
     void *mem;
     size_t got;
     mcx_context *kept = mcxi_tcache_take_context(initial); /* counted as created */

@@ -22,6 +22,10 @@
 #define MCXI_GRANULE ((size_t)1 << MCXI_GRANULE_SHIFT)
 #define MCXI_MAX_ORDER 20u                                /* largest buddy top: 4 KiB << 20 = 4 GiB */
 #define MCXI_DECOMMIT_MIN_ORDER 4u                        /* free runs >= 64 KiB are madvised */
+/* Smaller free runs are madvised once idle for this many decays: by then they are fragments no
+ * chunk request has wanted (on the ramp workload, trimmed chunk tails and keepers: 11 MiB of its
+ * RSS after the idle time), and a burst within that time still finds them warm. */
+#define MCXI_DECOMMIT_SMALL_DECAYS 2u
 #define MCXI_DEDICATED_MIN ((size_t)1 << 20)              /* chunks >= 1 MiB get their own mapping */
 #define MCXI_TOP_MIN MCX_TOP_CHUNK_MIN                     /* smallest top chunk */
 #define MCXI_TOP_CEILING MCX_TOP_CHUNK_MAX                 /* largest top chunk ever */
@@ -85,7 +89,11 @@ static inline size_t mcxi_pow2_ceil(size_t n) { return (size_t)1 << mcxi_log2_ce
 #define MCXI_B_ORDER 0x1Fu
 #define MCXI_B_FREE 0x20u
 #define MCXI_B_ALLOC 0x40u
-#define MCXI_B_DECOMMITTED 0x80u
+#define MCXI_B_DECOMMITTED 0x80u /* on a free run */
+/* On an allocated run: a piece of a trimmed chunk after its first (the chunk starts at the
+ * nearest run below without it). A trimmed chunk is a prefix of a power-of-two run, kept as the
+ * binary decomposition of its length: pieces in decreasing size, each a buddy run. */
+#define MCXI_B_CONT 0x80u
 #define MCXI_NIL 0xFFFFFFFFu
 
 /* A top chunk: a mapping from the OS. A buddy top chunk carves process chunks out of itself;
@@ -104,6 +112,7 @@ typedef struct mcxi_top {
     uint64_t empty_since_ms;   /* when it became wholly free; 0 while in use */
     uint32_t free_mask;        /* bit k set: free list of order k is not empty */
     uint32_t free_head[MCXI_MAX_ORDER + 1];
+    uint32_t free_tail[MCXI_MAX_ORDER + 1];
     uint8_t *state;
     uint32_t *link_next;
     uint32_t *link_prev;
@@ -291,8 +300,12 @@ void mcxi_buddy_init(mcxi_top *top, uint64_t now_ms);
 uint32_t mcxi_buddy_alloc(mcxi_top *top, unsigned order, bool *dirty);
 /* zeroed: every byte of the run is zero (a clean context scrubbed what it used). */
 void mcxi_buddy_free(mcxi_top *top, uint32_t block, uint64_t now_ms, bool zeroed);
-/* madvise free runs of order >= MCXI_DECOMMIT_MIN_ORDER idle since before cutoff_ms. */
-uint64_t mcxi_buddy_decommit(mcxi_top *top, uint64_t cutoff_ms);
+/* madvise free runs of order >= MCXI_DECOMMIT_MIN_ORDER idle since before cutoff_ms, and smaller
+ * ones idle since before small_cutoff_ms. */
+uint64_t mcxi_buddy_decommit(mcxi_top *top, uint64_t cutoff_ms, uint64_t small_cutoff_ms);
+/* Keep the first keep_blocks blocks of the allocated run (or trimmed chunk) at block and free the
+ * rest as free runs (freed at now_ms, zeroed as for mcxi_buddy_free); returns the bytes freed. */
+size_t mcxi_buddy_trim(mcxi_top *top, uint32_t block, uint32_t keep_blocks, uint64_t now_ms, bool zeroed);
 int mcxi_buddy_check(const mcxi_top *top);
 
 /* ---- top.c: the top-chunk vector, dedicated mappings, the lock ------------------------------- */
@@ -335,10 +348,14 @@ static inline int mcxi_chunk_acquire(size_t bytes, bool large, bool zeroed, void
 void mcxi_chunk_release_top(void *chunk, bool zeroed);
 bool mcxi_tcache_put(void *chunk, size_t size, bool zeroed);
 static inline void mcxi_chunk_release(void *chunk, size_t size, bool zeroed) {
-    /* Chunks of the cached sizes are never dedicated mappings (those start at 1 MiB). */
-    if (size < MCXI_DEDICATED_MIN && mcxi_tcache_put(chunk, size, zeroed)) return;
+    /* Chunks of the cached sizes are never dedicated mappings (those start at 1 MiB); a trimmed
+     * chunk (not a power of two) goes back to its top chunk, which frees its pieces. */
+    if (size < MCXI_DEDICATED_MIN && (size & (size - 1)) == 0 && mcxi_tcache_put(chunk, size, zeroed)) return;
     mcxi_chunk_release_top(chunk, zeroed);
 }
+/* Give back the tail of a chain chunk above its first keep bytes (a multiple of
+ * MCXI_BLOCK, above zero): the chunk is then keep bytes long. zeroed: the tail reads as zeros. */
+void mcxi_chunk_trim_top(void *chunk, size_t keep, bool zeroed);
 /* The same, straight to its top chunk, freed at freed_ms, with the top lock held. */
 void mcxi_chunk_release_locked(void *chunk, bool zeroed, uint64_t freed_ms);
 /* True when the process chunk at p is a dedicated mapping (fresh from the OS, unmapped on free). */
@@ -409,6 +426,9 @@ size_t mcxi_class_size(unsigned c);
 /* Take a new process chunk for ctx that can hold need bytes of objects; links it into the
  * forwarding chain and makes it current. */
 int mcxi_ctx_grow(mcx_context *ctx, size_t need);
+/* Give the untouched tail of ctx's current chunk back to the top layer (mcx_context_create does
+ * so for the newest sibling of a new context: it has most likely stopped growing). */
+void mcxi_ctx_trim_tail(mcx_context *ctx);
 /* Free every object and chunk of ctx except the keeper, as reset does. */
 int mcxi_ctx_release_memory(mcx_context *ctx);
 /* Give one process chunk of ctx back to the top layer, of which used bytes were written (a clean

@@ -260,8 +260,16 @@ void mcxi_chunk_release_locked(void *chunk, bool zeroed, uint64_t freed_ms) {
         return;
     }
     uint32_t b = (uint32_t)(((char *)chunk - top->base) >> MCXI_BLOCK_SHIFT);
-    size_t size = MCXI_BLOCK << (top->state[b] & MCXI_B_ORDER);
-    mcxi_buddy_free(top, b, freed_ms, zeroed);
+    size_t size = 0;
+    /* Its pieces, when it was trimmed: each is read before the one before it is freed (a freed
+     * piece merges only with free runs, never with the pieces still allocated). */
+    do {
+        unsigned k = top->state[b] & MCXI_B_ORDER;
+        uint32_t next = b + (1u << k);
+        mcxi_buddy_free(top, b, freed_ms, zeroed);
+        size += MCXI_BLOCK << k;
+        b = next;
+    } while (b < top->nblocks && (top->state[b] & (MCXI_B_ALLOC | MCXI_B_CONT)) == (MCXI_B_ALLOC | MCXI_B_CONT));
     top->used_bytes -= size;
     mcxi_g.chunk_bytes -= size;
     if (top->used_bytes == top->meta_bytes) {
@@ -274,6 +282,18 @@ void mcxi_chunk_release_top(void *chunk, bool zeroed) {
     mcxi_lock();
     uint64_t now = mcxi_os_now_ms();
     mcxi_chunk_release_locked(chunk, zeroed, now);
+    mcxi_maybe_maintain_locked(now);
+    mcxi_unlock();
+}
+
+void mcxi_chunk_trim_top(void *chunk, size_t keep, bool zeroed) {
+    mcxi_top *top = mcxi_pagemap_get(chunk);
+    mcxi_lock();
+    uint64_t now = mcxi_os_now_ms();
+    uint32_t b = (uint32_t)(((char *)chunk - top->base) >> MCXI_BLOCK_SHIFT);
+    size_t freed = mcxi_buddy_trim(top, b, (uint32_t)(keep >> MCXI_BLOCK_SHIFT), now, zeroed);
+    top->used_bytes -= freed;
+    mcxi_g.chunk_bytes -= freed;
     mcxi_maybe_maintain_locked(now);
     mcxi_unlock();
 }
@@ -323,7 +343,7 @@ bool mcxi_chunk_is_live(const mcxi_top *top, const void *p) {
     if (top->dedicated) return (const char *)p == top->base + MCXI_BLOCK;
     size_t off = (size_t)((const char *)p - top->base);
     if (off >= top->size || (off & (MCXI_BLOCK - 1)) != 0 || off < top->meta_bytes) return false;
-    return (top->state[off >> MCXI_BLOCK_SHIFT] & MCXI_B_ALLOC) != 0;
+    return (top->state[off >> MCXI_BLOCK_SHIFT] & (MCXI_B_ALLOC | MCXI_B_CONT)) == MCXI_B_ALLOC;
 }
 
 /* ---- configuration and statistics ---------------------------------------------------------- */
