@@ -156,7 +156,9 @@ static void retire_tail(mcx_context *ctx) {
 }
 
 /* The forwarding step: a new process chunk, twice the last one (up to max_chunk_size, or as
- * large as need requires), linked from the old chunk's header and made current. */
+ * large as need requires), linked from the old chunk's header and made current. When no run of
+ * that size waits whole but a smaller one that holds need does, the chunk is that one and the
+ * next step asks for the same size again (mcxi_chunk_acquire_top). */
 int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
     size_t min = mcxi_pow2_ceil(need + MCXI_CHUNK_HDR);
     size_t want = ctx->next_chunk_size > min ? ctx->next_chunk_size : min;
@@ -167,7 +169,7 @@ int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
     }
     void *mem;
     size_t got;
-    int st = mcxi_chunk_acquire(want, false, (ctx->flags & MCX_CONTEXT_CLEAN) != 0, &mem, &got);
+    int st = mcxi_chunk_acquire(want, min, false, (ctx->flags & MCX_CONTEXT_CLEAN) != 0, &mem, &got);
     if (st != MCX_OK) return st;
     mcxi_dbg_chunk_acquired(mem, got);
     retire_tail(ctx);
@@ -188,8 +190,10 @@ int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
     mcxi_ctx_sync_inline(ctx);
     ctx->total_bytes += got;
     ctx->chunk_count++;
-    size_t next = (got > ctx->next_chunk_size ? got : ctx->next_chunk_size) * 2;
-    ctx->next_chunk_size = next < ctx->max_chunk_size ? next : ctx->max_chunk_size;
+    if (got >= want) {
+        size_t next = (got > ctx->next_chunk_size ? got : ctx->next_chunk_size) * 2;
+        ctx->next_chunk_size = next < ctx->max_chunk_size ? next : ctx->max_chunk_size;
+    }
     return MCX_OK;
 }
 
@@ -202,7 +206,7 @@ static void *alloc_large(mcx_context *ctx, size_t size, size_t align) {
     void *mem;
     size_t got;
     bool clean = (ctx->flags & MCX_CONTEXT_CLEAN) != 0;
-    int st = mcxi_chunk_acquire(bytes, true, clean, &mem, &got);
+    int st = mcxi_chunk_acquire(bytes, 0, true, clean, &mem, &got);
     if (st != MCX_OK) return fail(st);
     if (ctx->limit_bytes && ctx->total_bytes + got > ctx->limit_bytes) {
         mcxi_chunk_release(mem, got, clean); /* untouched since it was acquired */
@@ -583,9 +587,9 @@ void mcxi_ctx_chunk_give_back(mcx_context *ctx, mcxi_chunk *chunk, size_t used) 
 }
 
 /* Trimming takes the top lock and a few buddy steps: a tail shorter than this stays with its
- * chunk. 16 KiB: on the ramp workload (bench/c, 4809 sessions at its peak) a threshold of 4 KiB
- * left the peak 2 MiB higher (more fragments too small to reuse) at the same speed. */
-#define MCXI_TRIM_MIN_BYTES ((size_t)16 << 10)
+ * chunk. One page: on the ramp workload (bench/c, 4809 sessions at its peak) 8 KiB left the peak
+ * 1 MiB higher and 16 KiB 6 MiB, at the same speed within the noise. */
+#define MCXI_TRIM_MIN_BYTES ((size_t)4 << 10)
 
 void mcxi_ctx_trim_tail(mcx_context *ctx) {
     mcxi_chunk *ch = ctx->current;

@@ -99,7 +99,7 @@ uint32_t mcxi_buddy_alloc(mcxi_top *t, unsigned order, bool *dirty) {
     t->state[b] = (uint8_t)(MCXI_B_ALLOC | order);
     t->dirty[b] = 0;
     if (dec) decommitted_sub(t, MCXI_BLOCK << order);
-    if (dirty) *dirty = dirt != 0;
+    if (dirty) *dirty = (dirt & MCXI_RUN_DIRTY) != 0;
     return b;
 }
 
@@ -107,7 +107,7 @@ uint32_t mcxi_buddy_alloc(mcxi_top *t, unsigned order, bool *dirty) {
  * its size (see mcxi_buddy_trim). */
 static void buddy_free(mcxi_top *t, uint32_t b, uint64_t now_ms, bool zeroed, bool at_end) {
     unsigned k = t->state[b] & MCXI_B_ORDER;
-    uint8_t dirt = zeroed ? 0 : 1;
+    uint8_t dirt = (uint8_t)(MCXI_RUN_USED | (zeroed ? 0u : MCXI_RUN_DIRTY));
     t->state[b] = 0;
     while (k < t->order) {
         uint32_t buddy = b ^ (1u << k);

@@ -126,7 +126,7 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
             memset(mem, 0, got);
         }
     } else {
-        int st = mcxi_chunk_acquire(initial, false, (flags & MCX_CONTEXT_CLEAN) != 0, &mem, &got);
+        int st = mcxi_chunk_acquire(initial, 0, false, (flags & MCX_CONTEXT_CLEAN) != 0, &mem, &got);
         if (st != MCX_OK) {
             mcxi_set_errno(st);
             return NULL;

@@ -117,10 +117,14 @@ typedef struct mcxi_top {
     uint32_t *link_next;
     uint32_t *link_prev;
     uint64_t *freed_ms;        /* when the free run starting here was freed */
-    uint8_t *dirty;            /* free run starting here may hold bytes a context wrote */
+    uint8_t *dirty;            /* free run starting here: MCXI_RUN_* */
     _Atomic uint32_t holds;    /* mcx_hold count: never unmapped while > 0 */
     struct mcxi_top *dnext, *dprev; /* dedicated mappings list */
 } mcxi_top;
+
+/* What a free run's dirty byte says of it. */
+#define MCXI_RUN_DIRTY 0x1u /* it may hold bytes a context wrote */
+#define MCXI_RUN_USED 0x2u  /* handed out since it was mapped or madvised: its pages may be resident */
 
 /* Header at the start of every process chunk. */
 #define MCXI_CHUNK_KEEPER 0x1u /* the first chunk of a context; holds the context itself */
@@ -298,6 +302,11 @@ void mcxi_buddy_init(mcxi_top *top, uint64_t now_ms);
 /* Returns the block index, or MCXI_NIL when no free run of that order exists; *dirty (when not
  * NULL) tells whether the run may hold bytes written by a context (else it reads as zeros). */
 uint32_t mcxi_buddy_alloc(mcxi_top *top, unsigned order, bool *dirty);
+/* True when the first free run of order k (the one mcxi_buddy_alloc takes) exists and has been
+ * used before (MCXI_RUN_USED). */
+static inline bool mcxi_buddy_used_run(const mcxi_top *top, unsigned k) {
+    return ((top->free_mask >> k) & 1u) && (top->dirty[top->free_head[k]] & MCXI_RUN_USED);
+}
 /* zeroed: every byte of the run is zero (a clean context scrubbed what it used). */
 void mcxi_buddy_free(mcxi_top *top, uint32_t block, uint64_t now_ms, bool zeroed);
 /* madvise free runs of order >= MCXI_DECOMMIT_MIN_ORDER idle since before cutoff_ms, and smaller
@@ -331,9 +340,11 @@ void mcxi_unlock(void);
  * zeroed: the chunk must read as zeros (a clean context). *got receives its size. MCX_OK or
  * MCX_ENOMEM. The thread's cache first (inline: it is most of a request's chunk traffic), then the
  * top layer. */
-int mcxi_chunk_acquire_top(size_t bytes, bool large, bool zeroed, void **out, size_t *got);
+int mcxi_chunk_acquire_top(size_t bytes, size_t min_bytes, bool large, bool zeroed, void **out, size_t *got);
 bool mcxi_tcache_take(size_t size, bool zeroed, void **out);
-static inline int mcxi_chunk_acquire(size_t bytes, bool large, bool zeroed, void **out, size_t *got) {
+/* min_bytes (0: bytes): a chain chunk may be as small as this when a free run of that size waits
+ * whole in a top chunk and none of bytes does (see mcxi_chunk_acquire_top). */
+static inline int mcxi_chunk_acquire(size_t bytes, size_t min_bytes, bool large, bool zeroed, void **out, size_t *got) {
     if (!large || bytes < MCXI_DEDICATED_MIN) {
         size_t size = bytes < MCXI_CHUNK_MIN ? MCXI_CHUNK_MIN : mcxi_pow2_ceil(bytes);
         if (mcxi_tcache_take(size, zeroed, out)) {
@@ -341,7 +352,7 @@ static inline int mcxi_chunk_acquire(size_t bytes, bool large, bool zeroed, void
             return MCX_OK;
         }
     }
-    return mcxi_chunk_acquire_top(bytes, large, zeroed, out, got);
+    return mcxi_chunk_acquire_top(bytes, min_bytes, large, zeroed, out, got);
 }
 /* Give a process chunk of size bytes back (to this thread's cache, or to its top chunk; a
  * dedicated mapping is unmapped at once); zeroed: every byte of it is zero. */

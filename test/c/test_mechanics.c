@@ -522,8 +522,44 @@ static void sibling_create_trims_last_chunk(void) {
     CHECK_OK(mcx_check(NULL));
 }
 
+/* A growing context takes a smaller free run that was used before (here a 32 KiB chunk of a
+ * deleted context) rather than splitting fresh memory for the 64 KiB its doubling asks, and maps
+ * nothing new. */
+static void growth_takes_used_smaller_runs(void) {
+    configure_or_fail(4 * TH_MiB, 1024 * TH_MiB, 0, 60000);
+    mcx_trim();
+    mcx_context_options o32 = th_opts("a", 32 * TH_KiB, 32 * TH_KiB, 0);
+    mcx_context *a = mcx_context_create(NULL, &o32);
+    mcx_context *b = mcx_context_create(NULL, &o32);
+    REQUIRE(a != NULL && b != NULL);
+    /* Chunks of a and b alternate, so a's freed runs cannot merge: 64 of a's 32 KiB chunks, more
+     * than the thread's cache keeps (1 MiB), so some go back to their top chunk. */
+    for (size_t i = 0; i < 64 * 32; i++) {
+        REQUIRE(mcx_alloc(a, 1000) != NULL);
+        REQUIRE(mcx_alloc(b, 1000) != NULL);
+    }
+    CHECK_OK(mcx_delete(a));
+    uint64_t mapped = th_global().mapped_bytes;
+    mcx_context *c = mcx_context_create(NULL, NULL);
+    REQUIRE(c != NULL);
+    mcx_chunk_info ch[16];
+    size_t count = 0;
+    while (count < 5) {
+        REQUIRE(mcx_alloc(c, 1000) != NULL);
+        CHECK_OK(mcx_context_chunks(c, ch, 16, &count));
+    }
+    printf("  chain: %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " KiB\n", ch[0].size / 1024,
+           ch[1].size / 1024, ch[2].size / 1024, ch[3].size / 1024, ch[4].size / 1024);
+    CHECK_U64(ch[3].size, ==, 32 * TH_KiB);
+    CHECK_U64(th_global().mapped_bytes, ==, mapped);
+    CHECK_OK(mcx_check(NULL));
+    CHECK_OK(mcx_delete(c));
+    CHECK_OK(mcx_delete(b));
+    mcx_trim();
+}
+
 TH_MAIN(TH_TEST(chain_doubles_and_is_linked), TH_TEST(steady_cycle_maps_nothing_new),
         TH_TEST(top_chunks_double), TH_TEST(munmap_empty_top_chunk_on_trim),
         TH_TEST(munmap_empty_top_chunk_after_decay), TH_TEST(madvise_free_runs_in_pinned_top_chunk),
         TH_TEST(next_top_chunk_sized_from_demand), TH_TEST(large_allocations_released_when_freed),
-        TH_TEST(sibling_create_trims_last_chunk))
+        TH_TEST(sibling_create_trims_last_chunk), TH_TEST(growth_takes_used_smaller_runs))
