@@ -220,6 +220,11 @@ _Static_assert(MCXI_HEAD_SAME(magic) && MCXI_HEAD_SAME(obj_key) && MCXI_HEAD_SAM
 _Static_assert(MCXI_CTX_MAGIC == MCX_CONTEXT_MAGIC && MCXI_OBJ_LIVE_BITS == MCX_OBJ_LIVE_BITS,
                "the public layout's constants");
 
+/* A private bit of mcx_context.flags, beside the public MCX_CONTEXT_* ones: an object of the chain
+ * was freed since the last reset. Such a context grows by doubling alone (mcxi_ctx_grow). */
+#define MCXI_CTX_FREES 0x80000000u
+_Static_assert((MCXI_CTX_FREES & MCX_CONTEXT_CLEAN) == 0, "the private flag is apart from the public ones");
+
 /* Classes 0-15 (16-256 B): the sizes mcx_alloc_inline serves. */
 #define MCXI_INLINE_CLASSES ((uint64_t)0xFFFF)
 _Static_assert(MCX_INLINE_MAX == 256, "the inline sizes are classes 0-15");
