@@ -149,6 +149,7 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     keeper->owner = ctx;
     ctx->magic = MCXI_CTX_MAGIC;
     ctx->flags = flags;
+    ctx->size_table = mcxi_size_table(false);
     ctx->keeper = ctx->current = keeper;
     ctx->bump = (char *)keeper + data;
     ctx->end = (char *)keeper + got;

@@ -188,7 +188,9 @@ struct mcx_context {
     char *inline_end;          /* end, or NULL: mcxi_ctx_sync_inline */
     /* The rest is private. */
     uint32_t span_mode;        /* a span borrower bump-allocates in this context */
-    uint32_t flags;            /* MCX_CONTEXT_* */
+    uint32_t flags;            /* MCX_CONTEXT_*, MCXI_CTX_FREES */
+    uint64_t odd_class_mask;   /* bit c: free_lists[c] may hold an object not of class c's size */
+    const uint32_t *size_table; /* mcx_alloc's need and class by size: mcxi_size_table(frees) */
     mcx_context *parent;
     mcx_context *first_child;
     mcx_context *next_sibling;
@@ -221,7 +223,8 @@ _Static_assert(MCXI_CTX_MAGIC == MCX_CONTEXT_MAGIC && MCXI_OBJ_LIVE_BITS == MCX_
                "the public layout's constants");
 
 /* A private bit of mcx_context.flags, beside the public MCX_CONTEXT_* ones: an object of the chain
- * was freed since the last reset. Such a context grows by doubling alone (mcxi_ctx_grow). */
+ * was freed since the last reset. Such a context sizes new objects to their class above 256 B
+ * (alloc.c, obj_need) and grows by doubling alone (mcxi_ctx_grow). */
 #define MCXI_CTX_FREES 0x80000000u
 _Static_assert((MCXI_CTX_FREES & MCX_CONTEXT_CLEAN) == 0, "the private flag is apart from the public ones");
 
@@ -340,15 +343,15 @@ extern mcxi_global mcxi_g;
 
 void mcxi_lock(void);
 void mcxi_unlock(void);
-/* Get a process chunk of at least bytes, rounded up to a power of two; a large one (for one large
- * allocation) of MCXI_DEDICATED_MIN or more gets a dedicated mapping rounded to the granule.
- * zeroed: the chunk must read as zeros (a clean context). *got receives its size. MCX_OK or
- * MCX_ENOMEM. The thread's cache first (inline: it is most of a request's chunk traffic), then the
- * top layer. */
+/* Get a process chunk of at least bytes (or min_bytes, below), rounded up to a power of two; a
+ * large one (for one large allocation) of MCXI_DEDICATED_MIN or more gets a dedicated mapping
+ * rounded to the granule. zeroed: the chunk must read as zeros (a clean context). *got receives
+ * its size. MCX_OK or MCX_ENOMEM. The thread's cache first (inline: it is most of a request's
+ * chunk traffic), then the top layer. */
 int mcxi_chunk_acquire_top(size_t bytes, size_t min_bytes, bool large, bool zeroed, void **out, size_t *got);
 bool mcxi_tcache_take(size_t size, bool zeroed, void **out);
-/* min_bytes (0: bytes): a chain chunk may be as small as this when a free run of that size waits
- * whole in a top chunk and none of bytes does (see mcxi_chunk_acquire_top). */
+/* min_bytes (0: bytes): past the thread's cache, a chain chunk may be as small as this when a
+ * smaller free run that was used before waits whole in a top chunk (mcxi_chunk_acquire_top). */
 static inline int mcxi_chunk_acquire(size_t bytes, size_t min_bytes, bool large, bool zeroed, void **out, size_t *got) {
     if (!large || bytes < MCXI_DEDICATED_MIN) {
         size_t size = bytes < MCXI_CHUNK_MIN ? MCXI_CHUNK_MIN : mcxi_pow2_ceil(bytes);
@@ -435,7 +438,9 @@ static inline int mcxi_ctx_validate(const mcx_context *ctx) {
 static inline size_t mcxi_ctx_data_offset(void) { return MCXI_CHUNK_HDR + mcxi_align_up(sizeof(mcx_context), MCX_ALIGN); }
 
 /* ---- alloc.c ------------------------------------------------------------------------------- */
-void mcxi_alloc_init(void); /* once, at load: the size table */
+void mcxi_alloc_init(void); /* once, at load: the size tables */
+/* mcx_alloc's table for a context that has freed an object since its last reset (frees), or not. */
+const uint32_t *mcxi_size_table(bool frees);
 unsigned mcxi_class_ceil(size_t n);
 unsigned mcxi_class_floor(size_t n);
 size_t mcxi_class_size(unsigned c);
