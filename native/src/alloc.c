@@ -198,8 +198,9 @@ int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
     size_t got;
     /* A context that frees objects one by one reuses its chunks' space and keeps to the doubling:
      * smaller chunks scatter its free lists (test_alloc's churn_stays_bounded grew by two thirds
-     * in its second half when they were allowed). */
-    size_t min_got = (ctx->flags & MCXI_CTX_FREES) ? 0 : min;
+     * in its second half when they were allowed). So does a span borrower (the Node facade):
+     * each new chunk costs it a call from JavaScript. */
+    size_t min_got = (ctx->flags & MCXI_CTX_FREES) || ctx->span_mode ? 0 : min;
     int st = mcxi_chunk_acquire(want, min_got, false, (ctx->flags & MCX_CONTEXT_CLEAN) != 0, &mem, &got);
     if (st != MCX_OK) return st;
     mcxi_dbg_chunk_acquired(mem, got);
