@@ -8,11 +8,13 @@
 #include "debug.h"
 
 /* ---- size classes -------------------------------------------------------------------------
- * Objects are bumped at their exact size (rounded to 16), unlike PostgreSQL's AllocSet which
- * rounds to a power of two; classes only index the free lists. 16-byte steps up to 256 B, then
- * four classes per doubling up to MCXI_SMALL_MAX. A freed object goes to the largest class not
- * above its size; an allocation takes from the smallest class not below its need, so any object
- * on that list is big enough: O(1) either way. */
+ * Objects are bumped at their size rounded to 16 (to their class above 256 B once the context
+ * frees: obj_need), unlike PostgreSQL's AllocSet which rounds to a power of two; classes only
+ * index the free lists. 16-byte steps up to 256 B, then four classes per doubling up to
+ * MCXI_SMALL_MAX. A freed object goes to the largest class not above its size; an allocation
+ * takes from the smallest class not below its exact need (any object on that list is big
+ * enough), or first from the class below when that one may hold an odd object (take_below: where
+ * a freed object of the same size is found again). O(1), amortized for the class below. */
 size_t mcxi_class_size(unsigned c) {
     if (c < 16) return (size_t)(c + 1) * 16;
     unsigned lg = 8 + (c - 16) / 4, idx = (c - 16) % 4;
@@ -33,27 +35,48 @@ unsigned mcxi_class_floor(size_t n) {
     return mcxi_class_size(c) > n ? c - 1 : c;
 }
 
-/* Bytes an object of size bytes occupies after its header: rounded to 16, and above 256 B to its
- * size class (at most a fifth more), so that a freed object is found again by an allocation of
- * the same size: the class it is filed under is the class that allocation looks in. */
-static inline size_t obj_need(size_t size) {
+/* Bytes an object of size bytes occupies after its header: rounded to 16 and no more, while its
+ * context has freed no object since its last reset; after that, above 256 B, rounded to its size
+ * class (at most a fifth more), so that a freed object is found again by any allocation of its
+ * class. Rounding to the class in every context would cost 85 B per object of the ramp
+ * workload's 16 B-2 KiB sizes (8 % of its peak); sizing exactly in a context that frees cost the
+ * mixed workload (16-512 B, a free per allocation) 8 % more peak RSS and 30 % more instructions,
+ * its freed objects matching fewer later sizes. */
+static inline size_t obj_need_exact(size_t size) {
     size_t need = mcxi_align_up(size + MCXI_SENTINEL_BYTES, MCX_ALIGN);
-    if (MCXI_LIKELY(need <= 256)) return need ? need : MCX_ALIGN;
+    return need ? need : MCX_ALIGN;
+}
+static inline size_t obj_need_class(size_t size) {
+    size_t need = obj_need_exact(size);
+    if (MCXI_LIKELY(need <= 256)) return need;
     return mcxi_align_up(need, (size_t)1 << (mcxi_log2_floor(need - 1) - 2));
 }
+static inline size_t obj_need(const mcx_context *ctx, size_t size) {
+    return (ctx->flags & MCXI_CTX_FREES) ? obj_need_class(size) : obj_need_exact(size);
+}
 
-/* need (low 16 bits) and class (above) of every size up to MCXI_SMALL_TABLE_MAX, by 16-byte step
- * of size + sentinel: one load on the fast path. */
+/* need (low 16 bits) and the class of the exact need (above) of every size up to
+ * MCXI_SMALL_TABLE_MAX, by 16-byte step of size + sentinel: one load on the fast path. Two tables:
+ * exact needs, and class needs for a context that frees (mcx_context.size_table points to its
+ * own). The class is the exact need's in both: a freed object big enough for it serves, whatever
+ * the bump would round to. */
 #define TABLE_STEPS (MCXI_SMALL_TABLE_MAX / 16 + 1)
 #define TABLE_NEED(e) ((size_t)((e) & 0xFFFFu))
 #define TABLE_CLASS(e) ((unsigned)((e) >> 16))
-static uint32_t size_table[TABLE_STEPS];
+static uint32_t table_exact[TABLE_STEPS], table_class[TABLE_STEPS];
 static uint8_t floor_table[TABLE_STEPS]; /* class a freed object of 16 * i usable bytes joins */
+static size_t class_sizes[MCXI_NCLASSES];
+
+const uint32_t *mcxi_size_table(bool frees) { return frees ? table_class : table_exact; }
 
 void mcxi_alloc_init(void) {
+    for (unsigned c = 0; c < MCXI_NCLASSES; c++) class_sizes[c] = mcxi_class_size(c);
     for (size_t i = 0; i < TABLE_STEPS; i++) {
-        size_t need = obj_need(i ? i * 16 - MCXI_SENTINEL_BYTES : 0);
-        size_table[i] = (uint32_t)need | (uint32_t)mcxi_class_ceil(need) << 16;
+        size_t size = i ? i * 16 - MCXI_SENTINEL_BYTES : 0;
+        size_t fit = obj_need_exact(size);
+        uint32_t c = (uint32_t)mcxi_class_ceil(fit) << 16;
+        table_exact[i] = (uint32_t)fit | c;
+        table_class[i] = (uint32_t)obj_need_class(size) | c;
         floor_table[i] = (uint8_t)(i ? mcxi_class_floor(i * 16) : 0);
     }
 }
@@ -69,6 +92,7 @@ static inline void push_free(mcx_context *ctx, mcxi_obj *o) {
     o->u.next_free = (ctx->free_class_mask >> c) & 1u ? ctx->free_lists[c] : NULL;
     ctx->free_lists[c] = o;
     ctx->free_class_mask |= (uint64_t)1 << c;
+    if (o->size != class_sizes[c]) ctx->odd_class_mask |= (uint64_t)1 << c;
     if (c < 16) ctx->inline_end = NULL; /* mcx_alloc_inline must let mcx_alloc take it first */
 }
 
@@ -81,6 +105,7 @@ static inline void *pop_free(mcx_context *ctx, unsigned c, size_t size, size_t n
     ctx->free_lists[c] = o->u.next_free;
     if (!ctx->free_lists[c]) {
         ctx->free_class_mask &= ~((uint64_t)1 << c);
+        ctx->odd_class_mask &= ~((uint64_t)1 << c);
         mcxi_ctx_sync_inline(ctx);
     }
     o->chunk_off &= MCXI_OFF_MASK; /* it may have been an aligned object */
@@ -90,6 +115,46 @@ static inline void *pop_free(mcx_context *ctx, unsigned c, size_t size, size_t n
     void *p = o + 1;
     mcxi_dbg_obj_alloc(ctx, p, size, o->size);
     return p;
+}
+
+/* A freed object for need bytes from class c, the class below need's own, whose odd bit is set
+ * (it may hold an object not of the class's own size: one sized exactly, a retired chunk tail):
+ * its head when it is big enough. A head too small for need that is odd moves down a class (it
+ * is at least that class's size), so no such object blocks the sizes between two classes: each
+ * moves at most c times, O(1) amortized. A head of the class's own size ends the search and
+ * clears the odd bit: objects further down stay where they are and serve the class's sizes. */
+static __attribute__((noinline)) void *take_below(mcx_context *ctx, unsigned c, size_t size, size_t need) {
+    while ((ctx->free_class_mask >> c) & 1u) {
+        mcxi_obj *o = ctx->free_lists[c];
+        if (o->size >= need) return pop_free(ctx, c, size, need);
+        if (c == 0 || o->size == class_sizes[c]) break;
+        ctx->free_lists[c] = o->u.next_free;
+        if (!ctx->free_lists[c]) ctx->free_class_mask &= ~((uint64_t)1 << c);
+        o->u.next_free = (ctx->free_class_mask >> (c - 1)) & 1u ? ctx->free_lists[c - 1] : NULL;
+        ctx->free_lists[c - 1] = o;
+        ctx->free_class_mask |= (uint64_t)1 << (c - 1);
+        ctx->odd_class_mask |= (uint64_t)1 << (c - 1);
+        mcxi_ctx_sync_inline(ctx);
+    }
+    ctx->odd_class_mask &= ~((uint64_t)1 << c);
+    return NULL;
+}
+
+/* Whether a freed object may serve a need of class c: one in class c, or an odd one in class
+ * c - 1 (which fits only a need between the two classes; take_below finds out). */
+static inline bool free_waits(const mcx_context *ctx, unsigned c) {
+    return (((ctx->free_class_mask | ctx->odd_class_mask << 1) >> c) & 1u) != 0;
+}
+
+/* A freed object for fit bytes (the exact need, of class c): when class c - 1 may hold an odd
+ * object, from there (where an object of the same size waits); else from class c, where every
+ * object fits but may be larger. NULL when neither has one. */
+static inline void *take_free(mcx_context *ctx, unsigned c, size_t size, size_t fit) {
+    if (c > 0 && ((ctx->odd_class_mask >> (c - 1)) & 1u)) {
+        void *p = take_below(ctx, c - 1, size, fit);
+        if (p) return p;
+    }
+    return (ctx->free_class_mask >> c) & 1u ? pop_free(ctx, c, size, fit) : NULL;
 }
 
 /* Place an object header at o (in the current chunk) for an object of need bytes. */
@@ -118,7 +183,9 @@ static void retire_tail(mcx_context *ctx) {
 }
 
 /* The forwarding step: a new process chunk, twice the last one (up to max_chunk_size, or as
- * large as need requires), linked from the old chunk's header and made current. */
+ * large as need requires), linked from the old chunk's header and made current. When no run of
+ * that size waits whole but a smaller one that holds need does, the chunk is that one and the
+ * next step asks for the same size again (mcxi_chunk_acquire_top). */
 int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
     size_t min = mcxi_pow2_ceil(need + MCXI_CHUNK_HDR);
     size_t want = ctx->next_chunk_size > min ? ctx->next_chunk_size : min;
@@ -129,7 +196,12 @@ int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
     }
     void *mem;
     size_t got;
-    int st = mcxi_chunk_acquire(want, false, (ctx->flags & MCX_CONTEXT_CLEAN) != 0, &mem, &got);
+    /* A context that frees objects one by one reuses its chunks' space and keeps to the doubling:
+     * smaller chunks scatter its free lists (test_alloc's churn_stays_bounded grew by two thirds
+     * in its second half when they were allowed). So does a span borrower (the Node facade):
+     * each new chunk costs it a call from JavaScript. */
+    size_t min_got = (ctx->flags & MCXI_CTX_FREES) || ctx->span_mode ? 0 : min;
+    int st = mcxi_chunk_acquire(want, min_got, false, (ctx->flags & MCX_CONTEXT_CLEAN) != 0, &mem, &got);
     if (st != MCX_OK) return st;
     mcxi_dbg_chunk_acquired(mem, got);
     retire_tail(ctx);
@@ -150,8 +222,10 @@ int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
     mcxi_ctx_sync_inline(ctx);
     ctx->total_bytes += got;
     ctx->chunk_count++;
-    size_t next = (got > ctx->next_chunk_size ? got : ctx->next_chunk_size) * 2;
-    ctx->next_chunk_size = next < ctx->max_chunk_size ? next : ctx->max_chunk_size;
+    if (got >= want) {
+        size_t next = (got > ctx->next_chunk_size ? got : ctx->next_chunk_size) * 2;
+        ctx->next_chunk_size = next < ctx->max_chunk_size ? next : ctx->max_chunk_size;
+    }
     return MCX_OK;
 }
 
@@ -164,7 +238,7 @@ static void *alloc_large(mcx_context *ctx, size_t size, size_t align) {
     void *mem;
     size_t got;
     bool clean = (ctx->flags & MCX_CONTEXT_CLEAN) != 0;
-    int st = mcxi_chunk_acquire(bytes, true, clean, &mem, &got);
+    int st = mcxi_chunk_acquire(bytes, 0, true, clean, &mem, &got);
     if (st != MCX_OK) return fail(st);
     if (ctx->limit_bytes && ctx->total_bytes + got > ctx->limit_bytes) {
         mcxi_chunk_release(mem, got, clean); /* untouched since it was acquired */
@@ -213,13 +287,12 @@ static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size
     if (size > ctx->large_threshold) return alloc_large(ctx, size, MCX_ALIGN);
     size_t i = (size + MCXI_SENTINEL_BYTES + 15) >> 4;
     bool tabled = size <= ctx->fast_max;
-    size_t need = tabled ? TABLE_NEED(size_table[i]) : obj_need(size);
+    uint32_t e = tabled ? ctx->size_table[i] : 0;
+    size_t need = tabled ? TABLE_NEED(e) : obj_need(ctx, size);
     if (ctx->free_class_mask) {
-        unsigned c = tabled ? TABLE_CLASS(size_table[i]) : mcxi_class_ceil(need);
-        if ((ctx->free_class_mask >> c) & 1u) {
-            void *p = pop_free(ctx, c, size, need);
-            if (p) return p;
-        }
+        size_t fit = obj_need_exact(size);
+        void *p = take_free(ctx, tabled ? TABLE_CLASS(e) : mcxi_class_ceil(fit), size, fit);
+        if (p) return p;
     }
     if ((size_t)(ctx->end - ctx->bump) >= MCXI_OBJ_HDR + need) {
         mcxi_obj *o = (mcxi_obj *)ctx->bump;
@@ -229,25 +302,40 @@ static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size
     return alloc_slow(ctx, size, need);
 }
 
+/* A freed object waits that may serve size (need bytes if bumped, of class c): reuse it
+ * (per-object free's steady state), else bump. Out of line, so mcx_alloc keeps no frame. */
+static __attribute__((noinline)) void *alloc_freed(mcx_context *ctx, size_t size, size_t need, unsigned c) {
+    void *p = take_free(ctx, c, size, obj_need_exact(size));
+    if (p) return p;
+    if ((size_t)(ctx->end - ctx->bump) < MCXI_OBJ_HDR + need) return alloc_other(ctx, size);
+    mcxi_obj *o = (mcxi_obj *)ctx->bump;
+    ctx->bump += MCXI_OBJ_HDR + need;
+    return place(ctx, o, size, need);
+}
+
 /* The fast path: a valid context with no freed object of the needed class and room in the
  * current chunk costs a few compares, a bump and a 16-byte header. The rest: alloc_other. */
 void *mcx_alloc(mcx_context *ctx, size_t size) {
     if (MCXI_LIKELY(!MCXI_CHECKING && ctx != NULL && ctx->magic == MCXI_CTX_MAGIC && size <= ctx->fast_max)) {
-        uint32_t e = size_table[(size + MCXI_SENTINEL_BYTES + 15) >> 4];
+        uint32_t e = ctx->size_table[(size + MCXI_SENTINEL_BYTES + 15) >> 4];
         size_t need = TABLE_NEED(e);
-        /* Only a freed object of this very class must be preferred; other classes' objects (a
-         * retired chunk tail, say) leave the bump path open. */
-        if (MCXI_LIKELY(((ctx->free_class_mask >> TABLE_CLASS(e)) & 1u) == 0)) {
+        unsigned c = TABLE_CLASS(e);
+        /* Only a freed object of this class (or an odd one of the class below) must be
+         * preferred; other classes' objects leave the bump path open. */
+        if (MCXI_LIKELY(!free_waits(ctx, c))) {
             char *o = ctx->bump;
             char *next = o + MCXI_OBJ_HDR + need;
             if (MCXI_LIKELY(next <= ctx->end)) {
                 ctx->bump = next;
                 return place(ctx, (mcxi_obj *)o, size, need);
             }
-        } else {
-            /* A freed object of this class waits: reuse it (per-object free's steady state). */
-            void *p = pop_free(ctx, TABLE_CLASS(e), size, need);
+        } else if (MCXI_LIKELY(c == 0 || !((ctx->odd_class_mask >> (c - 1)) & 1u))) {
+            /* A freed object of this class waits, and every one fits: reuse it (per-object free's
+             * steady state). */
+            void *p = pop_free(ctx, c, size, need);
             if (MCXI_LIKELY(p != NULL)) return p;
+        } else {
+            return alloc_freed(ctx, size, need, c);
         }
     }
     return alloc_other(ctx, size);
@@ -265,7 +353,7 @@ void *mcx_alloc_aligned(mcx_context *ctx, size_t size, size_t align) {
     if (align == 0 || (align & (align - 1)) != 0 || align > MCXI_BLOCK) return fail(MCX_EINVAL);
     if (align <= MCX_ALIGN) return mcx_alloc(ctx, size);
     if (size > MCX_ALLOC_MAX) return fail(MCX_ETOOBIG);
-    size_t need = obj_need(size);
+    size_t need = obj_need(ctx, size);
     if (size > ctx->large_threshold) return alloc_large(ctx, size, align);
     for (int attempt = 0; attempt < 2; attempt++) {
         uintptr_t obj = (uintptr_t)ctx->bump + MCXI_OBJ_HDR;
@@ -301,7 +389,12 @@ void *mcx_alloc_aligned(mcx_context *ctx, size_t size, size_t align) {
 static uint32_t containing_run(const mcxi_top *top, uint32_t idx) {
     for (unsigned k = 0; k <= top->order; k++) {
         uint32_t s = idx & ~((1u << k) - 1);
-        if (top->state[s] & (MCXI_B_FREE | MCXI_B_ALLOC)) return s;
+        if (top->state[s] & (MCXI_B_FREE | MCXI_B_ALLOC)) {
+            /* A later piece of a trimmed chunk: the chunk starts with the piece before it. */
+            if ((top->state[s] & (MCXI_B_ALLOC | MCXI_B_CONT)) == (MCXI_B_ALLOC | MCXI_B_CONT) && s > 0)
+                return containing_run(top, s - 1);
+            return s;
+        }
     }
     return MCXI_NIL;
 }
@@ -333,8 +426,12 @@ int mcxi_resolve(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk) {
         size_t ch_off = off - MCXI_OBJ_HDR - mcxi_obj_off(h);
         if (ch_off >= off || ch_off < top->meta_bytes || (ch_off & (MCXI_BLOCK - 1)) != 0) return MCX_EFOREIGN;
         uint8_t st = top->state[ch_off >> MCXI_BLOCK_SHIFT];
-        if (!(st & MCXI_B_ALLOC) || off >= ch_off + (MCXI_BLOCK << (st & MCXI_B_ORDER))) return MCX_EFOREIGN;
+        if ((st & (MCXI_B_ALLOC | MCXI_B_CONT)) != MCXI_B_ALLOC) return MCX_EFOREIGN;
         ch = (mcxi_chunk *)(top->base + ch_off);
+        /* A trimmed chunk is shorter than twice its first piece; its header says how long. */
+        size_t run = MCXI_BLOCK << (st & MCXI_B_ORDER);
+        if (off >= ch_off + 2 * run || (off >= ch_off + run && (ch->magic != MCXI_CHUNK_MAGIC || off >= ch_off + ch->size)))
+            return MCX_EFOREIGN;
 #endif
     }
     /* The magic first: a chunk in a thread's cache has its link there (and the rest of its
@@ -390,9 +487,12 @@ static inline bool resolve_chain(const void *ptr, mcxi_obj **obj, mcxi_chunk **c
     size_t ch_off = off - MCXI_OBJ_HDR - mcxi_obj_off(o);
     if (ch_off >= off || ch_off < top->meta_bytes || (ch_off & (MCXI_BLOCK - 1)) != 0) return false;
     uint8_t st = top->state[ch_off >> MCXI_BLOCK_SHIFT];
-    size_t run = MCXI_BLOCK << (st & MCXI_B_ORDER);
     mcxi_chunk *ch = (mcxi_chunk *)(top->base + ch_off);
-    if (!(st & MCXI_B_ALLOC) || off >= ch_off + run || ch->magic != MCXI_CHUNK_MAGIC || (ch->flags & MCXI_CHUNK_LARGE) ||
+    /* The chunk's length is its header's once the state byte says a chunk starts there and the
+     * magic is intact (a trimmed chunk is shorter than its power-of-two run). */
+    if ((st & (MCXI_B_ALLOC | MCXI_B_CONT)) != MCXI_B_ALLOC || ch->magic != MCXI_CHUNK_MAGIC) return false;
+    size_t run = ch->size;
+    if (run > (MCXI_BLOCK << 1 << (st & MCXI_B_ORDER)) || off >= ch_off + run || (ch->flags & MCXI_CHUNK_LARGE) ||
         off < ch_off + MCXI_CHUNK_HDR + MCXI_OBJ_HDR)
         return false;
     if (o->size < MCX_ALIGN || (o->size & (MCX_ALIGN - 1)) != 0 || off + o->size > ch_off + run) return false;
@@ -431,6 +531,10 @@ int mcx_free(void *ptr) {
     if (ch->flags & MCXI_CHUNK_LARGE) return free_large(ctx, ch, ptr);
     int rc = mcxi_dbg_sentinel_ok(ptr, o->u.live.requested) ? MCX_OK : MCX_ECORRUPT;
     size_t usable = o->size;
+    if (!(ctx->flags & MCXI_CTX_FREES)) {
+        ctx->flags |= MCXI_CTX_FREES;
+        ctx->size_table = mcxi_size_table(true);
+    }
     mcxi_dbg_obj_free(ctx, ptr, usable);
     /* A clean context never lowers its bump: the bytes above it would escape the scrub. */
     if ((char *)ptr + usable == ctx->bump && ch == ctx->current && !ctx->span_mode &&
@@ -454,7 +558,7 @@ void *mcx_realloc(void *ptr, size_t size) {
     st = mcxi_ctx_validate(ctx);
     if (st != MCX_OK) return fail(st);
     if (size > MCX_ALLOC_MAX) return fail(MCX_ETOOBIG);
-    size_t need = obj_need(size);
+    size_t need = obj_need(ctx, size);
     size_t old;
     if (ch->flags & MCXI_CHUNK_LARGE) {
         old = large_requested(ch, ptr);
@@ -532,6 +636,30 @@ void mcxi_ctx_chunk_give_back(mcx_context *ctx, mcxi_chunk *chunk, size_t used) 
     mcxi_chunk_release(chunk, size, zero);
 }
 
+/* Trimming takes the top lock and a few buddy steps: a tail shorter than this stays with its
+ * chunk. One page: on the ramp workload (bench/c, 4809 sessions at its peak) 8 KiB left the peak
+ * 1 MiB higher and 16 KiB 6 MiB, at the same speed within the noise. */
+#define MCXI_TRIM_MIN_BYTES ((size_t)4 << 10)
+
+void mcxi_ctx_trim_tail(mcx_context *ctx) {
+    mcxi_chunk *ch = ctx->current;
+    /* The keeper stays whole (a deleted context is cached with it); a span borrower owns its
+     * chunk's tail. */
+    if (ch == ctx->keeper || ctx->span_mode) return;
+    size_t keep = mcxi_align_up((size_t)(ctx->bump - (char *)ch), MCXI_BLOCK);
+    if (ch->size < keep + MCXI_TRIM_MIN_BYTES) return;
+    /* Above a clean context's bump every byte is zero; a plain context's chunk may have come
+     * with bytes of an earlier owner there. */
+    bool zeroed = (ctx->flags & MCX_CONTEXT_CLEAN) != 0;
+    size_t tail = ch->size - keep;
+    mcxi_dbg_chunk_released((char *)ch + keep, tail, zeroed);
+    mcxi_chunk_trim_top(ch, keep, zeroed);
+    ch->size = keep;
+    ctx->total_bytes -= tail;
+    ctx->end = (char *)ch + keep;
+    mcxi_ctx_sync_inline(ctx);
+}
+
 int mcxi_ctx_release_memory(mcx_context *ctx) {
     int rc = MCX_OK;
 #if MCXI_CHECKING
@@ -569,6 +697,8 @@ int mcxi_ctx_release_memory(mcx_context *ctx) {
     keeper->flags &= ~MCXI_CHUNK_SPAN;
     keeper->used = data;
     ctx->span_mode = 0; /* a borrower calls mcx_span_reserve again after a reset */
+    ctx->flags &= ~MCXI_CTX_FREES;
+    ctx->size_table = mcxi_size_table(false);
     ctx->obj_key = mcxi_key_mix((uint64_t)ctx->obj_key + 1); /* headers from before are stale */
     ctx->current = keeper;
     ctx->bump = (char *)keeper + data;
@@ -580,6 +710,7 @@ int mcxi_ctx_release_memory(mcx_context *ctx) {
     ctx->chunk_count = 1;
     ctx->large_count = 0;
     ctx->free_class_mask = 0;
+    ctx->odd_class_mask = 0;
     mcxi_ctx_sync_inline(ctx);
     size_t next = keeper->size * 2;
     ctx->next_chunk_size = next < ctx->max_chunk_size ? next : ctx->max_chunk_size;

@@ -21,7 +21,19 @@ static void list_push(mcxi_top *t, unsigned k, uint32_t b) {
     t->link_prev[b] = MCXI_NIL;
     t->link_next[b] = head;
     if (head != MCXI_NIL) t->link_prev[head] = b;
+    else t->free_tail[k] = b;
     t->free_head[k] = b;
+    t->free_mask |= 1u << k;
+}
+
+/* At the end of the list: taken only once every other free run of its size here is. */
+static void list_append(mcxi_top *t, unsigned k, uint32_t b) {
+    uint32_t tail = t->free_tail[k];
+    t->link_next[b] = MCXI_NIL;
+    t->link_prev[b] = tail;
+    if (tail != MCXI_NIL) t->link_next[tail] = b;
+    else t->free_head[k] = b;
+    t->free_tail[k] = b;
     t->free_mask |= 1u << k;
 }
 
@@ -30,6 +42,7 @@ static void list_remove(mcxi_top *t, unsigned k, uint32_t b) {
     if (prev != MCXI_NIL) t->link_next[prev] = next;
     else t->free_head[k] = next;
     if (next != MCXI_NIL) t->link_prev[next] = prev;
+    else t->free_tail[k] = prev;
     if (t->free_head[k] == MCXI_NIL) t->free_mask &= ~(1u << k);
 }
 
@@ -53,7 +66,7 @@ void mcxi_buddy_init(mcxi_top *t, uint64_t now_ms) {
     t->link_next = (uint32_t *)p;
     p += nblocks * sizeof(uint32_t);
     t->link_prev = (uint32_t *)p;
-    for (unsigned k = 0; k <= MCXI_MAX_ORDER; k++) t->free_head[k] = MCXI_NIL;
+    for (unsigned k = 0; k <= MCXI_MAX_ORDER; k++) t->free_head[k] = t->free_tail[k] = MCXI_NIL;
     t->free_mask = 0;
     t->state[0] = (uint8_t)(MCXI_B_FREE | t->order);
     t->freed_ms[0] = now_ms;
@@ -86,13 +99,15 @@ uint32_t mcxi_buddy_alloc(mcxi_top *t, unsigned order, bool *dirty) {
     t->state[b] = (uint8_t)(MCXI_B_ALLOC | order);
     t->dirty[b] = 0;
     if (dec) decommitted_sub(t, MCXI_BLOCK << order);
-    if (dirty) *dirty = dirt != 0;
+    if (dirty) *dirty = (dirt & MCXI_RUN_DIRTY) != 0;
     return b;
 }
 
-void mcxi_buddy_free(mcxi_top *t, uint32_t b, uint64_t now_ms, bool zeroed) {
+/* Free the run at b, merged with its free buddies; at_end: file it after the other free runs of
+ * its size (see mcxi_buddy_trim). */
+static void buddy_free(mcxi_top *t, uint32_t b, uint64_t now_ms, bool zeroed, bool at_end) {
     unsigned k = t->state[b] & MCXI_B_ORDER;
-    uint8_t dirt = zeroed ? 0 : 1;
+    uint8_t dirt = (uint8_t)(MCXI_RUN_USED | (zeroed ? 0u : MCXI_RUN_DIRTY));
     t->state[b] = 0;
     while (k < t->order) {
         uint32_t buddy = b ^ (1u << k);
@@ -111,15 +126,56 @@ void mcxi_buddy_free(mcxi_top *t, uint32_t b, uint64_t now_ms, bool zeroed) {
     t->state[b] = (uint8_t)(MCXI_B_FREE | k);
     t->freed_ms[b] = now_ms;
     t->dirty[b] = dirt;
-    list_push(t, k, b);
+    if (at_end) list_append(t, k, b);
+    else list_push(t, k, b);
 }
 
-uint64_t mcxi_buddy_decommit(mcxi_top *t, uint64_t cutoff_ms) {
+void mcxi_buddy_free(mcxi_top *t, uint32_t b, uint64_t now_ms, bool zeroed) { buddy_free(t, b, now_ms, zeroed, false); }
+
+size_t mcxi_buddy_trim(mcxi_top *t, uint32_t b, uint32_t keep, uint64_t now_ms, bool zeroed) {
+    /* The chunk's blocks: its pieces from b on, the first without MCXI_B_CONT. */
+    uint32_t end = b + (1u << (t->state[b] & MCXI_B_ORDER));
+    while (end < t->nblocks && (t->state[end] & (MCXI_B_ALLOC | MCXI_B_CONT)) == (MCXI_B_ALLOC | MCXI_B_CONT))
+        end += 1u << (t->state[end] & MCXI_B_ORDER);
+    if (keep == 0 || b + keep >= end) return 0;
+    /* The pieces a chunk of n blocks is made of: its length's binary decomposition, largest
+     * first, so each piece starts at a multiple of its size (the chunk's start is aligned to its
+     * first piece's, at least). */
+    for (uint32_t p = b; p < end;) {
+        unsigned k = t->state[p] & MCXI_B_ORDER;
+        t->state[p] = 0;
+        p += 1u << k;
+    }
+    uint32_t p = b;
+    for (unsigned k = 31; p < b + keep; k--) {
+        if (!((keep >> k) & 1u)) continue;
+        t->state[p] = (uint8_t)(MCXI_B_ALLOC | (p == b ? 0u : MCXI_B_CONT) | k);
+        p += 1u << k;
+    }
+    /* The rest: the largest aligned runs that fit, each freed (they are each other's non-buddies
+     * or already whole, so none merges with another piece of the tail). They go to the end of
+     * their free lists: left alone, they merge back into the whole run when the chunk is freed,
+     * instead of splitting it between two owners (on the ramp workload, filing them first left
+     * 7 MiB more of free resident runs too small for the next sessions' chunks at its peak). */
+    size_t freed = 0;
+    while (p < end) {
+        unsigned k = p ? (unsigned)__builtin_ctz(p) : t->order;
+        while (p + (1u << k) > end) k--;
+        t->state[p] = (uint8_t)(MCXI_B_ALLOC | k);
+        buddy_free(t, p, now_ms, zeroed, true);
+        freed += MCXI_BLOCK << k;
+        p += 1u << k;
+    }
+    return freed;
+}
+
+uint64_t mcxi_buddy_decommit(mcxi_top *t, uint64_t cutoff_ms, uint64_t small_cutoff_ms) {
     uint64_t released = 0;
-    for (unsigned k = MCXI_DECOMMIT_MIN_ORDER; k <= t->order; k++) {
+    for (unsigned k = 0; k <= t->order; k++) {
+        uint64_t cut = k < MCXI_DECOMMIT_MIN_ORDER ? small_cutoff_ms : cutoff_ms;
         for (uint32_t b = t->free_head[k]; b != MCXI_NIL; b = t->link_next[b]) {
             if (t->state[b] & MCXI_B_DECOMMITTED) continue;
-            if (t->freed_ms[b] > cutoff_ms) continue;
+            if (t->freed_ms[b] > cut) continue;
             size_t bytes = MCXI_BLOCK << k;
             char *p = t->base + ((size_t)b << MCXI_BLOCK_SHIFT);
             MCXI_UNPOISON(p, bytes);
@@ -142,7 +198,7 @@ uint64_t mcxi_buddy_decommit(mcxi_top *t, uint64_t cutoff_ms) {
 int mcxi_buddy_check(const mcxi_top *t) {
     size_t used = 0, decommitted = 0;
     uint32_t free_count[MCXI_MAX_ORDER + 1] = {0};
-    uint32_t b = 0;
+    uint32_t b = 0, prev_run = 0;
     while (b < t->nblocks) {
         uint8_t s = t->state[b];
         unsigned k = s & MCXI_B_ORDER;
@@ -152,7 +208,10 @@ int mcxi_buddy_check(const mcxi_top *t) {
             if (t->state[i] != 0) return MCX_ECORRUPT;
         if (s & MCXI_B_ALLOC) {
             used += MCXI_BLOCK << k;
-            if (s & MCXI_B_DECOMMITTED) return MCX_ECORRUPT;
+            /* A trimmed chunk's later piece follows a piece at least twice its size. */
+            if ((s & MCXI_B_CONT) && (b == 0 || !(t->state[prev_run] & MCXI_B_ALLOC) ||
+                                      (t->state[prev_run] & MCXI_B_ORDER) <= k))
+                return MCX_ECORRUPT;
         } else {
             free_count[k]++;
             if (s & MCXI_B_DECOMMITTED) decommitted += MCXI_BLOCK << k;
@@ -161,6 +220,7 @@ int mcxi_buddy_check(const mcxi_top *t) {
                 if ((bs & MCXI_B_FREE) && (bs & MCXI_B_ORDER) == k) return MCX_ECORRUPT; /* unmerged */
             }
         }
+        prev_run = b;
         b += 1u << k;
     }
     if (used != t->used_bytes || decommitted != t->decommitted_bytes) return MCX_ECORRUPT;

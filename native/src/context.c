@@ -102,6 +102,11 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
         mcxi_set_errno(MCX_EINVAL); /* the limit must at least hold the first process chunk */
         return NULL;
     }
+    /* A context whose sibling comes after it has most likely stopped growing (a request, a
+     * session): the untouched tail of its last chunk goes back for others to use, instead of
+     * staying with it, resident when an earlier owner had touched it. If it grows again, it
+     * forwards to a new chunk as it does when full. */
+    if (parent && parent->first_child) mcxi_ctx_trim_tail(parent->first_child);
     void *mem;
     size_t got;
     mcx_context *kept = mcxi_tcache_take_context(initial); /* counted as created */
@@ -121,7 +126,7 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
             memset(mem, 0, got);
         }
     } else {
-        int st = mcxi_chunk_acquire(initial, false, (flags & MCX_CONTEXT_CLEAN) != 0, &mem, &got);
+        int st = mcxi_chunk_acquire(initial, 0, false, (flags & MCX_CONTEXT_CLEAN) != 0, &mem, &got);
         if (st != MCX_OK) {
             mcxi_set_errno(st);
             return NULL;
@@ -144,6 +149,7 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     keeper->owner = ctx;
     ctx->magic = MCXI_CTX_MAGIC;
     ctx->flags = flags;
+    ctx->size_table = mcxi_size_table(false);
     ctx->keeper = ctx->current = keeper;
     ctx->bump = (char *)keeper + data;
     ctx->end = (char *)keeper + got;

@@ -22,6 +22,10 @@
 #define MCXI_GRANULE ((size_t)1 << MCXI_GRANULE_SHIFT)
 #define MCXI_MAX_ORDER 20u                                /* largest buddy top: 4 KiB << 20 = 4 GiB */
 #define MCXI_DECOMMIT_MIN_ORDER 4u                        /* free runs >= 64 KiB are madvised */
+/* Smaller free runs are madvised once idle for this many decays: by then they are fragments no
+ * chunk request has wanted (on the ramp workload, trimmed chunk tails and keepers: 11 MiB of its
+ * RSS after the idle time), and a burst within that time still finds them warm. */
+#define MCXI_DECOMMIT_SMALL_DECAYS 2u
 #define MCXI_DEDICATED_MIN ((size_t)1 << 20)              /* chunks >= 1 MiB get their own mapping */
 #define MCXI_TOP_MIN MCX_TOP_CHUNK_MIN                     /* smallest top chunk */
 #define MCXI_TOP_CEILING MCX_TOP_CHUNK_MAX                 /* largest top chunk ever */
@@ -85,7 +89,11 @@ static inline size_t mcxi_pow2_ceil(size_t n) { return (size_t)1 << mcxi_log2_ce
 #define MCXI_B_ORDER 0x1Fu
 #define MCXI_B_FREE 0x20u
 #define MCXI_B_ALLOC 0x40u
-#define MCXI_B_DECOMMITTED 0x80u
+#define MCXI_B_DECOMMITTED 0x80u /* on a free run */
+/* On an allocated run: a piece of a trimmed chunk after its first (the chunk starts at the
+ * nearest run below without it). A trimmed chunk is a prefix of a power-of-two run, kept as the
+ * binary decomposition of its length: pieces in decreasing size, each a buddy run. */
+#define MCXI_B_CONT 0x80u
 #define MCXI_NIL 0xFFFFFFFFu
 
 /* A top chunk: a mapping from the OS. A buddy top chunk carves process chunks out of itself;
@@ -104,14 +112,19 @@ typedef struct mcxi_top {
     uint64_t empty_since_ms;   /* when it became wholly free; 0 while in use */
     uint32_t free_mask;        /* bit k set: free list of order k is not empty */
     uint32_t free_head[MCXI_MAX_ORDER + 1];
+    uint32_t free_tail[MCXI_MAX_ORDER + 1];
     uint8_t *state;
     uint32_t *link_next;
     uint32_t *link_prev;
     uint64_t *freed_ms;        /* when the free run starting here was freed */
-    uint8_t *dirty;            /* free run starting here may hold bytes a context wrote */
+    uint8_t *dirty;            /* free run starting here: MCXI_RUN_* */
     _Atomic uint32_t holds;    /* mcx_hold count: never unmapped while > 0 */
     struct mcxi_top *dnext, *dprev; /* dedicated mappings list */
 } mcxi_top;
+
+/* What a free run's dirty byte says of it. */
+#define MCXI_RUN_DIRTY 0x1u /* it may hold bytes a context wrote */
+#define MCXI_RUN_USED 0x2u  /* handed out since it was mapped or madvised: its pages may be resident */
 
 /* Header at the start of every process chunk. */
 #define MCXI_CHUNK_KEEPER 0x1u /* the first chunk of a context; holds the context itself */
@@ -175,7 +188,9 @@ struct mcx_context {
     char *inline_end;          /* end, or NULL: mcxi_ctx_sync_inline */
     /* The rest is private. */
     uint32_t span_mode;        /* a span borrower bump-allocates in this context */
-    uint32_t flags;            /* MCX_CONTEXT_* */
+    uint32_t flags;            /* MCX_CONTEXT_*, MCXI_CTX_FREES */
+    uint64_t odd_class_mask;   /* bit c: free_lists[c] may hold an object not of class c's size */
+    const uint32_t *size_table; /* mcx_alloc's need and class by size: mcxi_size_table(frees) */
     mcx_context *parent;
     mcx_context *first_child;
     mcx_context *next_sibling;
@@ -206,6 +221,12 @@ _Static_assert(MCXI_HEAD_SAME(magic) && MCXI_HEAD_SAME(obj_key) && MCXI_HEAD_SAM
                "struct mcx_context starts with struct mcx_context_head");
 _Static_assert(MCXI_CTX_MAGIC == MCX_CONTEXT_MAGIC && MCXI_OBJ_LIVE_BITS == MCX_OBJ_LIVE_BITS,
                "the public layout's constants");
+
+/* A private bit of mcx_context.flags, beside the public MCX_CONTEXT_* ones: an object of the chain
+ * was freed since the last reset. Such a context sizes new objects to their class above 256 B
+ * (alloc.c, obj_need) and grows by doubling alone (mcxi_ctx_grow). */
+#define MCXI_CTX_FREES 0x80000000u
+_Static_assert((MCXI_CTX_FREES & MCX_CONTEXT_CLEAN) == 0, "the private flag is apart from the public ones");
 
 /* Classes 0-15 (16-256 B): the sizes mcx_alloc_inline serves. */
 #define MCXI_INLINE_CLASSES ((uint64_t)0xFFFF)
@@ -289,10 +310,19 @@ void mcxi_buddy_init(mcxi_top *top, uint64_t now_ms);
 /* Returns the block index, or MCXI_NIL when no free run of that order exists; *dirty (when not
  * NULL) tells whether the run may hold bytes written by a context (else it reads as zeros). */
 uint32_t mcxi_buddy_alloc(mcxi_top *top, unsigned order, bool *dirty);
+/* True when the first free run of order k (the one mcxi_buddy_alloc takes) exists and has been
+ * used before (MCXI_RUN_USED). */
+static inline bool mcxi_buddy_used_run(const mcxi_top *top, unsigned k) {
+    return ((top->free_mask >> k) & 1u) && (top->dirty[top->free_head[k]] & MCXI_RUN_USED);
+}
 /* zeroed: every byte of the run is zero (a clean context scrubbed what it used). */
 void mcxi_buddy_free(mcxi_top *top, uint32_t block, uint64_t now_ms, bool zeroed);
-/* madvise free runs of order >= MCXI_DECOMMIT_MIN_ORDER idle since before cutoff_ms. */
-uint64_t mcxi_buddy_decommit(mcxi_top *top, uint64_t cutoff_ms);
+/* madvise free runs of order >= MCXI_DECOMMIT_MIN_ORDER idle since before cutoff_ms, and smaller
+ * ones idle since before small_cutoff_ms. */
+uint64_t mcxi_buddy_decommit(mcxi_top *top, uint64_t cutoff_ms, uint64_t small_cutoff_ms);
+/* Keep the first keep_blocks blocks of the allocated run (or trimmed chunk) at block and free the
+ * rest as free runs (freed at now_ms, zeroed as for mcxi_buddy_free); returns the bytes freed. */
+size_t mcxi_buddy_trim(mcxi_top *top, uint32_t block, uint32_t keep_blocks, uint64_t now_ms, bool zeroed);
 int mcxi_buddy_check(const mcxi_top *top);
 
 /* ---- top.c: the top-chunk vector, dedicated mappings, the lock ------------------------------- */
@@ -313,14 +343,16 @@ extern mcxi_global mcxi_g;
 
 void mcxi_lock(void);
 void mcxi_unlock(void);
-/* Get a process chunk of at least bytes, rounded up to a power of two; a large one (for one large
- * allocation) of MCXI_DEDICATED_MIN or more gets a dedicated mapping rounded to the granule.
- * zeroed: the chunk must read as zeros (a clean context). *got receives its size. MCX_OK or
- * MCX_ENOMEM. The thread's cache first (inline: it is most of a request's chunk traffic), then the
- * top layer. */
-int mcxi_chunk_acquire_top(size_t bytes, bool large, bool zeroed, void **out, size_t *got);
+/* Get a process chunk of at least bytes (or min_bytes, below), rounded up to a power of two; a
+ * large one (for one large allocation) of MCXI_DEDICATED_MIN or more gets a dedicated mapping
+ * rounded to the granule. zeroed: the chunk must read as zeros (a clean context). *got receives
+ * its size. MCX_OK or MCX_ENOMEM. The thread's cache first (inline: it is most of a request's
+ * chunk traffic), then the top layer. */
+int mcxi_chunk_acquire_top(size_t bytes, size_t min_bytes, bool large, bool zeroed, void **out, size_t *got);
 bool mcxi_tcache_take(size_t size, bool zeroed, void **out);
-static inline int mcxi_chunk_acquire(size_t bytes, bool large, bool zeroed, void **out, size_t *got) {
+/* min_bytes (0: bytes): past the thread's cache, a chain chunk may be as small as this when a
+ * smaller free run that was used before waits whole in a top chunk (mcxi_chunk_acquire_top). */
+static inline int mcxi_chunk_acquire(size_t bytes, size_t min_bytes, bool large, bool zeroed, void **out, size_t *got) {
     if (!large || bytes < MCXI_DEDICATED_MIN) {
         size_t size = bytes < MCXI_CHUNK_MIN ? MCXI_CHUNK_MIN : mcxi_pow2_ceil(bytes);
         if (mcxi_tcache_take(size, zeroed, out)) {
@@ -328,17 +360,21 @@ static inline int mcxi_chunk_acquire(size_t bytes, bool large, bool zeroed, void
             return MCX_OK;
         }
     }
-    return mcxi_chunk_acquire_top(bytes, large, zeroed, out, got);
+    return mcxi_chunk_acquire_top(bytes, min_bytes, large, zeroed, out, got);
 }
 /* Give a process chunk of size bytes back (to this thread's cache, or to its top chunk; a
  * dedicated mapping is unmapped at once); zeroed: every byte of it is zero. */
 void mcxi_chunk_release_top(void *chunk, bool zeroed);
 bool mcxi_tcache_put(void *chunk, size_t size, bool zeroed);
 static inline void mcxi_chunk_release(void *chunk, size_t size, bool zeroed) {
-    /* Chunks of the cached sizes are never dedicated mappings (those start at 1 MiB). */
-    if (size < MCXI_DEDICATED_MIN && mcxi_tcache_put(chunk, size, zeroed)) return;
+    /* Chunks of the cached sizes are never dedicated mappings (those start at 1 MiB); a trimmed
+     * chunk (not a power of two) goes back to its top chunk, which frees its pieces. */
+    if (size < MCXI_DEDICATED_MIN && (size & (size - 1)) == 0 && mcxi_tcache_put(chunk, size, zeroed)) return;
     mcxi_chunk_release_top(chunk, zeroed);
 }
+/* Give back the tail of a chain chunk above its first keep bytes (a multiple of
+ * MCXI_BLOCK, above zero): the chunk is then keep bytes long. zeroed: the tail reads as zeros. */
+void mcxi_chunk_trim_top(void *chunk, size_t keep, bool zeroed);
 /* The same, straight to its top chunk, freed at freed_ms, with the top lock held. */
 void mcxi_chunk_release_locked(void *chunk, bool zeroed, uint64_t freed_ms);
 /* True when the process chunk at p is a dedicated mapping (fresh from the OS, unmapped on free). */
@@ -402,13 +438,18 @@ static inline int mcxi_ctx_validate(const mcx_context *ctx) {
 static inline size_t mcxi_ctx_data_offset(void) { return MCXI_CHUNK_HDR + mcxi_align_up(sizeof(mcx_context), MCX_ALIGN); }
 
 /* ---- alloc.c ------------------------------------------------------------------------------- */
-void mcxi_alloc_init(void); /* once, at load: the size table */
+void mcxi_alloc_init(void); /* once, at load: the size tables */
+/* mcx_alloc's table for a context that has freed an object since its last reset (frees), or not. */
+const uint32_t *mcxi_size_table(bool frees);
 unsigned mcxi_class_ceil(size_t n);
 unsigned mcxi_class_floor(size_t n);
 size_t mcxi_class_size(unsigned c);
 /* Take a new process chunk for ctx that can hold need bytes of objects; links it into the
  * forwarding chain and makes it current. */
 int mcxi_ctx_grow(mcx_context *ctx, size_t need);
+/* Give the untouched tail of ctx's current chunk back to the top layer (mcx_context_create does
+ * so for the newest sibling of a new context: it has most likely stopped growing). */
+void mcxi_ctx_trim_tail(mcx_context *ctx);
 /* Free every object and chunk of ctx except the keeper, as reset does. */
 int mcxi_ctx_release_memory(mcx_context *ctx);
 /* Give one process chunk of ctx back to the top layer, of which used bytes were written (a clean

@@ -1,7 +1,8 @@
 /* release.c - the release policy: giving memory back to the OS when traffic drops. Wholly free
  * top chunks are kept warm up to retain_bytes; beyond that, a top chunk idle for decay_ms is
  * unmapped (largest first). Free runs of 64 KiB or more inside top chunks that are still in use
- * are returned with madvise(MADV_DONTNEED) once idle for decay_ms. The pass runs on allocator
+ * are returned with madvise(MADV_DONTNEED) once idle for decay_ms, smaller ones once idle for
+ * MCXI_DECOMMIT_SMALL_DECAYS x decay_ms. The pass runs on allocator
  * calls, from mcx_maintain (the Node addon's timer), from an optional background thread, and
  * all at once from mcx_trim. */
 #include "internal.h"
@@ -10,8 +11,8 @@
 #include <time.h>
 
 /* How often a pass is due: an eighth of the decay, so a range is released at most
- * 1.125 x decay_ms after it became idle (a pass is a walk of the vector and of the free lists of
- * runs >= 64 KiB: microseconds). */
+ * 1.125 x decay_ms after it became idle (a pass is a walk of the vector and of the free lists:
+ * microseconds, tens of them with thousands of small free runs). */
 static uint64_t pass_interval_ms(void) {
     uint64_t iv = mcxi_g.config.decay_ms / 8;
     return iv < 1 ? 1 : iv;
@@ -33,6 +34,8 @@ static mcxi_top *largest_idle_empty(uint64_t cutoff_ms, uint64_t *idle_bytes) {
 uint64_t mcxi_maintain_locked(uint64_t now_ms, bool force) {
     const mcx_config *cfg = &mcxi_g.config;
     uint64_t cutoff = force ? UINT64_MAX : (now_ms > cfg->decay_ms ? now_ms - cfg->decay_ms : 0);
+    uint64_t small_decay_ms = (uint64_t)cfg->decay_ms * MCXI_DECOMMIT_SMALL_DECAYS;
+    uint64_t small_cutoff = force ? UINT64_MAX : (now_ms > small_decay_ms ? now_ms - small_decay_ms : 0);
     uint64_t budget = force ? 0 : cfg->retain_bytes;
     uint64_t released = 0;
     mcxi_g.maintain_runs++;
@@ -55,7 +58,7 @@ uint64_t mcxi_maintain_locked(uint64_t now_ms, bool force) {
         /* Retained empty top chunks stay warm: they are the budget that prevents refault thrash.
          * A held one cannot be unmapped, so its idle runs are decommitted instead. */
         if (t->empty_since_ms == 0 || force || atomic_load_explicit(&t->holds, memory_order_acquire) > 0) {
-            uint64_t n = mcxi_buddy_decommit(t, cutoff);
+            uint64_t n = mcxi_buddy_decommit(t, cutoff, small_cutoff);
             released += n;
             mcxi_g.released_bytes += n;
         }

@@ -454,7 +454,112 @@ static void steady_cycle_maps_nothing_new(void) {
     mcx_trim();
 }
 
+/* A context whose sibling is created after it gives back the untouched tail of its last chunk:
+ * the chunk keeps its bumped bytes rounded up to 4 KiB (a trimmed chunk of pieces), every object
+ * in it stays valid, the tail is free memory (a pointer there is refused), the context grows
+ * again into a new chunk, and deleting it gives every piece back. The small free runs the trim
+ * left are madvised after twice the decay, not after one. */
+static void sibling_create_trims_last_chunk(void) {
+    uint64_t decay = 5000;
+    configure_or_fail(4 * TH_MiB, 1024 * TH_MiB, 0, decay);
+    mcx_trim();
+    uint64_t base_chunk = th_global().chunk_bytes;
+    mcx_context *parent = mcx_context_create(NULL, NULL);
+    REQUIRE(parent != NULL);
+    mcx_context *a = mcx_context_create(parent, NULL);
+    REQUIRE(a != NULL);
+    enum { MAXOBJ = 256 };
+    void *obj[MAXOBJ];
+    size_t n = 0;
+    mcx_chunk_info ch[16];
+    size_t count = 0;
+    /* Fill until the fourth chunk (64 KiB) holds 18 KiB or more: its tail then splits into a kept
+     * 16 + 4 KiB and freed 8 + 32 KiB. */
+    for (;;) {
+        REQUIRE(n < MAXOBJ);
+        obj[n] = mcx_alloc(a, 1000);
+        REQUIRE(obj[n] != NULL);
+        th_fill(obj[n], 1000, n);
+        n++;
+        CHECK_OK(mcx_context_chunks(a, ch, 16, &count));
+        if (count == 4 && ch[3].used >= 18 * TH_KiB) break;
+    }
+    CHECK_U64(ch[3].size, ==, 64 * TH_KiB);
+    uint64_t used = ch[3].used;
+    uint64_t keep = (used + 4095) & ~(uint64_t)4095;
+    struct mcx_context_stats before = th_ctx_stats(a);
+    mcx_context *b = mcx_context_create(parent, NULL);
+    REQUIRE(b != NULL);
+    CHECK_OK(mcx_context_chunks(a, ch, 16, &count));
+    CHECK_U64(count, ==, 4);
+    CHECK_U64(ch[3].size, ==, keep);
+    CHECK_U64(th_ctx_stats(a).total_bytes, ==, before.total_bytes - (64 * TH_KiB - keep));
+    CHECK_OK(mcx_check(NULL));
+    /* Every object is intact and valid, those in the kept pieces too. */
+    for (size_t i = 0; i < n; i++) {
+        CHECK_U64(th_verify(obj[i], 1000, i), ==, 1000);
+        CHECK_U64(mcx_alloc_size(obj[i]), ==, 1000);
+        CHECK(mcx_context_of(obj[i]) == a);
+    }
+    /* The tail is free memory now: a pointer into it is refused. */
+    char *last = obj[n - 1];
+    CHECK_STATUS(mcx_free(last + (keep - used) + 32 * TH_KiB), MCX_EFOREIGN);
+    /* The small free runs the trim left (8 and 32 KiB) go back after twice the decay; after one,
+     * only the runs of 64 KiB and more do. */
+    mcx_maintain(mcx_now_ms() + decay + decay / 2);
+    struct mcx_global_stats g1 = th_global();
+    mcx_maintain(mcx_now_ms() + 2 * decay + decay / 2);
+    CHECK_U64(th_global().decommitted_bytes, >=, g1.decommitted_bytes + 40 * TH_KiB);
+    /* It grows again: a new chunk, as when the last one is full. */
+    for (size_t i = 0; i < 64; i++) REQUIRE(mcx_alloc(a, 1000) != NULL);
+    CHECK_OK(mcx_context_chunks(a, ch, 16, &count));
+    CHECK_U64(count, >=, 5);
+    for (size_t i = 0; i < n; i += 2) CHECK_OK(mcx_free(obj[i]));
+    CHECK_OK(mcx_check(parent));
+    CHECK_OK(mcx_delete(parent));
+    mcx_trim();
+    CHECK_U64(th_global().chunk_bytes, ==, base_chunk);
+    CHECK_OK(mcx_check(NULL));
+}
+
+/* A growing context takes a smaller free run that was used before (here a 32 KiB chunk of a
+ * deleted context) rather than splitting fresh memory for the 64 KiB its doubling asks, and maps
+ * nothing new. */
+static void growth_takes_used_smaller_runs(void) {
+    configure_or_fail(4 * TH_MiB, 1024 * TH_MiB, 0, 60000);
+    mcx_trim();
+    mcx_context_options o32 = th_opts("a", 32 * TH_KiB, 32 * TH_KiB, 0);
+    mcx_context *a = mcx_context_create(NULL, &o32);
+    mcx_context *b = mcx_context_create(NULL, &o32);
+    REQUIRE(a != NULL && b != NULL);
+    /* Chunks of a and b alternate, so a's freed runs cannot merge: 64 of a's 32 KiB chunks, more
+     * than the thread's cache keeps (1 MiB), so some go back to their top chunk. */
+    for (size_t i = 0; i < 64 * 32; i++) {
+        REQUIRE(mcx_alloc(a, 1000) != NULL);
+        REQUIRE(mcx_alloc(b, 1000) != NULL);
+    }
+    CHECK_OK(mcx_delete(a));
+    uint64_t mapped = th_global().mapped_bytes;
+    mcx_context *c = mcx_context_create(NULL, NULL);
+    REQUIRE(c != NULL);
+    mcx_chunk_info ch[16];
+    size_t count = 0;
+    while (count < 5) {
+        REQUIRE(mcx_alloc(c, 1000) != NULL);
+        CHECK_OK(mcx_context_chunks(c, ch, 16, &count));
+    }
+    printf("  chain: %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " KiB\n", ch[0].size / 1024,
+           ch[1].size / 1024, ch[2].size / 1024, ch[3].size / 1024, ch[4].size / 1024);
+    CHECK_U64(ch[3].size, ==, 32 * TH_KiB);
+    CHECK_U64(th_global().mapped_bytes, ==, mapped);
+    CHECK_OK(mcx_check(NULL));
+    CHECK_OK(mcx_delete(c));
+    CHECK_OK(mcx_delete(b));
+    mcx_trim();
+}
+
 TH_MAIN(TH_TEST(chain_doubles_and_is_linked), TH_TEST(steady_cycle_maps_nothing_new),
         TH_TEST(top_chunks_double), TH_TEST(munmap_empty_top_chunk_on_trim),
         TH_TEST(munmap_empty_top_chunk_after_decay), TH_TEST(madvise_free_runs_in_pinned_top_chunk),
-        TH_TEST(next_top_chunk_sized_from_demand), TH_TEST(large_allocations_released_when_freed))
+        TH_TEST(next_top_chunk_sized_from_demand), TH_TEST(large_allocations_released_when_freed),
+        TH_TEST(sibling_create_trims_last_chunk), TH_TEST(growth_takes_used_smaller_runs))

@@ -234,6 +234,39 @@ static void span_mode_ends_at_reset(void) {
     CHECK_OK(mcx_delete(ctx));
 }
 
+/* A span borrower's chain keeps to the doubling even when smaller free runs that were used
+ * before wait whole (a plain context would take them): here the 16 KiB chunks of a deleted
+ * context. */
+static void span_chain_doubles_beside_used_runs(void) {
+    mcx_context_options o16 = th_opts("a", 16 * TH_KiB, 16 * TH_KiB, 0);
+    mcx_context *a = mcx_context_create(NULL, &o16);
+    mcx_context *b = mcx_context_create(NULL, &o16);
+    REQUIRE(a != NULL && b != NULL);
+    /* Chunks of a and b alternate, so a's freed runs cannot merge: more of them than the
+     * thread's cache keeps (1 MiB), so some go back to their top chunk. */
+    for (size_t i = 0; i < 128 * 14; i++) {
+        REQUIRE(mcx_alloc(a, 1000) != NULL);
+        REQUIRE(mcx_alloc(b, 1000) != NULL);
+    }
+    CHECK_OK(mcx_delete(a));
+    mcx_context_options o = th_opts("span-chain", 8 * TH_KiB, 64 * TH_KiB, 0);
+    mcx_context *ctx = mcx_context_create(NULL, &o);
+    REQUIRE(ctx != NULL);
+    mcx_span s;
+    CHECK_OK(mcx_span_reserve(ctx, 16, &s));
+    for (int i = 0; i < 4; i++) {
+        CHECK_OK(mcx_span_commit(ctx, s.chunk_bytes, 0));
+        CHECK_OK(mcx_span_reserve(ctx, 2000, &s));
+    }
+    mcx_chunk_info ch[8];
+    size_t count = chunks_of(ctx, ch, 8);
+    CHECK_U64(count, ==, 5);
+    for (size_t i = 1; i < count; i++) CHECK_U64(ch[i].size, ==, ch[i - 1].size * 2 > 64 * TH_KiB ? 64 * TH_KiB : ch[i - 1].size * 2);
+    CHECK_OK(mcx_check(NULL));
+    CHECK_OK(mcx_delete(ctx));
+    CHECK_OK(mcx_delete(b));
+}
+
 TH_MAIN(TH_TEST(span_mode_ends_at_reset), TH_TEST(span_reserve_and_commit), TH_TEST(span_forwarding_doubles),
         TH_TEST(span_offset_after_reset_is_initial), TH_TEST(span_bad_arguments),
-        TH_TEST(span_with_large_allocations_and_limit))
+        TH_TEST(span_with_large_allocations_and_limit), TH_TEST(span_chain_doubles_beside_used_runs))
