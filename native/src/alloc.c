@@ -86,13 +86,16 @@ static inline void *fail(int status) {
     return NULL;
 }
 
-static inline void push_free(mcx_context *ctx, mcxi_obj *o) {
+/* odd: o may be bigger than its class's size and should be found by the sizes between its class
+ * and the next (an object freed at its exact size). A retired chunk tail is not: it serves its
+ * class's sizes, and marking it sent every allocation of the class above through take_below. */
+static inline void push_free(mcx_context *ctx, mcxi_obj *o, bool odd) {
     unsigned c = o->size <= MCXI_SMALL_TABLE_MAX ? floor_table[o->size >> 4] : mcxi_class_floor(o->size);
     /* A list whose bit is clear is empty whatever its head says (heads are not cleared). */
     o->u.next_free = (ctx->free_class_mask >> c) & 1u ? ctx->free_lists[c] : NULL;
     ctx->free_lists[c] = o;
     ctx->free_class_mask |= (uint64_t)1 << c;
-    if (o->size != class_sizes[c]) ctx->odd_class_mask |= (uint64_t)1 << c;
+    if (odd && o->size != class_sizes[c]) ctx->odd_class_mask |= (uint64_t)1 << c;
     if (c < 16) ctx->inline_end = NULL; /* mcx_alloc_inline must let mcx_alloc take it first */
 }
 
@@ -176,7 +179,7 @@ static void retire_tail(mcx_context *ctx) {
         mcxi_dbg_hdr_writable(o);
         o->size = (uint32_t)(tail - MCXI_OBJ_HDR);
         o->chunk_off = (uint32_t)(((char *)o - (char *)ctx->current) / MCX_ALIGN);
-        push_free(ctx, o);
+        push_free(ctx, o, false);
         ctx->bump = ctx->end;
     }
     ctx->current->used = (size_t)(ctx->bump - (char *)ctx->current);
@@ -544,7 +547,7 @@ int mcx_free(void *ptr) {
         ctx->bump = (char *)o; /* the newest object: give its bytes back to the bump */
     } else {
         ctx->used_bytes -= MCXI_OBJ_HDR + usable;
-        push_free(ctx, o);
+        push_free(ctx, o, true);
     }
     return rc;
 }
