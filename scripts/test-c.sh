@@ -3,6 +3,7 @@
 #   (no flag)     release build in build-c/
 #   --checking    checking build (MEMCTX_CHECKING) in build-check/
 #   --sanitize    checking build with ASan+UBSan in build-asan/
+#   --ubsan       release build with UBSan in build-ubsan/ (its own paths: deferred frees)
 #   --valgrind    checking build in build-vg/, every test under valgrind memcheck
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,8 +14,9 @@ case "$mode" in
   release|"") dir=build-c;     flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
   --checking) dir=build-check; flags=(-DCMAKE_BUILD_TYPE=Debug -DMEMCTX_CHECKING=ON) ;;
   --sanitize) dir=build-asan;  flags=(-DCMAKE_BUILD_TYPE=Debug -DMEMCTX_CHECKING=ON -DMEMCTX_SANITIZE=ON -DMEMCTX_BUILD_BENCH=OFF) ;;
+  --ubsan)    dir=build-ubsan; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMCTX_UBSAN=ON -DMEMCTX_BUILD_BENCH=OFF) ;;
   --valgrind) dir=build-vg;    flags=(-DCMAKE_BUILD_TYPE=Debug -DMEMCTX_CHECKING=ON -DMEMCTX_BUILD_BENCH=OFF) ;;
-  *) echo "test-c.sh: unknown mode '$mode' (expected --checking, --sanitize or --valgrind)" >&2; exit 2 ;;
+  *) echo "test-c.sh: unknown mode '$mode' (expected --checking, --sanitize, --ubsan or --valgrind)" >&2; exit 2 ;;
 esac
 
 cmake -S . -B "$dir" "${flags[@]}" >/dev/null
@@ -28,6 +30,9 @@ if [ "$mode" = --valgrind ]; then
     MemoryCheckCommandOptions="--error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --track-origins=yes" \
     -T memcheck
 else
+  if [ "$mode" = --ubsan ]; then
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  fi
   if [ "$mode" = --sanitize ]; then
     export MEMCTX_TEST_SCALE=0.25
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0

@@ -185,8 +185,15 @@ MCX_API void *mcx_alloc_zero(mcx_context *ctx, size_t size);
 /* Allocate with alignment align: a power of two from 1 to the page size (4096). */
 MCX_API void *mcx_alloc_aligned(mcx_context *ctx, size_t size, size_t align);
 /* Free one allocation; its memory is reused by later allocations of its context.
- * MCX_EINVAL for NULL, MCX_EFOREIGN for a pointer not from memctx, MCX_EFREED when detected. */
+ * MCX_EINVAL for NULL, MCX_EFOREIGN for a pointer not from memctx, MCX_EFREED when detected.
+ * In a release build, a pointer into a live chunk of a context is accepted at once and its header
+ * checked a few frees later (its cache miss overlaps them): a double free, a stale or an interior
+ * pointer found then is refused, nothing written, counted in the context's refused_frees and
+ * reported by mcx_free_flush. */
 MCX_API int mcx_free(void *ptr);
+/* Check ctx's deferred frees now: the status of the first free refused since the last call
+ * (MCX_EFREED, MCX_EFOREIGN), else MCX_OK. The checking build checks every free at once. */
+MCX_API int mcx_free_flush(mcx_context *ctx);
 /* Resize, keeping min(old, new) bytes. NULL + mcx_errno() on failure; ptr stays valid then. */
 MCX_API void *mcx_realloc(void *ptr, size_t size);
 /* Size of an allocation as requested (the last mcx_realloc size); 0 for a bad pointer. */
@@ -300,6 +307,7 @@ struct mcx_context_stats {
     uint64_t chunk_count; /* process chunks in the forwarding chain */
     uint64_t large_count; /* large allocations with a chunk of their own */
     uint64_t child_count;
+    uint64_t refused_frees; /* frees refused when checked later (release build: see mcx_free) */
 };
 
 MCX_API int mcx_context_stats(const mcx_context *ctx, struct mcx_context_stats *out);

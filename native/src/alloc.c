@@ -99,13 +99,29 @@ static inline void push_free(mcx_context *ctx, mcxi_obj *o, bool odd) {
     if (c < 16) ctx->inline_end = NULL; /* mcx_alloc_inline must let mcx_alloc take it first */
 }
 
-/* Take the newest freed object of class c (its bit is set) for size bytes of need: NULL when it is
- * too small (a list holds objects of at least its class's size, so only a retired chunk tail
- * filed under a class it does not fill can be). */
-static inline void *pop_free(mcx_context *ctx, unsigned c, size_t size, size_t need) {
+typedef uint32_t mcxi_u32x4 __attribute__((vector_size(16)));
+typedef uint64_t mcxi_u64x2 __attribute__((vector_size(16)));
+
+/* Whether a free of p may wait in ctx's ring: its low 32 bits are there (four slots per compare;
+ * the few instructions keep the fast path's window of overlapping misses wide). */
+static inline bool deferred_may_hold(const mcx_context *ctx, const void *p) {
+    uint32_t low = (uint32_t)(uintptr_t)p;
+    mcxi_u32x4 want = {low, low, low, low}, hit = {0, 0, 0, 0};
+    for (unsigned i = 0; i < MCXI_FREE_DEFER; i += 4) {
+        mcxi_u32x4 v;
+        memcpy(&v, &ctx->deferred_low[i], sizeof v);
+        hit |= (mcxi_u32x4)(v == want);
+    }
+    mcxi_u64x2 any = (mcxi_u64x2)hit;
+    return (any[0] | any[1]) != 0;
+}
+
+/* Take the head of class c (its bit is set; it fits) for size bytes. */
+static inline void *pop_fitting(mcx_context *ctx, unsigned c, size_t size) {
     mcxi_obj *o = ctx->free_lists[c];
-    if (MCXI_UNLIKELY(o->size < need)) return NULL;
     ctx->free_lists[c] = o->u.next_free;
+    /* The next pop of this class reads that header: a miss when it was freed long ago. */
+    __builtin_prefetch(ctx->free_lists[c], 1);
     if (!ctx->free_lists[c]) {
         ctx->free_class_mask &= ~((uint64_t)1 << c);
         ctx->odd_class_mask &= ~((uint64_t)1 << c);
@@ -118,6 +134,20 @@ static inline void *pop_free(mcx_context *ctx, unsigned c, size_t size, size_t n
     void *p = o + 1;
     mcxi_dbg_obj_alloc(ctx, p, size, o->size);
     return p;
+}
+
+/* Take the newest freed object of class c (its bit is set) for size bytes of need: NULL when it is
+ * too small (a list holds objects of at least its class's size, so only a retired chunk tail
+ * filed under a class it does not fill can be), or when a free of it waits in the ring. That free
+ * is a double free: the object stays on its list until the free is read and refused (its header
+ * would pass once the object is live again), and the caller bumps instead. */
+static inline void *pop_free(mcx_context *ctx, unsigned c, size_t size, size_t need) {
+    mcxi_obj *o = ctx->free_lists[c];
+    if (MCXI_UNLIKELY(o->size < need)) return NULL;
+#if !MCXI_CHECKING
+    if (MCXI_UNLIKELY(deferred_may_hold(ctx, o + 1))) return NULL;
+#endif
+    return pop_fitting(ctx, c, size);
 }
 
 /* A freed object for need bytes from class c, the class below need's own, whose odd bit is set
@@ -212,6 +242,7 @@ int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
     ch->magic = MCXI_CHUNK_MAGIC;
     ch->flags = 0;
     ch->owner = ctx;
+    if (ctx->flags & MCXI_CTX_FREES) mcxi_chunk_set_owner(ch, got, ctx);
     ch->next = NULL;
     ch->prev = NULL;
     ch->size = got;
@@ -301,6 +332,12 @@ static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size
         mcxi_obj *o = (mcxi_obj *)ctx->bump;
         ctx->bump += MCXI_OBJ_HDR + need;
         return place(ctx, o, size, need);
+    }
+    /* Before the context grows, its deferred frees may give what it needs (under a limit, all
+     * the room it has). */
+    if (ctx->deferred_count > 0) {
+        mcxi_ctx_finish_frees(ctx);
+        return alloc_other(ctx, size);
     }
     return alloc_slow(ctx, size, need);
 }
@@ -523,24 +560,25 @@ static int free_large(mcx_context *ctx, mcxi_chunk *ch, void *p) {
     return rc;
 }
 
-int mcx_free(void *ptr) {
-    mcxi_obj *o;
-    mcxi_chunk *ch;
-    if (!resolve_chain(ptr, &o, &ch)) {
-        int st = mcxi_resolve(ptr, &o, &ch);
-        if (st != MCX_OK) return st;
-    }
-    mcx_context *ctx = ch->owner; /* validated by mcxi_resolve */
-    if (ch->flags & MCXI_CHUNK_LARGE) return free_large(ctx, ch, ptr);
+/* Name owner in the owner map for every chunk of ctx's chain (mcxi_top.owner). */
+static void own_chain(mcx_context *ctx, mcx_context *owner) {
+    for (mcxi_chunk *c = ctx->keeper; c; c = c->next) mcxi_chunk_set_owner(c, c->size, owner);
+}
+
+/* Free o, a live object of ctx in its chain chunk ch (its header validated). give_to_bump: the
+ * newest object may go back to the bump (not for a deferred free: the bump path does not look
+ * for deferred frees of the addresses it hands out, as pop_free does). */
+static int free_small(mcx_context *ctx, mcxi_obj *o, const mcxi_chunk *ch, void *ptr, bool give_to_bump) {
     int rc = mcxi_dbg_sentinel_ok(ptr, o->u.live.requested) ? MCX_OK : MCX_ECORRUPT;
     size_t usable = o->size;
     if (!(ctx->flags & MCXI_CTX_FREES)) {
         ctx->flags |= MCXI_CTX_FREES;
         ctx->size_table = mcxi_size_table(true);
+        own_chain(ctx, ctx); /* its later frees can wait (mcx_free) */
     }
     mcxi_dbg_obj_free(ctx, ptr, usable);
     /* A clean context never lowers its bump: the bytes above it would escape the scrub. */
-    if ((char *)ptr + usable == ctx->bump && ch == ctx->current && !ctx->span_mode &&
+    if (give_to_bump && (char *)ptr + usable == ctx->bump && ch == ctx->current && !ctx->span_mode &&
         !(ctx->flags & MCX_CONTEXT_CLEAN)) {
         /* The header stays readable (not poisoned), so a second free sees a freed object. */
         o->u.live.magic = 0;
@@ -552,10 +590,127 @@ int mcx_free(void *ptr) {
     return rc;
 }
 
+/* Free o (its header validated, in chain or large chunk ch). */
+static int free_resolved(mcxi_obj *o, mcxi_chunk *ch, void *ptr) {
+    mcx_context *ctx = ch->owner; /* validated by mcxi_resolve */
+    if (ch->flags & MCXI_CHUNK_LARGE) return free_large(ctx, ch, ptr);
+    return free_small(ctx, o, ch, ptr, true);
+}
+
+/* Free ptr now, reading its header: the status names what is wrong with it. */
+static int free_now(void *ptr) {
+    mcxi_obj *o;
+    mcxi_chunk *ch;
+    if (!resolve_chain(ptr, &o, &ch)) {
+        int st = mcxi_resolve(ptr, &o, &ch);
+        if (st != MCX_OK) return st;
+    }
+    return free_resolved(o, ch, ptr);
+}
+
+/* The status of a free refused when its header was read: as mcxi_resolve names it. */
+static int refused_status(const mcxi_obj *o) {
+    if (o->size < MCX_ALIGN || (o->size & (MCX_ALIGN - 1)) != 0) return MCX_EFOREIGN;
+    return o->u.live.magic == MCXI_OBJ_PAD || (o->u.live.magic & MCXI_OBJ_LIVE_BITS) == MCXI_OBJ_LIVE_BITS ? MCX_EFOREIGN
+                                                                                                       : MCX_EFREED;
+}
+
+static void refuse(mcx_context *ctx, int status) {
+    ctx->refused_frees++;
+    if (ctx->refused_status == MCX_OK) ctx->refused_status = status;
+}
+
+/* Finish a deferred free of ctx: its header is read (and checked) now. ctx's chain chunk held
+ * ptr when it was deferred, and still does (reset and delete finish deferred frees first), so a
+ * header with ctx's live magic for its address is a live object of that chunk: the chunk header,
+ * a cache miss of its own, is not read. */
+static void finish_deferred(mcx_context *ctx, void *ptr) {
+    mcxi_obj *o = (mcxi_obj *)((char *)ptr - MCXI_OBJ_HDR);
+    /* A large object's header (size 0) left where a chain chunk now is has a live magic too. */
+    if (o->u.live.magic != mcxi_obj_magic(ctx, o) || o->size < MCX_ALIGN || (o->size & (MCX_ALIGN - 1)) != 0) {
+        refuse(ctx, refused_status(o)); /* a double free, a stale or interior pointer: nothing written */
+        return;
+    }
+    free_small(ctx, o, (const mcxi_chunk *)((char *)o - mcxi_obj_off(o)), ptr, false);
+}
+
+void mcxi_ctx_finish_frees(mcx_context *ctx) {
+    while (ctx->deferred_count > 0) {
+        uint32_t h = ctx->deferred_head;
+        void *ptr = ctx->deferred[h];
+        ctx->deferred[h] = NULL;
+        ctx->deferred_low[h] = 0; /* pop_free compares every slot */
+        ctx->deferred_head = (h + 1) % MCXI_FREE_DEFER;
+        ctx->deferred_count--;
+        finish_deferred(ctx, ptr);
+    }
+}
+
+/* The context whose chain chunk holds ptr, found without reading ptr's header or its chunk's (the
+ * top chunk's owner map): NULL for anything mcx_free must look at now (not from a buddy top
+ * chunk, misaligned, in bookkeeping, a free run, a cached or a large chunk, a deleted context). */
+static inline mcx_context *deferrable_owner(const void *ptr) {
+    const mcxi_top *top = mcxi_pagemap_get(ptr);
+    if (((uintptr_t)ptr & (MCX_ALIGN - 1)) || !top || top->dedicated) return NULL;
+    mcx_context *ctx = top->owner[(size_t)((const char *)ptr - top->base) >> MCXI_BLOCK_SHIFT];
+    return ctx && ctx->magic == MCXI_CTX_MAGIC ? ctx : NULL;
+}
+
+/* In a release build the header of the object freed is read MCXI_FREE_DEFER frees later, after a
+ * prefetch now: the frees in between overlap its cache miss. Until then the object is not reused
+ * (it is on no free list, and pop_free refuses a deferred free of an object it hands out), so
+ * every free the header shows wrong is refused as if it were read now; what the page map, the
+ * owner map and the context show is checked now (native/README.md, "Pointer validation"). */
+int mcx_free(void *ptr) {
+#if !MCXI_CHECKING
+    /* First: the miss starts while the owner is looked up (a prefetch never faults). */
+    __builtin_prefetch((const void *)((uintptr_t)ptr - MCXI_OBJ_HDR), 1);
+    mcx_context *ctx = deferrable_owner(ptr);
+    if (MCXI_LIKELY(ctx != NULL)) {
+        /* Above the bump: never handed out (a pointer from before a reset), or the newest object
+         * given back to the bump by its free. No later header would tell: read it now. */
+        if (MCXI_UNLIKELY((char *)ptr >= ctx->bump && (char *)ptr < ctx->end)) return free_now(ptr);
+        uint32_t h = ctx->deferred_head;
+        if (ctx->deferred_count == MCXI_FREE_DEFER) {
+            void *oldest = ctx->deferred[h];
+            ctx->deferred[h] = ptr;
+            ctx->deferred_low[h] = (uint32_t)(uintptr_t)ptr;
+            ctx->deferred_head = (h + 1) % MCXI_FREE_DEFER;
+            finish_deferred(ctx, oldest);
+        } else {
+            uint32_t slot = (h + ctx->deferred_count) % MCXI_FREE_DEFER;
+            ctx->deferred[slot] = ptr;
+            ctx->deferred_low[slot] = (uint32_t)(uintptr_t)ptr;
+            ctx->deferred_count++;
+        }
+        return MCX_OK;
+    }
+#endif
+    return free_now(ptr);
+}
+
+int mcx_free_flush(mcx_context *ctx) {
+    int st = mcxi_ctx_validate(ctx);
+    if (st != MCX_OK) return st;
+    mcxi_ctx_finish_frees(ctx);
+    st = ctx->refused_status;
+    ctx->refused_status = MCX_OK;
+    return st;
+}
+
+/* mcxi_resolve for a pointer the caller goes on using: a free of it still deferred is finished
+ * first, so a freed object is never taken for a live one. */
+static int resolve_settled(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk) {
+    int st = mcxi_resolve(ptr, obj, chunk);
+    if (st != MCX_OK || (*chunk)->owner->deferred_count == 0) return st;
+    mcxi_ctx_finish_frees((*chunk)->owner);
+    return mcxi_resolve(ptr, obj, chunk);
+}
+
 void *mcx_realloc(void *ptr, size_t size) {
     mcxi_obj *o;
     mcxi_chunk *ch;
-    int st = mcxi_resolve(ptr, &o, &ch);
+    int st = resolve_settled(ptr, &o, &ch);
     if (st != MCX_OK) return fail(st);
     mcx_context *ctx = ch->owner;
     st = mcxi_ctx_validate(ctx);
@@ -602,21 +757,21 @@ void *mcx_realloc(void *ptr, size_t size) {
     void *np = align > MCX_ALIGN ? mcx_alloc_aligned(ctx, size, align) : mcx_alloc(ctx, size);
     if (!np) return NULL;
     memcpy(np, ptr, old < size ? old : size);
-    mcx_free(ptr);
+    free_resolved(o, ch, ptr);
     return np;
 }
 
 size_t mcx_alloc_size(const void *ptr) {
     mcxi_obj *o;
     mcxi_chunk *ch;
-    if (mcxi_resolve(ptr, &o, &ch) != MCX_OK) return 0;
+    if (resolve_settled(ptr, &o, &ch) != MCX_OK) return 0;
     return (ch->flags & MCXI_CHUNK_LARGE) ? large_requested(ch, ptr) : o->u.live.requested;
 }
 
 mcx_context *mcx_context_of(const void *ptr) {
     mcxi_obj *o;
     mcxi_chunk *ch;
-    if (mcxi_resolve(ptr, &o, &ch) != MCX_OK) return NULL;
+    if (resolve_settled(ptr, &o, &ch) != MCX_OK) return NULL;
     return ch->owner;
 }
 
@@ -655,6 +810,7 @@ void mcxi_ctx_trim_tail(mcx_context *ctx) {
      * with bytes of an earlier owner there. */
     bool zeroed = (ctx->flags & MCX_CONTEXT_CLEAN) != 0;
     size_t tail = ch->size - keep;
+    if (ctx->flags & MCXI_CTX_FREES) mcxi_chunk_set_owner((char *)ch + keep, tail, NULL);
     mcxi_dbg_chunk_released((char *)ch + keep, tail, zeroed);
     mcxi_chunk_trim_top(ch, keep, zeroed);
     ch->size = keep;
@@ -665,6 +821,8 @@ void mcxi_ctx_trim_tail(mcx_context *ctx) {
 
 int mcxi_ctx_release_memory(mcx_context *ctx) {
     int rc = MCX_OK;
+    mcxi_ctx_finish_frees(ctx); /* a double free among them is counted, not lost */
+    if (ctx->flags & MCXI_CTX_FREES) own_chain(ctx, NULL); /* the flag goes below */
 #if MCXI_CHECKING
     for (const mcxi_chunk *c = ctx->keeper; c; c = c->next) {
         size_t live;

@@ -11,7 +11,8 @@ static size_t header_bytes(void) { return mcxi_align_up(sizeof(mcxi_top), 64); }
 
 size_t mcxi_buddy_meta_bytes(size_t top_size) {
     size_t nblocks = top_size >> MCXI_BLOCK_SHIFT;
-    size_t raw = header_bytes() + 2 * mcxi_align_up(nblocks, 8) + nblocks * (sizeof(uint64_t) + 2 * sizeof(uint32_t));
+    size_t raw = header_bytes() + 2 * mcxi_align_up(nblocks, 8) +
+                 nblocks * (sizeof(uint64_t) + 2 * sizeof(uint32_t) + sizeof(mcx_context *));
     size_t blocks = (raw + MCXI_BLOCK - 1) >> MCXI_BLOCK_SHIFT;
     return MCXI_BLOCK * mcxi_pow2_ceil(blocks);
 }
@@ -66,6 +67,8 @@ void mcxi_buddy_init(mcxi_top *t, uint64_t now_ms) {
     t->link_next = (uint32_t *)p;
     p += nblocks * sizeof(uint32_t);
     t->link_prev = (uint32_t *)p;
+    p += nblocks * sizeof(uint32_t);
+    t->owner = (mcx_context **)p; /* 8-aligned (two uint32 per block before it); zeros: no owner */
     for (unsigned k = 0; k <= MCXI_MAX_ORDER; k++) t->free_head[k] = t->free_tail[k] = MCXI_NIL;
     t->free_mask = 0;
     t->state[0] = (uint8_t)(MCXI_B_FREE | t->order);

@@ -87,6 +87,12 @@ static int check_context(const mcx_context *ctx) {
         const mcxi_top *top = mcxi_pagemap_get(c);
         CHECK(top && mcxi_chunk_is_live(top, c));
         CHECK(n <= ctx->chunk_count);
+        /* The owner map names this context on every block of its chunks while it frees. */
+        if (!top->dedicated) {
+            size_t b = (size_t)((const char *)c - top->base) >> MCXI_BLOCK_SHIFT;
+            for (size_t i = b; i < b + (c->size >> MCXI_BLOCK_SHIFT); i++)
+                CHECK(top->owner[i] == ((ctx->flags & MCXI_CTX_FREES) ? ctx : NULL));
+        }
         total += c->size;
         size_t live;
         CHECK(mcxi_check_chunk_objects(ctx, c, &live) == MCX_OK);

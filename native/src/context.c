@@ -68,6 +68,8 @@ static mcx_context *revive(mcx_context *ctx, mcx_context *parent, const char *na
     keeper->flags = MCXI_CHUNK_KEEPER;
     keeper->owner = ctx;
     ctx->magic = MCXI_CTX_MAGIC;
+    ctx->refused_frees = 0; /* its deferred frees were finished by the delete */
+    ctx->refused_status = MCX_OK;
     mcxi_ctx_sync_inline(ctx);
     set_name(ctx, name);
     link_child(ctx, parent);

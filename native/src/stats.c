@@ -6,6 +6,8 @@ int mcx_context_stats(const mcx_context *ctx, struct mcx_context_stats *out) {
     int st = mcxi_ctx_validate(ctx);
     if (st != MCX_OK) return st;
     if (!out) return MCX_EINVAL;
+    /* Deferred frees are finished first: used_bytes counts them as freed. */
+    mcxi_ctx_finish_frees((mcx_context *)ctx);
     size_t bumped = mcxi_ctx_used(ctx);
     size_t used = bumped > ctx->span_free_bytes ? bumped - ctx->span_free_bytes : 0;
     out->name = ctx->name;
@@ -16,6 +18,7 @@ int mcx_context_stats(const mcx_context *ctx, struct mcx_context_stats *out) {
     out->chunk_count = ctx->chunk_count;
     out->large_count = ctx->large_count;
     out->child_count = ctx->child_count;
+    out->refused_frees = ctx->refused_frees;
     return MCX_OK;
 }
 

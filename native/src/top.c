@@ -300,6 +300,13 @@ void mcxi_chunk_release_locked(void *chunk, bool zeroed, uint64_t freed_ms) {
     }
 }
 
+void mcxi_chunk_set_owner(void *chunk, size_t size, mcx_context *owner) {
+    mcxi_top *top = mcxi_pagemap_get(chunk);
+    if (top->dedicated) return;
+    size_t b = (size_t)((char *)chunk - top->base) >> MCXI_BLOCK_SHIFT;
+    for (size_t i = b; i < b + (size >> MCXI_BLOCK_SHIFT); i++) top->owner[i] = owner;
+}
+
 void mcxi_chunk_release_top(void *chunk, bool zeroed) {
     mcxi_lock();
     uint64_t now = mcxi_os_now_ms();

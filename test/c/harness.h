@@ -179,6 +179,14 @@ static inline struct mcx_context_stats th_ctx_stats(const mcx_context *ctx) {
     return s;
 }
 
+/* mcx_free's verdict on ptr, an object (or not) of ctx: at once, or when mcx_free_flush checks it
+ * (a release build reads the header a few frees later). */
+static inline int th_free(mcx_context *ctx, void *ptr) {
+    int st = mcx_free(ptr);
+    int later = mcx_free_flush(ctx);
+    return st != MCX_OK ? st : later;
+}
+
 /* Byte i of the pattern of allocation id: differs between ids and along the allocation. */
 static inline unsigned char th_pattern_byte(uint64_t id, size_t i) {
     uint64_t x = id * 0x9E3779B97F4A7C15ull + (uint64_t)i * 0x2545F4914F6CDD1Dull;

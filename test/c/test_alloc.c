@@ -252,6 +252,7 @@ static void objects_take_their_exact_size(void) {
             CHECK_U64(th_ctx_stats(ctx).used_bytes - u0, ==, 16 + ((sizes[k] + sentinel + 15) & ~(size_t)15));
             REQUIRE(mcx_alloc(ctx, 16) != NULL); /* p is no longer the newest */
             CHECK_OK(mcx_free(p));
+            CHECK_OK(mcx_free_flush(ctx)); /* on its free list now */
             CHECK(mcx_alloc(ctx, sizes[k]) == p);
             if (sizes[k] == 1025 && round == 0) {
                 uint64_t u1 = th_ctx_stats(ctx).used_bytes;
@@ -301,10 +302,10 @@ static void free_bad_pointers(void) {
         CHECK_OK(mcx_free(a));
         struct mcx_context_stats s0 = th_ctx_stats(ctx);
         if (k < 2) {
-            CHECK_STATUS(mcx_free(a), MCX_EFREED);
+            CHECK_STATUS(th_free(ctx, a), MCX_EFREED);
         } else {
             /* A freed large allocation's chunk may be gone already: foreign is right too. */
-            int st = mcx_free(a);
+            int st = th_free(ctx, a);
             CHECK(st == MCX_EFREED || st == MCX_EFOREIGN);
         }
         struct mcx_context_stats s1 = th_ctx_stats(ctx);
@@ -342,7 +343,7 @@ static void free_interior_and_stale_pointers(void) {
     th_fill(p + 128, 128, 5);
     size_t offsets[] = {1, 8, 16, 32, 128};
     for (size_t k = 0; k < sizeof offsets / sizeof offsets[0]; k++) {
-        int st = mcx_free(p + offsets[k]);
+        int st = th_free(root, p + offsets[k]);
         CHECK(st != MCX_OK);
         CHECK(mcx_context_of(p + offsets[k]) == NULL);
         CHECK_U64(mcx_alloc_size(p + offsets[k]), ==, 0);
@@ -581,6 +582,7 @@ static void inline_fast_path(void) {
     CHECK_OK(mcx_check(ctx));
     for (size_t i = 0; i < 300; i++) CHECK_U64(th_verify(p[i], i % (MCX_INLINE_MAX + 40), i), ==, i % (MCX_INLINE_MAX + 40));
     CHECK_OK(mcx_free(p[10]));
+    CHECK_OK(mcx_free_flush(ctx));
     unsigned char *again = mcx_alloc_inline(ctx, 10); /* class of p[10]: taken from the free list */
     CHECK(again == p[10]);
     unsigned char *r = mcx_realloc(p[20], 5000);
