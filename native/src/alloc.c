@@ -313,6 +313,8 @@ static void *alloc_slow(mcx_context *ctx, size_t size, size_t need) {
     return place(ctx, o, size, need);
 }
 
+static void *alloc_after_frees(mcx_context *ctx, size_t size);
+
 /* Not inlined into the fast path: rare, and it keeps mcx_alloc's frame small. */
 static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size) {
     int st = mcxi_ctx_validate(ctx);
@@ -335,11 +337,13 @@ static __attribute__((noinline)) void *alloc_other(mcx_context *ctx, size_t size
     }
     /* Before the context grows, its deferred frees may give what it needs (under a limit, all
      * the room it has). */
-    if (ctx->deferred_count > 0) {
-        mcxi_ctx_finish_frees(ctx);
-        return alloc_other(ctx, size);
-    }
+    if (MCXI_UNLIKELY(ctx->deferred_count > 0)) return alloc_after_frees(ctx, size);
     return alloc_slow(ctx, size, need);
+}
+
+static __attribute__((noinline)) void *alloc_after_frees(mcx_context *ctx, size_t size) {
+    mcxi_ctx_finish_frees(ctx);
+    return alloc_other(ctx, size);
 }
 
 /* A freed object waits that may serve size (need bytes if bumped, of class c): reuse it
