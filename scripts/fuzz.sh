@@ -6,6 +6,8 @@
 # inputs go to build-fuzz/corpus; crash files to build-fuzz/artifacts/). Prints the executions and
 # "FIGURE fuzz_executions=<n>"; exits non-zero when the fuzzer found a failure.
 #   scripts/fuzz.sh [seconds] [extra libFuzzer flags...]
+#   MEMCTX_FUZZ_BUILD=release: the release build instead of the checking build (build-fuzz-release/:
+#   frees whose header is read later, the paths the checking build does not take)
 #   Reproduce a crash: build-fuzz/test/fuzz/fuzz_ops <file>  (MCX_FUZZ_TRACE=1 prints every operation)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,9 +31,13 @@ if [ ! -f "$fuzzer_lib" ] && [ ! -f "$(clang -print-resource-dir)/lib/linux/libc
   apt_install "libclang-rt-${clang_major}-dev"
 fi
 
-dir=build-fuzz
+case "${MEMCTX_FUZZ_BUILD:-checking}" in
+  checking) dir=build-fuzz; checking=ON ;;
+  release) dir=build-fuzz-release; checking=OFF ;;
+  *) echo "fuzz.sh: MEMCTX_FUZZ_BUILD must be checking or release, got '$MEMCTX_FUZZ_BUILD'" >&2; exit 2 ;;
+esac
 jobs="$(nproc 2>/dev/null || echo 2)"
-CC=clang cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMCTX_FUZZ=ON -DMEMCTX_CHECKING=ON \
+CC=clang cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMEMCTX_FUZZ=ON -DMEMCTX_CHECKING="$checking" \
   -DMEMCTX_SANITIZE=ON -DMEMCTX_BUILD_TESTS=OFF -DMEMCTX_BUILD_BENCH=OFF >/dev/null
 cmake --build "$dir" -j "$jobs" --target fuzz_ops >/dev/null
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/reliability.sh - owns the reliability step of CI (npm run test:reliability): the fuzz smoke
-# (libFuzzer + ASan + UBSan, >= 60 s), the fault-injection sweep in the ASan+UBSan checking build
-# (LeakSanitizer on), the replay of the fuzz corpus, the short soak (~30 s), and the C tests under
+# (libFuzzer + ASan + UBSan, >= 60 s of the checking build, 30 s of the release build), the
+# fault-injection sweep in the ASan+UBSan checking build (LeakSanitizer on), the replay of the fuzz
+# corpus, the short soak (~30 s), and the C tests under
 # ulimit -v; then the jest reliability suite (test/reliability/*.test.ts) when the facade is built.
 # Prints the figures at the end: fuzz executions, soak cycles, faults injected, MCX_ENOMEM reported
 # under the address-space limit. Exits non-zero when any step fails (all steps still run).
@@ -29,6 +30,8 @@ mkdir -p build-reliability
 # 1. fuzz smoke
 step fuzz bash scripts/fuzz.sh "$fuzz_seconds"
 fig[fuzz_executions]="$(figure fuzz_executions build-reliability/fuzz.log)"
+# the release build too: its frees are checked later, a path the checking build never takes
+step fuzz-release env MEMCTX_FUZZ_BUILD=release bash scripts/fuzz.sh 30
 
 # 2. fault sweep + corpus replay in the ASan+UBSan checking build
 asan_build() {

@@ -99,6 +99,7 @@ static inline void push_free(mcx_context *ctx, mcxi_obj *o, bool odd) {
     if (c < 16) ctx->inline_end = NULL; /* mcx_alloc_inline must let mcx_alloc take it first */
 }
 
+#if !MCXI_CHECKING
 typedef uint32_t mcxi_u32x4 __attribute__((vector_size(16)));
 typedef uint64_t mcxi_u64x2 __attribute__((vector_size(16)));
 
@@ -115,6 +116,7 @@ static inline bool deferred_may_hold(const mcx_context *ctx, const void *p) {
     mcxi_u64x2 any = (mcxi_u64x2)hit;
     return (any[0] | any[1]) != 0;
 }
+#endif
 
 /* Take the head of class c (its bit is set; it fits) for size bytes. */
 static inline void *pop_fitting(mcx_context *ctx, unsigned c, size_t size) {
@@ -650,6 +652,7 @@ void mcxi_ctx_finish_frees(mcx_context *ctx) {
     }
 }
 
+#if !MCXI_CHECKING
 /* The context whose chain chunk holds ptr, found without reading ptr's header or its chunk's (the
  * top chunk's owner map): NULL for anything mcx_free must look at now (not from a buddy top
  * chunk, misaligned, in bookkeeping, a free run, a cached or a large chunk, a deleted context). */
@@ -659,6 +662,7 @@ static inline mcx_context *deferrable_owner(const void *ptr) {
     mcx_context *ctx = top->owner[(size_t)((const char *)ptr - top->base) >> MCXI_BLOCK_SHIFT];
     return ctx && ctx->magic == MCXI_CTX_MAGIC ? ctx : NULL;
 }
+#endif
 
 /* In a release build the header of the object freed is read MCXI_FREE_DEFER frees later, after a
  * prefetch now: the frees in between overlap its cache miss. Until then the object is not reused
