@@ -77,9 +77,11 @@
 
 /* mcx_free in a release build reads the object's header this many frees later, after a prefetch:
  * the header of a cold object is a cache miss, and the frees in between overlap it instead of
- * stalling on it. The mixed workload (bench/c, workload 3; medians of 11 interleaved runs):
- * 428 ms reading it at once, 223 ms with 2, 190 ms with 4, 182 ms with 8 (mimalloc 199 ms). The
- * checking build reads it at once. */
+ * stalling on it. The mixed workload (`mcx_peer_memctx --backend memctx --workload mixed`, built
+ * with each value; medians of 11 runs interleaved with mimalloc-free): 523 ms reading the header
+ * at once (the build before), 227 ms with 4, 232 ms with 8, 247 ms with 16, mimalloc 210 ms; the
+ * spread between runs is wider than the gaps between 4, 8 and 16 (8 leaves room on a machine with
+ * slower memory). The checking build reads it at once. */
 #if MCXI_CHECKING
 #define MCXI_FREE_DEFER 4u /* the ring's smallest size; unused: every free is checked at once */
 #else
