@@ -118,9 +118,17 @@ static inline bool deferred_may_hold(const mcx_context *ctx, const void *p) {
 }
 #endif
 
-/* Take the head of class c (its bit is set; it fits) for size bytes. */
-static inline void *pop_fitting(mcx_context *ctx, unsigned c, size_t size) {
+/* Take the newest freed object of class c (its bit is set) for size bytes of need: NULL when it is
+ * too small (a list holds objects of at least its class's size, so only a retired chunk tail
+ * filed under a class it does not fill can be), or when a free of it waits in the ring. That free
+ * is a double free: the object stays on its list until the free is read and refused (its header
+ * would pass once the object is live again), and the caller bumps instead. */
+static inline void *pop_free(mcx_context *ctx, unsigned c, size_t size, size_t need) {
     mcxi_obj *o = ctx->free_lists[c];
+    if (MCXI_UNLIKELY(o->size < need)) return NULL;
+#if !MCXI_CHECKING
+    if (MCXI_UNLIKELY(deferred_may_hold(ctx, o + 1))) return NULL;
+#endif
     ctx->free_lists[c] = o->u.next_free;
     /* The next pop of this class reads that header: a miss when it was freed long ago. */
     __builtin_prefetch(ctx->free_lists[c], 1);
@@ -136,20 +144,6 @@ static inline void *pop_fitting(mcx_context *ctx, unsigned c, size_t size) {
     void *p = o + 1;
     mcxi_dbg_obj_alloc(ctx, p, size, o->size);
     return p;
-}
-
-/* Take the newest freed object of class c (its bit is set) for size bytes of need: NULL when it is
- * too small (a list holds objects of at least its class's size, so only a retired chunk tail
- * filed under a class it does not fill can be), or when a free of it waits in the ring. That free
- * is a double free: the object stays on its list until the free is read and refused (its header
- * would pass once the object is live again), and the caller bumps instead. */
-static inline void *pop_free(mcx_context *ctx, unsigned c, size_t size, size_t need) {
-    mcxi_obj *o = ctx->free_lists[c];
-    if (MCXI_UNLIKELY(o->size < need)) return NULL;
-#if !MCXI_CHECKING
-    if (MCXI_UNLIKELY(deferred_may_hold(ctx, o + 1))) return NULL;
-#endif
-    return pop_fitting(ctx, c, size);
 }
 
 /* A freed object for need bytes from class c, the class below need's own, whose odd bit is set
