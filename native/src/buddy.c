@@ -217,6 +217,8 @@ int mcxi_buddy_check(const mcxi_top *t) {
                 return MCX_ECORRUPT;
         } else {
             free_count[k]++;
+            for (uint32_t i = b; i < b + (1u << k); i++)
+                if (t->owner[i] != NULL) return MCX_ECORRUPT; /* no context owns a free run */
             if (s & MCXI_B_DECOMMITTED) decommitted += MCXI_BLOCK << k;
             if (k < t->order) {
                 uint8_t bs = t->state[b ^ (1u << k)];
