@@ -194,6 +194,7 @@ static void waiting_free_is_a_free(void) {
     CHECK(st == MCX_OK || st == MCX_EFREED);
     CHECK(mcx_context_of(a) == NULL);
     CHECK_STATUS(mcx_free_flush(ctx), (st == MCX_OK ? MCX_EFREED : MCX_OK));
+    CHECK_STATUS(mcx_free_flush(NULL), MCX_EINVAL);
     CHECK_OK(mcx_check(ctx));
     CHECK_OK(mcx_delete(ctx));
 }
