@@ -17,6 +17,7 @@ import type { Mode } from './alloc';
 import { HELP, parseDemoArgs, UsageError, type DemoOptions } from './args';
 import { fillBody, FILE_SEED } from './bodies';
 import type { DemoSample, FromLoad, FromService, LoadResult, ToLoad, ToService } from './protocol';
+import type { ServiceTimeStats } from './servicetime';
 import { RECOVERED_WITHIN_BYTES, summarize, type ModeRun } from './summary';
 import { LiveView } from './view';
 
@@ -94,6 +95,7 @@ function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
     let zeroSinceMs: number | null = null;
     const phases: PhaseRecord[] = [];
     let phaseStats: PhaseStats[] = [];
+    let serviceTime: ServiceTimeStats[] = [];
     let loadResult: LoadResult | null = null;
     let loadStopMs: number | null = null;
     let currentPhase = 'startup';
@@ -209,6 +211,7 @@ function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
         if (firstPhaseMs !== null && msg.trim.timeMs >= firstPhaseMs) trims.push(msg.trim);
       } else if (msg.type === 'stats') {
         phaseStats = msg.phases;
+        serviceTime = msg.serviceTime;
         view.onModeDone(mode);
         const exited = new Promise<void>((res) => {
           if (service.exitCode !== null || service.signalCode !== null) res();
@@ -221,7 +224,7 @@ function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
           clearTimeout(force);
           for (const t of timers) clearTimeout(t);
           if (load !== null && load.exitCode === null) load.kill('SIGKILL');
-          resolve({ label: mode, samples, trims, phases, phaseStats, load: loadResult, loadStopMs, verify: opts.verify });
+          resolve({ label: mode, samples, trims, phases, phaseStats, serviceTime, load: loadResult, loadStopMs, verify: opts.verify });
         });
       } else if (msg.type === 'fatal') {
         fail(`the ${mode} service failed: ${msg.message}`);
@@ -256,8 +259,15 @@ export function targetLines(m: SummaryRecord, t: SummaryRecord | undefined, deca
       `(${back === null ? 'not within idle' : `${(back / 1000).toFixed(1)} s`}; ${mib(m.preRampRssBytes)} -> ${mib(m.endRssBytes)})`,
   ];
   if (t !== undefined) {
-    const p99 = m.holdP99Ms !== null && t.holdP99Ms !== null ? m.holdP99Ms <= t.holdP99Ms : null;
-    lines.push(`memctx p99 under load no worse than trim's: ${verdict(p99)} (${sig3(m.holdP99Ms, ' ms')} vs ${sig3(t.holdP99Ms, ' ms')})`);
+    // Judged on the service's own time: the backend wait is the same per request in every mode,
+    // and with a wait of seconds it makes the end-to-end p99 that of the waits that fell in hold.
+    const mo = m.holdServiceP99Ms ?? null;
+    const to = t.holdServiceP99Ms ?? null;
+    const p99 = mo !== null && to !== null ? mo <= to : null;
+    lines.push(
+      `memctx p99 under load no worse than trim's, in the service's own time (latency minus the backend wait): ${verdict(p99)} ` +
+        `(${sig3(mo, ' ms')} vs ${sig3(to, ' ms')}; end to end, the wait included: ${sig3(m.holdP99Ms, ' ms')} vs ${sig3(t.holdP99Ms, ' ms')})`,
+    );
     const mf = m.returnMinorFaults ?? null;
     const tf = t.returnMinorFaults ?? null;
     lines.push(`memctx fewer page faults than trim when traffic returns: ${verdict(mf !== null && tf !== null ? mf < tf : null)} (${mf ?? 'n/a'} vs ${tf ?? 'n/a'})`);
@@ -365,6 +375,7 @@ export async function main(argv: string[]): Promise<number> {
     if (m === undefined || other === undefined) continue;
     process.stdout.write(
       `memctx / ${other.label}: throughput ${ratio(m.holdReqPerSec, other.holdReqPerSec)}, p99 ${ratio(m.holdP99Ms, other.holdP99Ms)}, ` +
+        `p99 of the service's own time ${ratio(m.holdServiceP99Ms, other.holdServiceP99Ms)}, ` +
         `CPU per request ${ratio(m.holdCpuUsPerRequest, other.holdCpuUsPerRequest)}, peak RSS ${ratio(m.peakRssBytes, other.peakRssBytes)}\n`,
     );
   }

@@ -2,6 +2,7 @@
 import type { MonitorSample, PhaseStats } from '../../dist/monitor';
 import type { TrimRecord } from '../../dist/report/data';
 import type { Mode } from './alloc';
+import type { ServiceTimeStats } from './servicetime';
 
 /** A service's sample: the monitor's, plus the request memory its handlers hold. */
 export interface DemoSample extends MonitorSample {
@@ -49,7 +50,7 @@ export type FromService =
   | { type: 'listening'; port: number; pid: number; mode: Mode }
   | { type: 'sample'; sample: DemoSample }
   | { type: 'trim'; trim: TrimRecord }
-  | { type: 'stats'; phases: PhaseStats[] }
+  | { type: 'stats'; phases: PhaseStats[]; serviceTime: ServiceTimeStats[] }
   | { type: 'fatal'; message: string };
 
 export interface LoadConfig {

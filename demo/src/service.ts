@@ -21,6 +21,7 @@ import { startMonitor } from '../../dist/monitor';
 import { createAllocator, DEFAULT_PIECE_BYTES, MODES, type Mode, type RequestMemory } from './alloc';
 import { BLOCK_BYTES, fillBody, itemsChecksum, TAG_BYTES, type IngestPayload } from './bodies';
 import type { FromService, ToService } from './protocol';
+import { ServiceTime } from './servicetime';
 
 const PIECE_BYTES = 16 * 1024;
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -54,6 +55,7 @@ try {
 }
 const maxChunkBytes = Number(maxChunkArg ?? '0');
 const allocator = createAllocator(mode, firstChunkBytes, pieceBytes, maxChunkBytes);
+const serviceTime = new ServiceTime();
 
 function parseQuery(url: string): { path: string; params: Map<string, string> } {
   const q = url.indexOf('?');
@@ -94,9 +96,14 @@ function afterBackend(res: http.ServerResponse, key: number, fn: () => void): vo
     // The client may have gone meanwhile; the request's memory is released then, so stop here.
     if (!res.destroyed) fn();
   };
-  if (backendMs <= 0) return run();
+  if (backendMs <= 0) {
+    serviceTime.noteWait(res, 0);
+    return run();
+  }
   const u = (Math.imul(key >>> 0, 2654435761) >>> 0) / 4294967296;
-  setTimeout(run, backendMs * (0.2 + 1.6 * u));
+  const waitMs = backendMs * (0.2 + 1.6 * u);
+  serviceTime.noteWait(res, waitMs);
+  setTimeout(run, waitMs);
 }
 
 /** Builds body(seed) of sizeBytes in request Buffers of up to 16 KiB, then sends them corked (one writev). */
@@ -276,6 +283,7 @@ const server = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
   }
 });
 server.on('clientError', (_err, socket) => socket.destroy());
+serviceTime.track(server);
 
 // Idle GC (both modes, when node runs with --expose-gc): once no request has been in flight for
 // IDLE_GC_AFTER_MS, one full GC, so that what RSS shows afterwards is what the allocators keep
@@ -324,10 +332,13 @@ if (mode === 'trim') {
 // The server keeps the process alive; the monitor's timer is unref'd by design.
 
 process.on('message', (msg: ToService) => {
-  if (msg.type === 'phase') monitor.mark(msg.name);
-  else if (msg.type === 'stats') {
+  if (msg.type === 'phase') {
+    monitor.mark(msg.name);
+    serviceTime.mark(msg.name);
+  } else if (msg.type === 'stats') {
     monitor.mark('end');
-    send({ type: 'stats', phases: monitor.phaseStats() });
+    serviceTime.mark(null);
+    send({ type: 'stats', phases: monitor.phaseStats(), serviceTime: serviceTime.phases() });
   } else if (msg.type === 'exit') {
     monitor.stop();
     server.close();

@@ -2,6 +2,7 @@
 import type { PhaseStats } from '../../dist/monitor';
 import type { PhaseRecord, SummaryRecord, TrimRecord } from '../../dist/report/data';
 import type { DemoSample, LoadResult } from './protocol';
+import type { ServiceTimeStats } from './servicetime';
 
 const MiB = 1024 * 1024;
 /** "Back to pre-ramp" means RSS within this much above the pre-ramp figure. */
@@ -22,6 +23,7 @@ export interface ModeRun {
   trims: TrimRecord[];
   phases: PhaseRecord[];
   phaseStats: PhaseStats[];
+  serviceTime: ServiceTimeStats[];
   load: LoadResult | null;
   /** Epoch ms when the client closed its last connection. */
   loadStopMs: number | null;
@@ -93,6 +95,7 @@ export function summarize(run: ModeRun): SummaryRecord {
     holdReqPerSec: hold?.reqPerSec ?? null,
     holdP50Ms: hold?.latencyP50Ms ?? null,
     holdP99Ms: hold?.latencyP99Ms ?? null,
+    holdServiceP99Ms: run.serviceTime.find((p) => p.phase === 'hold')?.p99Ms ?? null,
     holdCpuPercent: holdMs > 0 ? (holdCpuMs / holdMs) * 100 : null,
     holdCpuUsPerRequest: holdRequests > 0 ? (holdCpuMs * 1000) / holdRequests : null,
     // The worst p99 of the loaded phases: ramps see fewer connections, so hold usually dominates.

@@ -53,6 +53,11 @@ export interface SummaryRecord {
   holdReqPerSec: number | null;
   holdP50Ms: number | null;
   holdP99Ms: number | null;
+  /**
+   * p99 over the hold phase of the time the service itself took per request: its latency minus
+   * the simulated backend wait it was given (the demo's services; absent elsewhere).
+   */
+  holdServiceP99Ms?: number | null;
   /** Service CPU over the hold phase: mean percentage of one core, and CPU time per request. */
   holdCpuPercent: number | null;
   holdCpuUsPerRequest: number | null;

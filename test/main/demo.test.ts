@@ -78,7 +78,7 @@ describe('npm start: a few-second run of all three modes', () => {
     const report = path.join(dir, 'report.html');
     expect(run.stdout).toContain(`report: ${report}`);
     expect(run.stdout).toMatch(/mode\s+RSS pre-ramp\s+RSS peak\s+RSS 2 s after/);
-    expect(run.stdout).toMatch(/mode\s+req\/s\s+p50\s+p99\s+loop p99/);
+    expect(run.stdout).toMatch(/mode\s+req\/s\s+p50\s+p99\s+own p99\s+loop p99/);
     // Everything the tool prints fits 100 columns.
     expect(Math.max(...run.stdout.split('\n').map((l) => l.length))).toBeLessThanOrEqual(100);
     expect(fs.statSync(report).size).toBeGreaterThan(50_000);
@@ -182,6 +182,17 @@ describe('npm start --profile spike, scaled down: the direction of each result',
       expect(summary(label).peakRequestBytes).toBeGreaterThan(16 * MiB);
     }
     expect(run.stdout).toContain('targets (this run):');
+  });
+
+  test("each mode reports its own time per request: the latency without the backend wait", () => {
+    for (const label of MODES) {
+      const s = summary(label);
+      const own = s.holdServiceP99Ms as number;
+      // Every hold request waited 0.2-1.8x the 300 ms backend; its own part is what is left.
+      expect(own).toBeGreaterThan(0);
+      expect(s.holdP99Ms as number).toBeGreaterThan(own + 0.2 * 300);
+    }
+    expect(run.stdout.replace(/\s+/g, ' ')).toMatch(/in the service's own time \(latency minus the backend wait\): (met|NOT met) \(/);
   });
 
   test('memctx gives its memory back once idle, without a call', () => {
