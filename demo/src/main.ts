@@ -373,11 +373,11 @@ export async function main(argv: string[]): Promise<number> {
   const m = byLabel('memctx');
   for (const other of [byLabel('baseline'), byLabel('trim')]) {
     if (m === undefined || other === undefined) continue;
-    process.stdout.write(
-      `memctx / ${other.label}: throughput ${ratio(m.holdReqPerSec, other.holdReqPerSec)}, p99 ${ratio(m.holdP99Ms, other.holdP99Ms)}, ` +
-        `p99 of the service's own time ${ratio(m.holdServiceP99Ms, other.holdServiceP99Ms)}, ` +
-        `CPU per request ${ratio(m.holdCpuUsPerRequest, other.holdCpuUsPerRequest)}, peak RSS ${ratio(m.peakRssBytes, other.peakRssBytes)}\n`,
-    );
+    const line =
+      `memctx / ${other.label}: throughput ${ratio(m.holdReqPerSec, other.holdReqPerSec)}, p99 ${ratio(m.holdP99Ms, other.holdP99Ms)} ` +
+      `(own time ${ratio(m.holdServiceP99Ms, other.holdServiceP99Ms)}), ` +
+      `CPU per request ${ratio(m.holdCpuUsPerRequest, other.holdCpuUsPerRequest)}, peak RSS ${ratio(m.peakRssBytes, other.peakRssBytes)}`;
+    process.stdout.write(wrapText(line, columns, '  ').join('\n') + '\n');
   }
   for (const x of summaries) {
     process.stdout.write(`${x.label.padEnd(8)} RSS before the ramp, 2 s after the load, end of idle: ${mib(x.preRampRssBytes)}, ${mib(x.rssAfterLoad2sBytes)}, ${mib(x.endRssBytes)}\n`);
