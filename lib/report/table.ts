@@ -64,9 +64,9 @@ export function summaryTables(summaries: readonly SummaryRecord[]): Table[] {
       title:
         'Under load (hold): latency p50/p99, the p99 of the time the service itself took (own p99: ' +
         'latency minus the simulated backend wait) and event-loop delay p99 (loop p99) from perf_hooks ' +
-        'histograms, 3 significant digits; service CPU; minor page faults; GC pause over the whole run; ' +
-        'response bodies checked by the client',
-      headers: ['mode', 'req/s', 'p50', 'p99', 'own p99', 'loop p99', 'CPU', 'CPU/req', 'faults', 'GC pause', 'checked'],
+        'histograms, 3 significant digits; service CPU; minor page faults; response bodies checked by ' +
+        'the client',
+      headers: ['mode', 'req/s', 'p50', 'p99', 'own p99', 'loop p99', 'CPU', 'CPU/req', 'faults', 'checked'],
       rows: summaries.map((s) => [
         s.label,
         num(s.holdReqPerSec, 0),
@@ -77,7 +77,6 @@ export function summaryTables(summaries: readonly SummaryRecord[]): Table[] {
         num(s.holdCpuPercent, 0, '%'),
         sig3(s.holdCpuUsPerRequest, ' µs'),
         count(s.holdMinorFaults),
-        num(s.gcPauseMs, 0, ' ms'),
         s.verified === null ? 'off' : `${s.verified} ok, ${s.mismatches ?? 0} bad`,
       ]),
     },

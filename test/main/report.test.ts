@@ -55,7 +55,7 @@ function syntheticRun(): ReportData {
   });
   data.summaries.push({
     type: 'summary', label: 'baseline', peakRssBytes: 1234.5 * MiB, preRampRssBytes: 123.4 * MiB, rssAfterLoad2sBytes: 1200.1 * MiB, endRssBytes: 1199.9 * MiB,
-    peakMappedBytes: null, endMappedBytes: null, holdReqPerSec: 12345, holdP50Ms: 1234.5, holdP99Ms: 12345.6, holdCpuPercent: 180, holdCpuUsPerRequest: 12345, loadP99Ms: 3,
+    peakMappedBytes: null, endMappedBytes: null, holdReqPerSec: 12345, holdP50Ms: 1234.5, holdP99Ms: 12345.6, holdServiceP99Ms: 1234.5, holdCpuPercent: 180, holdCpuUsPerRequest: 12345, loadP99Ms: 3,
     requests: 123456, gcCount: 12345, gcPauseMs: 123456, verified: 1234567, mismatches: 0, errors: 0, loadStopMs: t0 + 12_000,
     holdLoopDelayP99Ms: 1234.5, holdMinorFaults: 1234567, peakRequestBytes: 1023.9 * MiB, recoveryMs: null, recoveryMinorFaults: 12345678, recoveryGcPauseMs: 12345,
     recoveryLoopDelayMaxMs: 12345.6, returnMinorFaults: 1234567, trimCount: 1234, trimPauseMs: 12345.6, trimMaxPauseMs: 1234.5, trimFaultsAfterMedian: 123456,
@@ -106,8 +106,10 @@ describe('summary tables', () => {
     const widths = text.split('\n').map((l) => l.length);
     expect(Math.max(...widths)).toBeLessThanOrEqual(100);
     const baseline = tables.map((t) => t.rows[1]);
-    expect(baseline[1].slice(2, 5)).toEqual(['1235 ms', '12346 ms', '1235 ms']);
-    expect(baseline[1][7]).toBe('1234567');
+    expect(baseline[1].slice(2, 6)).toEqual(['1235 ms', '12346 ms', '1235 ms', '1235 ms']);
+    expect(baseline[1][8]).toBe('1234567');
+    // A run without the own-time figure (not the demo's services) shows a dash there.
+    expect(tables[1].rows[0][4]).toBe('-');
     expect(tables[0].rows[0].slice(1, 5)).toEqual(['60.0', '150.0', '50.0', '50.0']);
     expect(baseline[0][7]).toBe('not in idle');
     expect(baseline[2].slice(4, 7)).toEqual(['1234', '12346 ms', '1235 ms']);
