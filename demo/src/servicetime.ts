@@ -3,17 +3,15 @@
 // A request's latency is its backend wait (a timer of 0.2-1.8x backendMs, fixed by the request's
 // key, so the same request waits as long in every mode) plus what the service itself took:
 // reading the body, building and writing the response, waiting for the event loop. Only that
-// second part can differ between allocators. With a backend of seconds it is a few per mille of
-// the latency, and the p99 of the whole latency is mostly the p99 of the waits of the requests
-// that happened to finish in the phase. So the service also reports this part on its own.
+// second part can differ between allocators. With a backend of seconds, the p99 of the whole
+// latency is mostly the p99 of the waits of the requests that happened to finish in the phase,
+// so the service also reports this part on its own.
 import type * as http from 'node:http';
 import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
 
 /** The service's own time over one phase: requests that had a backend wait and finished in it. */
 export interface ServiceTimeStats {
   phase: string;
-  count: number;
-  p50Ms: number | null;
   p99Ms: number | null;
 }
 
@@ -48,12 +46,7 @@ export class ServiceTime {
   mark(phase: string | null): void {
     if (this.#phase !== null) {
       const h = this.#histogram;
-      this.#phases.push({
-        phase: this.#phase,
-        count: h.count,
-        p50Ms: h.count > 0 ? h.percentile(50) / US_PER_MS : null,
-        p99Ms: h.count > 0 ? h.percentile(99) / US_PER_MS : null,
-      });
+      this.#phases.push({ phase: this.#phase, p99Ms: h.count > 0 ? h.percentile(99) / US_PER_MS : null });
     }
     this.#histogram.reset();
     this.#phase = phase;
