@@ -26,7 +26,13 @@ test('mapped, resident and process RSS sit side by side and move with allocation
   const before = memoryStats();
   for (let i = 0; i < 64; i++) ctx.alloc(512 * 1024, 1);
   const after = memoryStats();
-  expect(after.mappedBytes - before.mappedBytes).toBeGreaterThanOrEqual(30 * 1024 * 1024);
+  expect(after.chunkBytes - before.chunkBytes).toBeGreaterThanOrEqual(30 * 1024 * 1024);
+  // The new chunks come from new mappings or from room already mapped: a top chunk that an
+  // ArrayBuffer of an earlier test file in this worker still holds stays mapped (trim() can only
+  // decommit its free runs), so the mapping need not grow by all of them.
+  const roomBefore = before.mappedBytes - before.chunkBytes - before.metaBytes;
+  expect(after.mappedBytes - before.mappedBytes + roomBefore).toBeGreaterThanOrEqual(30 * 1024 * 1024);
+  expect(after.mappedBytes).toBeGreaterThanOrEqual(after.chunkBytes + after.metaBytes);
   expect(after.residentBytes - before.residentBytes).toBeGreaterThanOrEqual(30 * 1024 * 1024);
   expect(after.residentBytes).toBeLessThanOrEqual(after.mappedBytes);
   expect(after.peakMappedBytes).toBeGreaterThanOrEqual(after.mappedBytes);
