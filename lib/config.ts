@@ -12,7 +12,10 @@ export interface ConfigureOptions {
   maxTopChunkSize?: number;
   /** Idle top chunks kept mapped up to this total, bytes (default 4 MiB). */
   retainBytes?: number;
-  /** Idle time before memory is released, ms (default 1000). */
+  /**
+   * Idle time before memory is released, ms (default 1000). While contexts keep taking chunks,
+   * free memory up to the most in use over the last 8 decays stays resident.
+   */
   decayMs?: number;
   /** Default release mode of contexts created from now on in this thread (default 'detach'). */
   releaseMode?: 'detach' | 'reserve';

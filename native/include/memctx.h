@@ -86,7 +86,9 @@ typedef struct mcx_config {
     size_t top_chunk_size;     /* first top chunk, power of two >= 256 KiB; default 4 MiB */
     size_t max_top_chunk_size; /* ceiling of the doubling; default 1 GiB */
     size_t retain_bytes;       /* idle top chunks kept mapped up to this total; default 4 MiB */
-    uint64_t decay_ms;         /* idle time before release; default 1000 ms */
+    uint64_t decay_ms;         /* idle time before release; default 1000 ms (while chunks are
+                                  still taken, free runs up to the most chunk bytes in use over
+                                  the last 8 decays stay resident) */
     int background_thread;     /* 1: a thread runs mcx_maintain() by itself; default 0 */
 } mcx_config;
 

@@ -172,14 +172,18 @@ size_t mcxi_buddy_trim(mcxi_top *t, uint32_t b, uint32_t keep, uint64_t now_ms, 
     return freed;
 }
 
-uint64_t mcxi_buddy_decommit(mcxi_top *t, uint64_t cutoff_ms, uint64_t small_cutoff_ms) {
+uint64_t mcxi_buddy_decommit(mcxi_top *t, uint64_t cutoff_ms, uint64_t small_cutoff_ms, uint64_t *keep_bytes) {
     uint64_t released = 0;
-    for (unsigned k = 0; k <= t->order; k++) {
+    for (unsigned k = t->order + 1; k-- > 0;) {
         uint64_t cut = k < MCXI_DECOMMIT_MIN_ORDER ? small_cutoff_ms : cutoff_ms;
+        size_t bytes = MCXI_BLOCK << k;
         for (uint32_t b = t->free_head[k]; b != MCXI_NIL; b = t->link_next[b]) {
             if (t->state[b] & MCXI_B_DECOMMITTED) continue;
             if (t->freed_ms[b] > cut) continue;
-            size_t bytes = MCXI_BLOCK << k;
+            if ((t->dirty[b] & MCXI_RUN_USED) && bytes <= *keep_bytes) {
+                *keep_bytes -= bytes;
+                continue;
+            }
             char *p = t->base + ((size_t)b << MCXI_BLOCK_SHIFT);
             MCXI_UNPOISON(p, bytes);
             if (mcxi_os_decommit(p, bytes) != MCX_OK) {
@@ -195,6 +199,15 @@ uint64_t mcxi_buddy_decommit(mcxi_top *t, uint64_t cutoff_ms, uint64_t small_cut
         }
     }
     return released;
+}
+
+uint64_t mcxi_buddy_recent_bytes(const mcxi_top *t, uint64_t cutoff_ms) {
+    uint64_t bytes = 0;
+    for (unsigned k = 0; k <= t->order; k++)
+        for (uint32_t b = t->free_head[k]; b != MCXI_NIL; b = t->link_next[b])
+            if (!(t->state[b] & MCXI_B_DECOMMITTED) && (t->dirty[b] & MCXI_RUN_USED) && t->freed_ms[b] > cutoff_ms)
+                bytes += MCXI_BLOCK << k;
+    return bytes;
 }
 
 /* Verify the tiling of blocks, the free lists, the mask and the byte counts. */

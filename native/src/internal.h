@@ -26,6 +26,11 @@
  * chunk request has wanted (on the ramp workload, trimmed chunk tails and keepers: 11 MiB of its
  * RSS after the idle time), and a burst within that time still finds them warm. */
 #define MCXI_DECOMMIT_SMALL_DECAYS 2u
+/* While chunks are still being taken (one in the last decay), free runs that were used stay
+ * resident up to the most chunk bytes in use over this many decays: a load that rises and falls
+ * finds its memory warm instead of refaulting what the decay gave back (a refault costs a fault
+ * and a page clear per 4 KiB). Once no chunk has been taken for a decay, the decay alone rules. */
+#define MCXI_DEMAND_DECAYS 8u
 #define MCXI_DEDICATED_MIN ((size_t)1 << 20)              /* chunks >= 1 MiB get their own mapping */
 #define MCXI_TOP_MIN MCX_TOP_CHUNK_MIN                     /* smallest top chunk */
 #define MCXI_TOP_CEILING MCX_TOP_CHUNK_MAX                 /* largest top chunk ever */
@@ -346,14 +351,22 @@ static inline bool mcxi_buddy_used_run(const mcxi_top *top, unsigned k) {
 /* zeroed: every byte of the run is zero (a clean context scrubbed what it used). */
 void mcxi_buddy_free(mcxi_top *top, uint32_t block, uint64_t now_ms, bool zeroed);
 /* madvise free runs of order >= MCXI_DECOMMIT_MIN_ORDER idle since before cutoff_ms, and smaller
- * ones idle since before small_cutoff_ms. */
-uint64_t mcxi_buddy_decommit(mcxi_top *top, uint64_t cutoff_ms, uint64_t small_cutoff_ms);
+ * ones idle since before small_cutoff_ms; *keep_bytes of used runs (largest first) are kept
+ * resident instead, and taken off *keep_bytes. */
+uint64_t mcxi_buddy_decommit(mcxi_top *top, uint64_t cutoff_ms, uint64_t small_cutoff_ms, uint64_t *keep_bytes);
+/* Bytes of used, resident free runs freed after cutoff_ms (which no pass releases yet). */
+uint64_t mcxi_buddy_recent_bytes(const mcxi_top *top, uint64_t cutoff_ms);
 /* Keep the first keep_blocks blocks of the allocated run (or trimmed chunk) at block and free the
  * rest as free runs (freed at now_ms, zeroed as for mcxi_buddy_free); returns the bytes freed. */
 size_t mcxi_buddy_trim(mcxi_top *top, uint32_t block, uint32_t keep_blocks, uint64_t now_ms, bool zeroed);
 int mcxi_buddy_check(const mcxi_top *top);
 
 /* ---- top.c: the top-chunk vector, dedicated mappings, the lock ------------------------------- */
+/* The most chunk bytes in use during one decay-long interval, from start_ms. */
+typedef struct mcxi_demand {
+    uint64_t start_ms, peak_bytes;
+} mcxi_demand;
+
 typedef struct mcxi_global {
     pthread_mutex_t lock;
     mcx_config config;
@@ -365,6 +378,10 @@ typedef struct mcxi_global {
     /* statistics kept under the lock */
     uint64_t mapped_bytes, peak_mapped_bytes, chunk_bytes, retained_bytes, decommitted_bytes;
     uint64_t vec_meta_bytes, top_chunk_count, dedicated_count, released_bytes, maintain_runs;
+    /* the demand of the last MCXI_DEMAND_DECAYS decays (interval n in slot n % MCXI_DEMAND_DECAYS,
+     * n = ms / decay_ms), and when a chunk was last taken from a top chunk */
+    mcxi_demand demand[MCXI_DEMAND_DECAYS];
+    uint64_t last_take_ms;
 } mcxi_global;
 
 extern mcxi_global mcxi_g;
@@ -444,6 +461,8 @@ void mcxi_tcache_fork_child(void);
 /* ---- release.c: the release policy (decay, retained budget, trim, background thread) ------- */
 uint64_t mcxi_maintain_locked(uint64_t now_ms, bool force);
 void mcxi_maybe_maintain_locked(uint64_t now_ms);
+/* A chunk was taken at now_ms with chunk_bytes in use: the demand the release pass keeps warm. */
+void mcxi_demand_note_locked(uint64_t now_ms);
 int mcxi_background_apply(int enable);
 /* fork() handlers of the background thread's state: take its lock before fork, release it after
  * (the child also forgets the thread, which fork did not copy). */

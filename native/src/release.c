@@ -18,6 +18,31 @@ static uint64_t pass_interval_ms(void) {
     return iv < 1 ? 1 : iv;
 }
 
+void mcxi_demand_note_locked(uint64_t now_ms) {
+    uint64_t decay = mcxi_g.config.decay_ms ? mcxi_g.config.decay_ms : 1;
+    uint64_t start = now_ms - now_ms % decay;
+    mcxi_demand *slot = &mcxi_g.demand[(now_ms / decay) % MCXI_DEMAND_DECAYS];
+    if (slot->start_ms != start) {
+        slot->start_ms = start;
+        slot->peak_bytes = 0;
+    }
+    if (mcxi_g.chunk_bytes > slot->peak_bytes) slot->peak_bytes = mcxi_g.chunk_bytes;
+    mcxi_g.last_take_ms = now_ms;
+}
+
+/* Free bytes to keep resident beyond what the decay keeps: the most chunk bytes in use over the
+ * last MCXI_DEMAND_DECAYS decays less those in use now, while chunks are still being taken. */
+static uint64_t demand_headroom(uint64_t now_ms) {
+    uint64_t decay = mcxi_g.config.decay_ms ? mcxi_g.config.decay_ms : 1;
+    if (now_ms > mcxi_g.last_take_ms + decay) return 0;
+    uint64_t peak = 0;
+    for (unsigned i = 0; i < MCXI_DEMAND_DECAYS; i++) {
+        const mcxi_demand *slot = &mcxi_g.demand[i];
+        if (slot->start_ms + MCXI_DEMAND_DECAYS * decay > now_ms && slot->peak_bytes > peak) peak = slot->peak_bytes;
+    }
+    return peak > mcxi_g.chunk_bytes ? peak - mcxi_g.chunk_bytes : 0;
+}
+
 /* The largest top chunk wholly free since cutoff_ms; *idle_bytes gets the bytes of all of them. */
 static mcxi_top *largest_idle_empty(uint64_t cutoff_ms, uint64_t *idle_bytes) {
     mcxi_top *best = NULL;
@@ -53,12 +78,19 @@ uint64_t mcxi_maintain_locked(uint64_t now_ms, bool force) {
         released += size;
     }
     released += mcxi_dedicated_retry_locked();
+    /* The demand headroom, kept in used free runs of the top chunks in use: runs freed within
+     * the decay stay resident anyway and count towards it. */
+    uint64_t keep = force ? 0 : demand_headroom(now_ms);
+    for (size_t i = 0; i < mcxi_g.vec_len && keep > 0; i++) {
+        uint64_t recent = mcxi_buddy_recent_bytes(mcxi_g.vec[i], cutoff);
+        keep = recent < keep ? keep - recent : 0;
+    }
     for (size_t i = 0; i < mcxi_g.vec_len; i++) {
         mcxi_top *t = mcxi_g.vec[i];
         /* Retained empty top chunks stay warm: they are the budget that prevents refault thrash.
          * A held one cannot be unmapped, so its idle runs are decommitted instead. */
         if (t->empty_since_ms == 0 || force || atomic_load_explicit(&t->holds, memory_order_acquire) > 0) {
-            uint64_t n = mcxi_buddy_decommit(t, cutoff, small_cutoff);
+            uint64_t n = mcxi_buddy_decommit(t, cutoff, small_cutoff, &keep);
             released += n;
             mcxi_g.released_bytes += n;
         }

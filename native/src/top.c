@@ -261,6 +261,7 @@ int mcxi_chunk_acquire_top(size_t bytes, size_t min_bytes, bool large, bool zero
     }
     top->used_bytes += size;
     mcxi_g.chunk_bytes += size;
+    mcxi_demand_note_locked(now);
     mcxi_unlock();
     *out = top->base + ((size_t)b << MCXI_BLOCK_SHIFT);
     *got = size;

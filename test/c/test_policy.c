@@ -1,9 +1,12 @@
 /* test_policy.c - the release policy's corner cases: a mcx_maintain() call with a clock value in
  * the future must not switch the automatic passes off; top chunks that go idle at different
  * times keep retain_bytes retained (not 0); an munmap the OS refuses leaves the figures true
- * (nothing counted as released, mcx_check passes) and is retried by the next pass. The OS
- * refusal is simulated with the OS layer's internal test hook.
+ * (nothing counted as released, mcx_check passes) and is retried by the next pass; a load that
+ * goes on below its peak keeps the peak's memory warm until it stops. The OS refusal is
+ * simulated with the OS layer's internal test hook.
  */
+#include <string.h>
+
 #include "harness.h"
 #include "internal.h"
 
@@ -118,5 +121,44 @@ static void refused_munmap_keeps_figures_true(void) {
     configure(MCXI_DEFAULT_RETAIN, MCXI_DEFAULT_DECAY_MS);
 }
 
+/* A load that falls from its peak and goes on below it keeps the memory of its recent peak warm
+ * (no release, so no refaults when it rises again); once it stops taking chunks for a decay, the
+ * same memory is released. */
+static void steady_load_keeps_its_recent_peak_warm(void) {
+    mcx_trim();
+    const uint64_t decay = 40;
+    configure(0, decay);
+    /* Chunk by chunk in turns, so that every top chunk keeps some of base's chunks. */
+    mcx_context_options o = th_opts("fill", 1 * TH_MiB, 1 * TH_MiB, 0);
+    mcx_context *base = mcx_context_create(NULL, &o), *peak = mcx_context_create(NULL, &o);
+    REQUIRE(base != NULL && peak != NULL);
+    for (int i = 0; i < 12; i++)
+        for (int j = 0; j < 16; j++) {
+            void *p = mcx_alloc(i % 3 == 0 ? base : peak, 64 * TH_KiB - 64);
+            REQUIRE(p != NULL);
+            memset(p, 1, 64 * TH_KiB - 64); /* resident, as a request's bodies are */
+        }
+    uint64_t resident0 = mcx_resident_bytes();
+    REQUIRE_U64(resident0, >=, 12 * TH_MiB);
+    CHECK_OK(mcx_delete(peak));
+    /* Four decays of load below the peak: a 1 MiB chunk taken and given back every few ms. */
+    for (uint64_t until = mcx_now_ms() + 4 * decay; mcx_now_ms() < until;) {
+        mcx_context *c = filled(512 * TH_KiB);
+        REQUIRE(c != NULL);
+        CHECK_OK(mcx_delete(c));
+        mcx_maintain(0);
+        th_sleep_ms(5);
+    }
+    CHECK_U64(mcx_resident_bytes() + 1 * TH_MiB, >=, resident0);
+    /* The load stops: a decay without a chunk taken, then a pass past the decay again. */
+    th_sleep_ms(2 * decay + 10);
+    mcx_maintain(0);
+    CHECK_U64(mcx_resident_bytes() + 7 * TH_MiB, <=, resident0);
+    CHECK_OK(mcx_check(NULL));
+    CHECK_OK(mcx_delete(base));
+    mcx_trim();
+    configure(MCXI_DEFAULT_RETAIN, MCXI_DEFAULT_DECAY_MS);
+}
+
 TH_MAIN(TH_TEST(future_clock_keeps_automatic_release), TH_TEST(retained_budget_holds_with_staggered_idle),
-        TH_TEST(refused_munmap_keeps_figures_true))
+        TH_TEST(refused_munmap_keeps_figures_true), TH_TEST(steady_load_keeps_its_recent_peak_warm))
