@@ -144,6 +144,9 @@ interface Layer {
   done: Promise<void>;
 }
 
+/** Time between two steps of the ramp-up, each opening its share of the connections. */
+const RAMP_STEP_MS = 500;
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 async function run(config: LoadConfig): Promise<void> {
@@ -197,7 +200,6 @@ async function run(config: LoadConfig): Promise<void> {
   const peak = config.peakConnections;
   const warm = Math.min(peak, config.warmConnections);
   const extra = peak - warm;
-  const steps = Math.max(1, Math.min(8, extra));
   const stopping: Promise<void>[] = [];
   const t0 = Date.now();
   let elapsedPlanMs = 0;
@@ -211,6 +213,10 @@ async function run(config: LoadConfig): Promise<void> {
       if (layers.length === 0) open(warm);
     } else if (phase.name === 'rampup') {
       if (layers.length === 0) open(warm);
+      // New clients arrive over the ramp, a few every RAMP_STEP_MS: opening a large share of the
+      // peak at one instant (each connection sending its first request, up to 4 MiB, at once)
+      // makes a burst whose tail measures the load client and the scheduler more than a service.
+      const steps = Math.max(1, Math.min(extra, Math.round(phase.durationMs / RAMP_STEP_MS)));
       for (let i = 0; i < steps; i++) {
         await sleep(stepAt(i, steps) - Date.now());
         open(Math.floor((extra * (i + 1)) / steps) - Math.floor((extra * i) / steps));
