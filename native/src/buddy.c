@@ -81,11 +81,8 @@ void mcxi_buddy_init(mcxi_top *t, uint64_t now_ms) {
     t->used_bytes = meta;
 }
 
-uint32_t mcxi_buddy_alloc(mcxi_top *t, unsigned order, bool *dirty) {
-    if (order > t->order) return MCXI_NIL;
-    uint32_t avail = t->free_mask >> order;
-    if (avail == 0) return MCXI_NIL;
-    unsigned k = order + (unsigned)__builtin_ctz(avail);
+/* Take the first free run of order k and split it down to order. */
+static uint32_t take_run(mcxi_top *t, unsigned k, unsigned order, bool *dirty) {
     uint32_t b = t->free_head[k];
     list_remove(t, k, b);
     uint8_t dec = t->state[b] & MCXI_B_DECOMMITTED;
@@ -104,6 +101,18 @@ uint32_t mcxi_buddy_alloc(mcxi_top *t, unsigned order, bool *dirty) {
     if (dec) decommitted_sub(t, MCXI_BLOCK << order);
     if (dirty) *dirty = (dirt & MCXI_RUN_DIRTY) != 0;
     return b;
+}
+
+uint32_t mcxi_buddy_alloc(mcxi_top *t, unsigned order, bool *dirty) {
+    if (order > t->order) return MCXI_NIL;
+    uint32_t avail = t->free_mask >> order;
+    if (avail == 0) return MCXI_NIL;
+    return take_run(t, order + (unsigned)__builtin_ctz(avail), order, dirty);
+}
+
+uint32_t mcxi_buddy_alloc_used(mcxi_top *t, unsigned k, unsigned order, bool *dirty) {
+    if (k > t->order || order > k || !mcxi_buddy_used_run(t, k)) return MCXI_NIL;
+    return take_run(t, k, order, dirty);
 }
 
 /* Free the run at b, merged with its free buddies; at_end: file it after the other free runs of

@@ -348,6 +348,8 @@ uint32_t mcxi_buddy_alloc(mcxi_top *top, unsigned order, bool *dirty);
 static inline bool mcxi_buddy_used_run(const mcxi_top *top, unsigned k) {
     return ((top->free_mask >> k) & 1u) && (top->dirty[top->free_head[k]] & MCXI_RUN_USED);
 }
+/* The first free run of order k when it was used before (else MCXI_NIL), split down to order. */
+uint32_t mcxi_buddy_alloc_used(mcxi_top *top, unsigned k, unsigned order, bool *dirty);
 /* zeroed: every byte of the run is zero (a clean context scrubbed what it used). */
 void mcxi_buddy_free(mcxi_top *top, uint32_t block, uint64_t now_ms, bool zeroed);
 /* madvise free runs of order >= MCXI_DECOMMIT_MIN_ORDER idle since before cutoff_ms, and smaller

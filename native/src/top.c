@@ -241,6 +241,15 @@ int mcxi_chunk_acquire_top(size_t bytes, size_t min_bytes, bool large, bool zero
             }
         }
     }
+    /* A used, still resident run (the most recently freed of its size in a top chunk) before
+     * any other: splitting a fresh or given-back run faults its pages in again. */
+    for (unsigned k = order; k <= MCXI_MAX_ORDER && b == MCXI_NIL; k++) {
+        for (size_t i = 0; i < mcxi_g.vec_len; i++) {
+            top = mcxi_g.vec[i];
+            b = mcxi_buddy_alloc_used(top, k, order, &dirty);
+            if (b != MCXI_NIL) break;
+        }
+    }
     /* First fit in vector order: older, smaller top chunks fill first, which lets the newest
      * and largest drain and be released when traffic drops. */
     for (size_t i = 0; i < mcxi_g.vec_len && b == MCXI_NIL; i++) {

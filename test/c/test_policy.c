@@ -2,13 +2,15 @@
  * the future must not switch the automatic passes off; top chunks that go idle at different
  * times keep retain_bytes retained (not 0); an munmap the OS refuses leaves the figures true
  * (nothing counted as released, mcx_check passes) and is retried by the next pass; a load that
- * goes on below its peak keeps the peak's memory warm until it stops. The OS refusal is
+ * goes on below its peak keeps the peak's memory warm until it stops; a chunk request takes a
+ * resident free run before a given-back one. The OS refusal is
  * simulated with the OS layer's internal test hook.
  */
 #include <string.h>
 
 #include "harness.h"
 #include "internal.h"
+#include "debug.h"
 
 static void configure(size_t retain, uint64_t decay_ms) {
     mcx_config c;
@@ -126,7 +128,7 @@ static void refused_munmap_keeps_figures_true(void) {
  * same memory is released. */
 static void steady_load_keeps_its_recent_peak_warm(void) {
     mcx_trim();
-    const uint64_t decay = 40;
+    const uint64_t decay = 200; /* long beside one round of the load below, even under valgrind */
     configure(0, decay);
     /* Chunk by chunk in turns, so that every top chunk keeps some of base's chunks. */
     mcx_context_options o = th_opts("fill", 1 * TH_MiB, 1 * TH_MiB, 0);
@@ -141,8 +143,8 @@ static void steady_load_keeps_its_recent_peak_warm(void) {
     uint64_t resident0 = mcx_resident_bytes();
     REQUIRE_U64(resident0, >=, 12 * TH_MiB);
     CHECK_OK(mcx_delete(peak));
-    /* Four decays of load below the peak: a 1 MiB chunk taken and given back every few ms. */
-    for (uint64_t until = mcx_now_ms() + 4 * decay; mcx_now_ms() < until;) {
+    /* Three decays of load below the peak: a 1 MiB chunk taken and given back every few ms. */
+    for (uint64_t until = mcx_now_ms() + 3 * decay; mcx_now_ms() < until;) {
         mcx_context *c = filled(512 * TH_KiB);
         REQUIRE(c != NULL);
         CHECK_OK(mcx_delete(c));
@@ -160,5 +162,48 @@ static void steady_load_keeps_its_recent_peak_warm(void) {
     configure(MCXI_DEFAULT_RETAIN, MCXI_DEFAULT_DECAY_MS);
 }
 
+/* A chunk request takes a used, still resident free run before a given-back one, whichever top
+ * chunk holds each: first fit in vector order would fault the given-back run in again. */
+static void resident_run_before_given_back_one(void) {
+    mcx_trim();
+    configure(0, 1000);
+    enum { SMALL = 64 * 1024, RUN = 512 * 1024, MAX_SMALL = 1024 };
+    static void *small[MAX_SMALL];
+    size_t n = 0, got;
+    uint64_t tops0 = th_global().top_chunk_count;
+    /* Fill the newest top chunk with small chunks until the next one is mapped. */
+    while (n < MAX_SMALL) {
+        REQUIRE(mcxi_chunk_acquire_top(SMALL, 0, false, false, &small[n], &got) == MCX_OK);
+        n++;
+        if (th_global().top_chunk_count == tops0 + 2) break;
+    }
+    REQUIRE_U64(th_global().top_chunk_count, ==, tops0 + 2);
+    /* Two buddies in the new top chunk; the lower one is written to, then freed alone. */
+    void *r, *r2;
+    REQUIRE(mcxi_chunk_acquire_top(RUN, 0, false, false, &r, &got) == MCX_OK);
+    REQUIRE(mcxi_chunk_acquire_top(RUN, 0, false, false, &r2, &got) == MCX_OK);
+    MCXI_UNPOISON(r, RUN); /* a raw chunk: no context has unpoisoned it for use */
+    memset(r, 1, RUN);
+    /* The older top chunk's small chunks but one go back and are given back to the OS. */
+    for (size_t i = 1; i + 1 < n; i++) mcxi_chunk_release_top(small[i], false);
+    mcx_trim();
+    mcxi_chunk_release_top(r, false);
+    uint64_t resident0 = mcx_resident_bytes();
+    void *x;
+    REQUIRE(mcxi_chunk_acquire_top(RUN, 0, false, false, &x, &got) == MCX_OK);
+    MCXI_UNPOISON(x, RUN);
+    memset(x, 2, RUN);
+    CHECK(x == r);
+    CHECK_U64(mcx_resident_bytes(), <, resident0 + RUN / 2);
+    mcxi_chunk_release_top(x, false);
+    mcxi_chunk_release_top(r2, false);
+    mcxi_chunk_release_top(small[0], false);
+    mcxi_chunk_release_top(small[n - 1], false);
+    CHECK_OK(mcx_check(NULL));
+    mcx_trim();
+    configure(MCXI_DEFAULT_RETAIN, MCXI_DEFAULT_DECAY_MS);
+}
+
 TH_MAIN(TH_TEST(future_clock_keeps_automatic_release), TH_TEST(retained_budget_holds_with_staggered_idle),
-        TH_TEST(refused_munmap_keeps_figures_true), TH_TEST(steady_load_keeps_its_recent_peak_warm))
+        TH_TEST(refused_munmap_keeps_figures_true), TH_TEST(steady_load_keeps_its_recent_peak_warm),
+        TH_TEST(resident_run_before_given_back_one))
