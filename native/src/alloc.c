@@ -783,14 +783,36 @@ size_t mcxi_chunk_written(const mcx_context *ctx, const mcxi_chunk *chunk) {
     return chunk == ctx->current ? (size_t)(ctx->bump - (const char *)chunk) : chunk->used;
 }
 
+/* Longest span tail zeroed with memset at a clean release; above it, the whole pages go back with
+ * madvise instead, so a mostly unused large chunk is not faulted in to be cleared. */
+#define MCXI_SPAN_TAIL_MEMSET_MAX ((size_t)64 << 10)
+
+/* A chunk lent as a span (the Node facade's ArrayBuffer covers all of it) may hold bytes anywhere
+ * above what the borrower reported as used: its code can write through the whole ArrayBuffer.
+ * Zero [from, size) of such a chunk, as a clean context must before the memory goes on. */
+static void scrub_span_tail(mcxi_chunk *chunk, size_t from, size_t size) {
+    if (from >= size) return;
+    char *p = (char *)chunk;
+    size_t edge = size;
+    if (size - from > MCXI_SPAN_TAIL_MEMSET_MAX) {
+        size_t page = mcxi_align_up(from, MCXI_BLOCK);
+        if (page < size && mcxi_os_decommit(p + page, size - page) == MCX_OK) edge = page;
+    }
+    MCXI_UNPOISON(p + from, edge - from);
+    MCXI_VG_UNDEFINED(p + from, edge - from);
+    memset(p + from, 0, edge - from);
+}
+
 void mcxi_ctx_chunk_give_back(mcx_context *ctx, mcxi_chunk *chunk, size_t used) {
     size_t size = chunk->size;
     /* A dedicated mapping is unmapped: the next one comes fresh from the OS. */
     bool zero = (ctx->flags & MCX_CONTEXT_CLEAN) && !mcxi_chunk_dedicated(chunk);
     if (zero) {
+        bool span = (chunk->flags & MCXI_CHUNK_SPAN) != 0; /* read before the header is zeroed */
         MCXI_UNPOISON(chunk, used);
         MCXI_VG_UNDEFINED(chunk, used);
         memset(chunk, 0, used);
+        if (span) scrub_span_tail(chunk, used, size);
     }
     mcxi_dbg_chunk_released(chunk, size, zero);
     mcxi_chunk_release(chunk, size, zero);
@@ -856,6 +878,7 @@ int mcxi_ctx_release_memory(mcx_context *ctx) {
         MCXI_VG_UNDEFINED((char *)keeper + data, keeper_used - data);
         memset((char *)keeper + data, 0, keeper_used - data);
     }
+    if (clean && (keeper->flags & MCXI_CHUNK_SPAN)) scrub_span_tail(keeper, keeper_used > data ? keeper_used : data, keeper->size);
     keeper->next = NULL;
     keeper->flags &= ~MCXI_CHUNK_SPAN;
     keeper->used = data;

@@ -3,7 +3,8 @@
  * span, chain chunks and large allocations), gives it back (delete, reset, free), and then
  * checks that a clean context handed the same memory (addresses are compared, so the test knows
  * the memory really was reused) reads zeros everywhere it can look: the span, new allocations,
- * large allocations, after reset, and in children. A context without the flag keeps the old
+ * large allocations, after reset, and in children; also when the span's borrower wrote above the
+ * offset it reported. A context without the flag keeps the old
  * behaviour (its memory is not scrubbed), which the last test shows.
  */
 #include "harness.h"
@@ -150,6 +151,40 @@ static void plain_contexts_are_not_scrubbed(void) {
     CHECK_OK(mcx_delete(b));
 }
 
+/* A borrower may write anywhere in the chunks it is lent (the Node facade's ArrayBuffer covers a
+ * whole chunk) yet report a small offset: the bytes above the offset are scrubbed too, in the
+ * keeper and in chain chunks, short tails (memset) and long ones (given back with madvise). */
+static void span_bytes_above_the_offset_are_scrubbed(void) {
+    for (int reset = 0; reset <= 1; reset++) {
+        mcx_context *a = make(NULL, MCX_CONTEXT_CLEAN, 8 * TH_KiB, 1 * TH_MiB);
+        REQUIRE(a != NULL);
+        mcx_span s;
+        REQUIRE(mcx_span_reserve(a, 0, &s) == MCX_OK);
+        th_fill(s.chunk_data, s.chunk_bytes, 300);
+        CHECK_OK(mcx_span_commit(a, s.offset + 16, 0));
+        for (int i = 0; i < 4; i++) {
+            REQUIRE(mcx_span_reserve(a, s.chunk_bytes + 1, &s) == MCX_OK);
+            th_fill(s.chunk_data, s.chunk_bytes, 301 + (uint64_t)i);
+            CHECK_OK(mcx_span_commit(a, s.offset + 16, 0));
+        }
+        CHECK_U64(s.chunk_bytes, >, 64 * TH_KiB); /* the last tail takes the madvise path */
+        mcx_context *b = a;
+        if (reset) {
+            CHECK_OK(mcx_reset(a));
+        } else {
+            void *a_addr = a;
+            CHECK_OK(mcx_delete(a));
+            b = make(NULL, MCX_CONTEXT_CLEAN, 8 * TH_KiB, 1 * TH_MiB);
+            REQUIRE(b != NULL);
+            CHECK((void *)b == a_addr);
+        }
+        check_zero_everywhere(b);
+        CHECK_OK(mcx_check(b));
+        CHECK_OK(mcx_delete(b));
+    }
+}
+
 TH_MAIN(TH_TEST(delete_then_clean_context_reads_zero), TH_TEST(reset_keeps_no_bytes),
+        TH_TEST(span_bytes_above_the_offset_are_scrubbed),
         TH_TEST(large_allocations_read_zero), TH_TEST(children_are_clean), TH_TEST(unknown_flags_refused),
         TH_TEST(plain_contexts_are_not_scrubbed))
