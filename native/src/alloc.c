@@ -783,9 +783,49 @@ size_t mcxi_chunk_written(const mcx_context *ctx, const mcxi_chunk *chunk) {
     return chunk == ctx->current ? (size_t)(ctx->bump - (const char *)chunk) : chunk->used;
 }
 
-/* Longest span tail zeroed with memset at a clean release; above it, the whole pages go back with
- * madvise instead, so a mostly unused large chunk is not faulted in to be cleared. */
+/* Longest span tail zeroed with memset at a clean release; above it, pages are looked at first,
+ * so a mostly unused large chunk is neither faulted in to be cleared nor given back to the OS
+ * (which would fault its resident pages in again at the next use). */
 #define MCXI_SPAN_TAIL_MEMSET_MAX ((size_t)64 << 10)
+
+static bool page_is_zero(const char *p) {
+    const uint64_t *w = (const uint64_t *)(const void *)p;
+    for (size_t i = 0; i < MCXI_BLOCK / sizeof *w; i++)
+        if (w[i]) return false;
+    return true;
+}
+
+/* Zero the whole pages [p, p + bytes): a resident page is cleared only if it holds a non-zero
+ * byte; runs of pages not resident go back with madvise (untouched ones cost nothing; a page
+ * swapped out may hold bytes). */
+static void scrub_pages(char *p, size_t bytes) {
+    unsigned char vec[256];
+    for (size_t off = 0; off < bytes;) {
+        size_t n = (bytes - off) >> MCXI_BLOCK_SHIFT;
+        if (n > sizeof vec) n = sizeof vec;
+        char *q = p + off;
+        if (mcxi_os_residency(q, n << MCXI_BLOCK_SHIFT, vec) != MCX_OK) {
+            memset(q, 0, n << MCXI_BLOCK_SHIFT);
+        } else {
+            size_t gone = 0; /* start of the current run of pages not resident, + 1 */
+            for (size_t i = 0; i <= n; i++) {
+                bool resident = i < n && (vec[i] & 1u);
+                if (i < n && !resident) {
+                    if (!gone) gone = i + 1;
+                    continue;
+                }
+                if (gone) {
+                    char *r = q + ((gone - 1) << MCXI_BLOCK_SHIFT);
+                    size_t len = (i - (gone - 1)) << MCXI_BLOCK_SHIFT;
+                    if (mcxi_os_decommit(r, len) != MCX_OK) memset(r, 0, len);
+                    gone = 0;
+                }
+                if (resident && !page_is_zero(q + (i << MCXI_BLOCK_SHIFT))) memset(q + (i << MCXI_BLOCK_SHIFT), 0, MCXI_BLOCK);
+            }
+        }
+        off += n << MCXI_BLOCK_SHIFT;
+    }
+}
 
 /* A chunk lent as a span (the Node facade's ArrayBuffer covers all of it) may hold bytes anywhere
  * above what the borrower reported as used: its code can write through the whole ArrayBuffer.
@@ -793,14 +833,15 @@ size_t mcxi_chunk_written(const mcx_context *ctx, const mcxi_chunk *chunk) {
 static void scrub_span_tail(mcxi_chunk *chunk, size_t from, size_t size) {
     if (from >= size) return;
     char *p = (char *)chunk;
-    size_t edge = size;
-    if (size - from > MCXI_SPAN_TAIL_MEMSET_MAX) {
-        size_t page = mcxi_align_up(from, MCXI_BLOCK);
-        if (page < size && mcxi_os_decommit(p + page, size - page) == MCX_OK) edge = page;
+    MCXI_UNPOISON(p + from, size - from);
+    MCXI_VG_DEFINED(p + from, size - from);
+    if (size - from <= MCXI_SPAN_TAIL_MEMSET_MAX) {
+        memset(p + from, 0, size - from);
+        return;
     }
-    MCXI_UNPOISON(p + from, edge - from);
-    MCXI_VG_UNDEFINED(p + from, edge - from);
-    memset(p + from, 0, edge - from);
+    size_t page = mcxi_align_up(from, MCXI_BLOCK);
+    memset(p + from, 0, page - from);
+    scrub_pages(p + page, size - page);
 }
 
 void mcxi_ctx_chunk_give_back(mcx_context *ctx, mcxi_chunk *chunk, size_t used) {

@@ -308,6 +308,8 @@ int mcxi_os_map(size_t size, size_t align, void **out);
 int mcxi_os_unmap(void *p, size_t size);
 void mcxi_os_fail_unmaps(unsigned n); /* test hook */
 int mcxi_os_decommit(void *p, size_t size);
+/* vec[i] & 1: page i of [p, p + size) is resident (mincore). MCX_OK or MCX_EINVAL. */
+int mcxi_os_residency(const void *p, size_t size, unsigned char *vec);
 uint64_t mcxi_os_resident(const void *p, size_t size);
 uint64_t mcxi_os_now_ms(void);
 uint64_t mcxi_os_random_seed(void); /* per process, from the OS (getrandom) or the clock */

@@ -103,6 +103,10 @@ int mcxi_os_decommit(void *p, size_t size) {
     return madvise(p, size, MADV_DONTNEED) == 0 ? MCX_OK : MCX_EINVAL;
 }
 
+int mcxi_os_residency(const void *p, size_t size, unsigned char *vec) {
+    return mincore((void *)(uintptr_t)p, size, vec) == 0 ? MCX_OK : MCX_EINVAL;
+}
+
 uint64_t mcxi_os_resident(const void *p, size_t size) {
     size_t page = mcxi_os_page_size();
     size_t pages = (size + page - 1) / page;
