@@ -786,7 +786,7 @@ size_t mcxi_chunk_written(const mcx_context *ctx, const mcxi_chunk *chunk) {
 /* Longest span tail zeroed with memset at a clean release; above it, pages are looked at first,
  * so a mostly unused large chunk is neither faulted in to be cleared nor given back to the OS
  * (which would fault its resident pages in again at the next use). */
-#define MCXI_SPAN_TAIL_MEMSET_MAX ((size_t)64 << 10)
+#define MCXI_SPAN_TAIL_MEMSET_MAX ((size_t)16 << 10)
 
 static bool page_is_zero(const char *p) {
     const uint64_t *w = (const uint64_t *)(const void *)p;
