@@ -151,7 +151,9 @@ static void steady_load_keeps_its_recent_peak_warm(void) {
         mcx_maintain(0);
         th_sleep_ms(5);
     }
-    CHECK_U64(mcx_resident_bytes() + 1 * TH_MiB, >=, resident0);
+    /* The load's own freed chunks count towards the headroom (they are resident), so a chunk
+     * or two of the peak's may go; without the headroom, half of resident0 went. */
+    CHECK_U64(mcx_resident_bytes() + 3 * TH_MiB, >=, resident0);
     /* The load stops: a decay without a chunk taken, then a pass past the decay again. */
     th_sleep_ms(2 * decay + 10);
     mcx_maintain(0);
