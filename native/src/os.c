@@ -115,7 +115,7 @@ uint64_t mcxi_os_resident(const void *p, size_t size) {
     const char *cur = (const char *)p;
     while (pages > 0) {
         size_t n = pages < sizeof vec ? pages : sizeof vec;
-        if (mincore((void *)cur, n * page, vec) != 0) return resident;
+        if (mcxi_os_residency(cur, n * page, vec) != MCX_OK) return resident;
         for (size_t i = 0; i < n; i++) resident += (vec[i] & 1u) ? page : 0;
         cur += n * page;
         pages -= n;
