@@ -6,7 +6,8 @@
 #   1. test/reliability/oom_ulimit: allocates until MCX_ENOMEM, frees, goes on; must pass;
 #   2. every ctest test of the build: passed or failed with errors reported are fine; a signal,
 #      an abort or a timeout fails this script;
-#   3. the jest suite under JEST_LIMIT_KIB (default 8 GiB; see below why node needs more).
+#   3. the jest suite under JEST_LIMIT_KIB (default 8 GiB; see below why node needs more): every
+#      test must pass, but the two that start the demo's services and load clients or Chromium.
 #   scripts/ulimit-tests.sh [limit-kib]
 # Prints "FIGURE ulimit_enomem=<n>" (MCX_ENOMEM reported by oom_ulimit).
 set -euo pipefail
@@ -65,23 +66,29 @@ if [ "$aborted" -ne 0 ]; then status=1; fi
 # reserves a code range per isolate and aborts ("Fatal process OOM ... CodeRange") when a worker
 # isolate cannot get it, below about 3 GiB for the 8-worker test. So the limit here is
 # JEST_LIMIT_KIB (default 8 GiB); the tight limit for the facade is test/reliability/oom.test.ts,
-# which runs its own child under `ulimit -v`. Failed tests are allowed (errors reported); a
-# process killed by a signal or a V8 fatal error is not.
+# which runs its own child under `ulimit -v`. Every test must pass: a safety test that fails only
+# under the limit is a finding, not noise. The demo and report tests are left out: they start
+# three services, their load clients (autocannon's workers) and headless Chromium, which cannot
+# get their address space under the limit.
 jest_limit_kib="${JEST_LIMIT_KIB:-8388608}"
+jest_skipped=(test/main/demo.test.ts test/main/report.test.ts)
 if [ -d node_modules/jest ] && [ -f build/Release/memctx.node ]; then
   jlog="$dir/ulimit-jest.log"
   set +e
-  ( ulimit -v "$jest_limit_kib"; npx jest --ci ) >"$jlog" 2>&1
+  ( ulimit -v "$jest_limit_kib"; npx jest --ci --testPathIgnorePatterns "${jest_skipped[@]}" ) >"$jlog" 2>&1
   jrc=$?
   set -e
   summary="$(grep -E '^Tests:' "$jlog" | tail -1)"
-  if grep -qE 'Fatal process|FATAL ERROR|Segmentation fault|Aborted|Trace/breakpoint trap|SIGABRT|SIGSEGV' "$jlog"; then
-    echo "ulimit-tests.sh: jest under ulimit -v $((jest_limit_kib / 1024)) MiB: ABORTED (log: $jlog)" >&2
-    grep -E 'Fatal process|FATAL ERROR|Segmentation fault|Aborted|Trace/breakpoint trap|SIGABRT|SIGSEGV' "$jlog" | head -5 >&2
+  crashed="$(grep -E 'Fatal process|FATAL ERROR|Segmentation fault|Aborted|Trace/breakpoint trap|SIGABRT|SIGSEGV' "$jlog" | head -5 || true)"
+  echo "ulimit-tests.sh: jest under ulimit -v $((jest_limit_kib / 1024)) MiB (without ${jest_skipped[*]}): status $jrc, ${summary:-no summary} (log: $jlog)"
+  if [ -n "$crashed" ]; then
+    echo "ulimit-tests.sh: jest under ulimit -v: ABORTED" >&2
+    echo "$crashed" >&2
     status=1
-  else
-    echo "ulimit-tests.sh: jest under ulimit -v $((jest_limit_kib / 1024)) MiB: status $jrc, ${summary:-no summary}, 0 aborted (log: $jlog)"
-    [ -n "$summary" ] || status=1
+  elif [ "$jrc" -ne 0 ] || [ -z "$summary" ]; then
+    echo "ulimit-tests.sh: jest under ulimit -v: FAILED" >&2
+    grep -E '^(FAIL|  ● )' "$jlog" | head -20 >&2
+    status=1
   fi
 else
   echo "ulimit-tests.sh: jest under ulimit -v skipped (no node_modules/jest or no built addon)"
