@@ -141,6 +141,22 @@ function mint(ab: ArrayBuffer, off: number, length: number, chunk: Chunk): Buffe
   return ab.byteLength !== 0 ? new ContextBuffer(ab, off, length, chunk) as unknown as Buffer : undefined;
 }
 
+let movedWarned = false;
+
+/**
+ * Once per load: a move of a chunk's ArrayBuffer cannot be refused on Node 20 and 22, and it
+ * empties every Buffer that shares the chunk, which nothing else would tell the user.
+ */
+function warnChunkMoved(): void {
+  if (movedWarned) return;
+  movedWarned = true;
+  process.emitWarning(
+    "a memory context's chunk ArrayBuffer was moved away (ArrayBuffer.prototype.transfer(), a BYOB " +
+    "stream read or a byte stream's enqueue()): every Buffer of that context in the chunk now has " +
+    'length 0. Hand such APIs a copy (Buffer.from(buf)) or a plain Buffer instead; Node 24 and later refuse the move.',
+    { code: 'MEMCTX_CHUNK_MOVED' });
+}
+
 /** TypedArray.prototype.subarray's index rule: ToIntegerOrInfinity, negative from the end, clamped. */
 function relativeIndex(value: number | undefined, length: number, dflt: number): number {
   if (value === undefined) return dflt;
@@ -412,6 +428,7 @@ export class MemoryContext {
    * buffer is collected) and the allocation is served from a new chunk.
    */
   #moved(size: number): Buffer {
+    warnChunkMoved();
     this.#off = this.#end;
     return this.#refill(size, (size + ALIGN_MASK) & ~ALIGN_MASK);
   }

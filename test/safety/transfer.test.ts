@@ -1,7 +1,9 @@
 // test/safety/transfer.test.ts - owns safety case 1 (docs/RELIABILITY.md, section 7): a context Buffer's chunk ArrayBuffer moved
 // out of memctx (structuredClone with transfer, MessagePort, a worker's postMessage,
-// ArrayBuffer.prototype.transfer, a BYOB stream read). Each move either throws and leaves the
-// Buffer intact, or succeeds; afterwards the context allocates (or throws a coded error), and
+// ArrayBuffer.prototype.transfer, a BYOB stream read, a byte stream's enqueue()). Each move either
+// throws and leaves the Buffer intact, or succeeds (Node 20 and 22 cannot refuse every one): then
+// the context's other Buffer in that chunk is empty and the process is told so once, with the
+// warning MEMCTX_CHUNK_MOVED; afterwards the context allocates (or throws a coded error), and
 // after delete()/reset() + trim() the moved buffer never shows another context's secret, writes
 // through it reach no live Buffer, and the process does not crash. Chunks shared by small
 // allocations and a large allocation's own ArrayBuffer; both release modes; in a worker thread
@@ -13,6 +15,8 @@ interface Report {
   skipped?: string;
   refused: { name: string; code: unknown; message: string; isError: boolean } | null;
   intactAfterRefusal: boolean | null;
+  siblingEmptied: boolean;
+  warnings: string[];
   allocAfterMove: string;
   allocAfterRelease: string;
   secretSeen: boolean;
@@ -20,14 +24,17 @@ interface Report {
 }
 
 const flags = transferFlags();
-const METHODS = ['clone', 'port', 'worker', 'byob'] as const;
+const METHODS = ['clone', 'port', 'worker', 'byob', 'enqueue'] as const;
 
 function check(r: Report, after: string): void {
   expect(r.skipped).toBeUndefined();
   if (r.refused !== null) {
     expect(r.refused.isError).toBe(true);
     expect(r.intactAfterRefusal).toBe(true);
+    expect(r.siblingEmptied).toBe(false);
   }
+  // a move that emptied the chunk's other Buffer is reported once; nothing else warns
+  expect(r.warnings).toEqual(r.siblingEmptied ? ['MEMCTX_CHUNK_MOVED'] : []);
   // no uncoded TypeError from a context whose chunk was moved
   expect(['ok', 'ERR_MEMCTX_DELETED']).toContain(r.allocAfterMove);
   expect(r.allocAfterRelease).toBe(after === 'reset' ? 'ok' : 'ERR_MEMCTX_DELETED');
