@@ -3,8 +3,9 @@
 // that deletes a sibling not yet visited leaves nothing stuck and no negative live count; a
 // callback that throws null, undefined, 0 or '' makes reset()/delete() throw that value;
 // stats() of a 20000-deep tree does not overflow the stack; reset()/delete() scale linearly in the
-// chunk count (n vs 8n chunks in one run: linear gives 8, quadratic 64; the bound is 24, wide
-// enough for a loaded machine and the cache misses of a tree 8 times the size); trim() in reserve mode releases memory
+// chunk count (the CPU time with n vs 8n chunks in one run, the least of 5 alternating runs each:
+// linear gives 8, quadratic 64; the bound is 24, wide enough for the cache misses of a tree 8
+// times the size); trim() in reserve mode releases memory
 // whose ArrayBuffers were collected in that same call; configure() refuses a maxTopChunkSize
 // above the C core's largest top chunk (from the addon) with RangeError ERR_OUT_OF_RANGE.
 import { MemoryContext, MemctxError, configure, getConfiguration, memoryStats } from '../../lib';
@@ -107,7 +108,7 @@ describe.each([...MODES])('%s mode', (mode) => {
       const m = r[op];
       expect(m.n).toBeGreaterThanOrEqual(10_000);
       expect(m.n8).toBeGreaterThanOrEqual(80_000);
-      // below 1 ms the clock and the cache decide, not the algorithm: such a time counts as 1 ms
+      // below 1 ms of CPU the clock and the cache decide, not the algorithm: such a time counts as 1 ms
       const ratio = m.ms8N / Math.max(m.msN, 1);
       expect({ op, ms: [m.msN, m.ms8N], below24: ratio < 24 }).toEqual({ op, ms: [m.msN, m.ms8N], below24: true });
     }
