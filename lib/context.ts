@@ -151,9 +151,10 @@ function warnChunkMoved(): void {
   if (movedWarned) return;
   movedWarned = true;
   process.emitWarning(
-    "a memory context's chunk ArrayBuffer was moved away (ArrayBuffer.prototype.transfer(), a BYOB " +
-    "stream read or a byte stream's enqueue()): every Buffer of that context in the chunk now has " +
-    'length 0. Hand such APIs a copy (Buffer.from(buf)) or a plain Buffer instead; Node 24 and later refuse the move.',
+    "a memory context's chunk ArrayBuffer was moved away (ArrayBuffer.prototype.transfer() or " +
+    "transferToFixedLength(), a BYOB stream read or a byte stream's enqueue()): every Buffer of that " +
+    'context in the chunk now has length 0. Hand such APIs a copy (Buffer.from(buf)) or a plain ' +
+    'Buffer instead; Node 24 and later refuse the move.',
     { code: 'MEMCTX_CHUNK_MOVED' });
 }
 

@@ -1,6 +1,6 @@
 // test/safety/transfer.test.ts - owns safety case 1 (docs/RELIABILITY.md, section 7): a context Buffer's chunk ArrayBuffer moved
 // out of memctx (structuredClone with transfer, MessagePort, a worker's postMessage,
-// ArrayBuffer.prototype.transfer, a BYOB stream read, a byte stream's enqueue()). Each move either
+// ArrayBuffer.prototype.transfer and transferToFixedLength, a BYOB stream read, a byte stream's enqueue()). Each move either
 // throws and leaves the Buffer intact, or succeeds (Node 20 and 22 cannot refuse every one): then
 // the context's other Buffer in that chunk is empty and the process is told so once, with the
 // warning MEMCTX_CHUNK_MOVED; afterwards the context allocates (or throws a coded error), and
@@ -65,16 +65,18 @@ describe('moving a chunk ArrayBuffer out (inside a worker thread)', () => {
     });
 });
 
+// transfer() and transferToFixedLength() come together (natively from Node 22, behind one V8 flag on 20).
 const transferName = flags === null ? 'SKIPPED: ArrayBuffer.prototype.transfer() does not exist on this Node'
-  : flags.length > 0 ? `ArrayBuffer.prototype.transfer() (Node ${process.versions.node}: behind ${flags[0]})`
-    : 'ArrayBuffer.prototype.transfer()';
+  : flags.length > 0 ? `ArrayBuffer.prototype.transfer() and transferToFixedLength() (Node ${process.versions.node}: behind ${flags[0]})`
+    : 'ArrayBuffer.prototype.transfer() and transferToFixedLength()';
 (flags === null ? describe.skip : describe)(transferName, () => {
-  const tcases: Array<[string, string]> = [];
-  for (const mode of MODES) for (const after of ['delete', 'reset']) tcases.push([mode, after]);
-  test.concurrent.each(tcases)('%s mode, then %s + trim', async (mode, after) => {
-    check(await runClean<Report>('transfer.ts', ['transfer', mode, after], { nodeFlags: flags ?? [] }), after);
+  const tcases: Array<[string, string, string]> = [];
+  for (const method of ['transfer', 'transferToFixedLength']) for (const mode of MODES) for (const after of ['delete', 'reset']) tcases.push([method, mode, after]);
+  test.concurrent.each(tcases)('%s, %s mode, then %s + trim', async (method, mode, after) => {
+    check(await runClean<Report>('transfer.ts', [method, mode, after], { nodeFlags: flags ?? [] }), after);
   });
-  test.concurrent.each([...MODES])('%s mode, inside a worker thread', async (mode) => {
-    check(await runClean<Report>('transfer.ts', ['transfer', mode, 'delete', '--in-worker'], { nodeFlags: flags ?? [] }), 'delete');
-  });
+  test.concurrent.each(['transfer', 'transferToFixedLength'].flatMap((m) => MODES.map((mode) => [m, mode] as [string, string])))(
+    '%s, %s mode, inside a worker thread', async (method, mode) => {
+      check(await runClean<Report>('transfer.ts', [method, mode, 'delete', '--in-worker'], { nodeFlags: flags ?? [] }), 'delete');
+    });
 });
