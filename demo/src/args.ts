@@ -32,6 +32,8 @@ export interface DemoOptions {
   maxChunkKiB: number;
   /** memctx's Buffers of large bodies (uploads, file ranges), KiB each; 0 = one Buffer per body. */
   pieceKiB: number;
+  /** glibc's heap trim threshold of the memctx service (GLIBC_TUNABLES), MiB; 0 = glibc's own. */
+  heapTrimMiB: number;
   /** Mean simulated backend wait per request, ms (0 = none). */
   backendMs: number;
   /** V8 young-generation cap of both services (--max-semi-space-size), MiB; 0 = node's default. */
@@ -45,6 +47,10 @@ const DEFAULT_SEMI_SPACE_MIB = 2;
 const DEFAULT_CHUNK_KIB = 0;
 const DEFAULT_PIECE_KIB = 64;
 const DEFAULT_TRIM_MS = 1000;
+// glibc's heap trim threshold for the memctx service, chosen on the spike profile (docs/MAIN.md,
+// "Faults in hold"): at glibc's own 128 KiB its small heap shrank and regrew under load (1.6-4.8x
+// the baseline's page faults in hold); at 2 MiB 2.3x (one run); at 8 MiB 1.3-1.5x (three runs).
+export const DEFAULT_HEAP_TRIM_MIB = 8;
 const phaseList = (p: Profile): string => p.phases.map(([n, sec]) => `${n}:${sec}`).join(',');
 const totalSec = (p: Profile): number => p.phases.reduce((a, [, sec]) => a + sec, 0);
 const D = PROFILES.default;
@@ -90,6 +96,10 @@ Flags:
                       0..8192 KiB in steps of 4 (default ${DEFAULT_PIECE_KIB}, below its large-allocation
                       threshold; 0 = one Buffer per body, as the plain modes do, which memctx
                       maps afresh, page faults and all, from 1 MiB up)
+  --heap-trim-mib <n> glibc's heap trim threshold in the memctx service, 0..1024 MiB (default
+                      ${DEFAULT_HEAP_TRIM_MIB}; 0 = glibc's own, 128 KiB), set with GLIBC_TUNABLES: memctx holds
+                      the bodies, so glibc's heap holds little more than Node's socket reads and
+                      at 128 KiB shrinks and regrows under load (README, "glibc's heap")
   --interval <ms>     sampling period of each service, 10..10000 (default 100)
   --seed <n>          seed of the request mix, 0..65535 (default 1)
   --semi-space-mib <n>
@@ -155,6 +165,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
         'chunk-kib': { type: 'string' },
         'piece-kib': { type: 'string' },
         'max-chunk-kib': { type: 'string' },
+        'heap-trim-mib': { type: 'string' },
         seed: { type: 'string' },
         'no-verify': { type: 'boolean' },
         'no-idle-gc': { type: 'boolean' },
@@ -219,6 +230,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
     chunkKiB,
     pieceKiB,
     maxChunkKiB,
+    heapTrimMiB: v['heap-trim-mib'] !== undefined ? parseNumber('--heap-trim-mib', v['heap-trim-mib'], 0, 1024, true) : DEFAULT_HEAP_TRIM_MIB,
     seed: v.seed !== undefined ? parseNumber('--seed', v.seed, 0, 65535, true) : 1,
     verify: v['no-verify'] !== true,
     plain: v.plain === true,

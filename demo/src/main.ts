@@ -85,6 +85,19 @@ interface RunContext {
   log: (line: string) => void;
 }
 
+/**
+ * The environment of a mode's service. The memctx service gets glibc's heap trim threshold
+ * (--heap-trim-mib) in GLIBC_TUNABLES, unless that already sets one; the plain modes keep the
+ * driver's environment, since a fixed threshold would also fix glibc's mmap threshold, which
+ * their bodies need to rise (docs/MAIN.md, "Faults in hold").
+ */
+export function serviceEnv(mode: Mode, heapTrimMiB: number, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const given = env.GLIBC_TUNABLES ?? '';
+  if (mode !== 'memctx' || heapTrimMiB === 0 || given.includes('glibc.malloc.trim_threshold=')) return env;
+  const setting = `glibc.malloc.trim_threshold=${heapTrimMiB * 1024 * 1024}`;
+  return { ...env, GLIBC_TUNABLES: given.length > 0 ? `${given}:${setting}` : setting };
+}
+
 function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
   const { opts, view } = rc;
   const planMs = opts.phases.reduce((a, p) => a + p.durationMs, 0);
@@ -97,6 +110,7 @@ function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
     let phaseStats: PhaseStats[] = [];
     let serviceTime: ServiceTimeStats[] = [];
     let loadResult: LoadResult | null = null;
+    let glibcTunables: string | null = null;
     let loadStopMs: number | null = null;
     let currentPhase = 'startup';
     let firstPhaseMs: number | null = null;
@@ -117,6 +131,7 @@ function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
 
     const service = fork(path.join(here, 'service.js'), [mode, rc.dataFile, String(opts.intervalMs), String(opts.backendMs), String(opts.chunkKiB * 1024), String(opts.trimIntervalMs), String(opts.pieceKiB * 1024), String(opts.maxChunkKiB * 1024)], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      env: serviceEnv(mode, opts.heapTrimMiB),
       execArgv: [
         ...(opts.idleGc ? ['--expose-gc'] : []),
         ...(opts.semiSpaceMiB > 0 ? [`--max-semi-space-size=${opts.semiSpaceMiB}`] : []),
@@ -201,6 +216,7 @@ function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
     service.on('message', (msg: FromService) => {
       if (msg.type === 'listening') {
         clearTimeout(startupTimer);
+        glibcTunables = msg.glibcTunables;
         rc.log(`[${mode}] service pid ${msg.pid} listening on 127.0.0.1:${msg.port}`);
         startLoad(msg.port);
       } else if (msg.type === 'sample') {
@@ -224,7 +240,7 @@ function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
           clearTimeout(force);
           for (const t of timers) clearTimeout(t);
           if (load !== null && load.exitCode === null) load.kill('SIGKILL');
-          resolve({ label: mode, samples, trims, phases, phaseStats, serviceTime, load: loadResult, loadStopMs, verify: opts.verify });
+          resolve({ label: mode, samples, trims, phases, phaseStats, serviceTime, load: loadResult, glibcTunables, loadStopMs, verify: opts.verify });
         });
       } else if (msg.type === 'fatal') {
         fail(`the ${mode} service failed: ${msg.message}`);
@@ -312,6 +328,7 @@ export async function main(argv: string[]): Promise<number> {
     `(${opts.phases.map((p) => `${p.name}\u00a0${(p.durationMs / 1000).toFixed(0)}\u00a0s`).join(', ')}); peak ${opts.peakConnections} connections per mode, backend ${opts.backendMs} ms, ` +
     `bodies ${opts.verify ? (opts.verifyEvery > 1 ? `checked (1 in ${opts.verifyEvery} byte for byte)` : 'checked byte for byte') : 'not checked'}, ` +
     `large bodies in one Buffer each${opts.modes.includes('memctx') && opts.pieceKiB > 0 ? ` (memctx: in ${opts.pieceKiB} KiB Buffers)` : ''}, ` +
+    `${opts.modes.includes('memctx') ? `memctx: glibc heap trim threshold ${opts.heapTrimMiB > 0 ? `${opts.heapTrimMiB} MiB` : "glibc's own"}, ` : ''}` +
     `${opts.idleGc ? 'one GC once idle' : 'no idle GC'}, V8 semi-space ${opts.semiSpaceMiB > 0 ? `${opts.semiSpaceMiB} MiB` : 'default'}` +
     `${opts.modes.includes('trim') ? `, malloc_trim every ${opts.trimIntervalMs} ms in trim mode` : ''}`;
   process.stdout.write(wrapText(intro, Math.min(100, process.stdout.columns ?? 100), '  ').join('\n') + '\n');
@@ -355,6 +372,7 @@ export async function main(argv: string[]): Promise<number> {
       cpus: os.cpus().length,
       peakConnections: opts.peakConnections,
       phases: opts.phases,
+      glibcTunables: Object.fromEntries(runs.map((r) => [r.label, r.glibcTunables])),
     },
     samples: runs.flatMap((r) => r.samples),
     phases: runs.flatMap((r) => r.phases),

@@ -47,7 +47,7 @@ export type ToService =
 
 /** service -> driver */
 export type FromService =
-  | { type: 'listening'; port: number; pid: number; mode: Mode }
+  | { type: 'listening'; port: number; pid: number; mode: Mode; glibcTunables: string | null }
   | { type: 'sample'; sample: DemoSample }
   | { type: 'trim'; trim: TrimRecord }
   | { type: 'stats'; phases: PhaseStats[]; serviceTime: ServiceTimeStats[] }

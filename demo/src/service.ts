@@ -352,6 +352,6 @@ process.on('disconnect', () => process.exit(0));
 server.listen(0, '127.0.0.1', () => {
   const addr = server.address();
   if (addr === null || typeof addr === 'string') fail('server has no TCP address');
-  send({ type: 'listening', port: addr.port, pid: process.pid, mode });
+  send({ type: 'listening', port: addr.port, pid: process.pid, mode, glibcTunables: process.env.GLIBC_TUNABLES ?? null });
 });
 server.on('error', (err) => fail(`server error: ${err.message}`));

@@ -25,6 +25,8 @@ export interface ModeRun {
   phaseStats: PhaseStats[];
   serviceTime: ServiceTimeStats[];
   load: LoadResult | null;
+  /** The GLIBC_TUNABLES the service ran with (as it saw them), or null. */
+  glibcTunables: string | null;
   /** Epoch ms when the client closed its last connection. */
   loadStopMs: number | null;
   verify: boolean;

@@ -16,6 +16,8 @@ export interface MetaRecord {
   startedAt?: string;
   node?: string;
   cpus?: number;
+  /** Per series, the GLIBC_TUNABLES its process ran with (null: none). */
+  glibcTunables?: Record<string, string | null>;
   [key: string]: unknown;
 }
 

@@ -212,6 +212,8 @@ export function renderReportHtml(data: ReportData, options: RenderOptions = {}):
     meta?.startedAt ? `started ${escapeHtml(meta.startedAt)}` : '',
     meta?.node ? `node ${escapeHtml(meta.node)}` : '',
     meta?.cpus ? `${meta.cpus} CPUs` : '',
+    ...Object.entries(meta?.glibcTunables ?? {}).filter(([, t]) => typeof t === 'string')
+      .map(([label, t]) => `${escapeHtml(label)}: <code>GLIBC_TUNABLES=${escapeHtml(String(t))}</code>`),
     `${data.samples.length} samples of ${labels.map(escapeHtml).join(', ')}`,
   ].filter((s) => s.length > 0).join(' · ');
   const tableHtml = tables.map((table) => `

@@ -15,7 +15,7 @@ describe('npm start: flags', () => {
   test('--help lists every flag and exits 0', async () => {
     const r = await runDemo(['--help']);
     expect(r.code).toBe(0);
-    for (const flag of ['--profile', '--trim-ms', 'spike', '--peak', '--duration', '--phases', '--modes', '--sequential', '--out', '--interval', '--backend-ms', '--chunk-kib', '--max-chunk-kib', '--piece-kib', '--semi-space-mib', '--seed', '--no-idle-gc', '--no-verify', '--plain', '--help']) {
+    for (const flag of ['--profile', '--trim-ms', 'spike', '--peak', '--duration', '--phases', '--modes', '--sequential', '--out', '--interval', '--backend-ms', '--chunk-kib', '--max-chunk-kib', '--piece-kib', '--heap-trim-mib', '--semi-space-mib', '--seed', '--no-idle-gc', '--no-verify', '--plain', '--help']) {
       expect(r.stdout).toContain(flag);
     }
   });
@@ -38,6 +38,7 @@ describe('npm start: flags', () => {
       [['--semi-space-mib', '0.5'], /--semi-space-mib must be an integer from 0 to 64/],
       [['--chunk-kib', '5000'], /--chunk-kib must be an integer from 0 to 4096, got "5000"/],
       [['--piece-kib', '6'], /--piece-kib must be a multiple of 4, got "6"/],
+      [['--heap-trim-mib', '2000'], /--heap-trim-mib must be an integer from 0 to 1024, got "2000"/],
       [['--chunk-kib', '64', '--max-chunk-kib', '32'], /--max-chunk-kib must be 0 or at least the first chunk \(64 KiB\), got "32"/],
       [['--phases', '1,2'], /--phases needs 5 entries/],
       [['--phases', 'warmup:1,rampup:1,hold:x,rampdown:1,idle:1'], /--phases hold must be a number/],
@@ -128,6 +129,15 @@ describe('npm start: a few-second run of all three modes', () => {
     }
     expect(end - pre).toBeLessThanOrEqual(allowance);
     expect(s?.peakMappedBytes).toBeGreaterThan(0);
+  });
+
+  test("only the memctx service runs with glibc's heap trim threshold (8 MiB), and the report says so", () => {
+    // What each service saw in its own environment, as it reported it.
+    const tunables = data.meta?.glibcTunables ?? {};
+    expect(tunables.memctx).toContain('glibc.malloc.trim_threshold=8388608');
+    for (const label of ['baseline', 'trim']) expect(tunables[label]).toBe(process.env.GLIBC_TUNABLES ?? null);
+    expect(run.stdout).toMatch(/memctx:\s+glibc\s+heap\s+trim\s+threshold\s+8\s+MiB/);
+    expect(fs.readFileSync(path.join(dir, 'report.html'), 'utf8')).toContain('GLIBC_TUNABLES=glibc.malloc.trim_threshold=8388608');
   });
 
   test('every response body was checked byte for byte in every mode, none wrong', () => {
