@@ -68,6 +68,12 @@ test.concurrent.each(cases)('%s still busy on a deleted context (%s mode, %s Buf
   checkBystanders(r, mode, `${op} ${size}`);
 }, 90_000);
 
+test.concurrent.each(OPS.flatMap((op) => MODES.map((mode) => [op, mode])).filter(([op, mode]) => op !== 'inflate' || mode !== 'detach'))('%s still busy on a context reset instead (%s mode): no crash; other contexts untouched in reserve mode', async (op, mode) => {
+  const r = await runClean<Report>('async-writers.ts', [op, mode, 'small', 'reset'], { timeoutMs: 60_000 });
+  expect(r.settled + r.unsettled).toBeGreaterThan(0);
+  checkBystanders(r, mode, `${op} after reset()`);
+}, 90_000);
+
 const workerCases: Array<[string, string]> = [];
 for (const op of ['randomFill', 'deflate', 'gzip-stream']) for (const mode of MODES) workerCases.push([op, mode]);
 
