@@ -49,7 +49,7 @@ const DEFAULT_PIECE_KIB = 64;
 const DEFAULT_TRIM_MS = 1000;
 // glibc's heap trim threshold for the memctx service, chosen on the spike profile (docs/MAIN.md,
 // "Faults in hold"): at glibc's own 128 KiB its small heap shrank and regrew under load (1.6-4.8x
-// the baseline's page faults in hold, five runs); at 8 MiB 1.16-1.81x (five runs); 2 MiB gave
+// the baseline's page faults in hold, five runs); at 8 MiB 1.11-2.72x (ten runs); 2 MiB gave
 // 1.64x in one run. The heap keeps at most this much free: RSS after a spike stays within target.
 export const DEFAULT_HEAP_TRIM_MIB = 8;
 const phaseList = (p: Profile): string => p.phases.map(([n, sec]) => `${n}:${sec}`).join(',');
