@@ -69,13 +69,14 @@ describe('moving a chunk ArrayBuffer out (inside a worker thread)', () => {
 const transferName = flags === null ? 'SKIPPED: ArrayBuffer.prototype.transfer() does not exist on this Node'
   : flags.length > 0 ? `ArrayBuffer.prototype.transfer() and transferToFixedLength() (Node ${process.versions.node}: behind ${flags[0]})`
     : 'ArrayBuffer.prototype.transfer() and transferToFixedLength()';
+const TRANSFERS = ['transfer', 'transferToFixedLength'] as const;
 (flags === null ? describe.skip : describe)(transferName, () => {
   const tcases: Array<[string, string, string]> = [];
-  for (const method of ['transfer', 'transferToFixedLength']) for (const mode of MODES) for (const after of ['delete', 'reset']) tcases.push([method, mode, after]);
+  for (const method of TRANSFERS) for (const mode of MODES) for (const after of ['delete', 'reset']) tcases.push([method, mode, after]);
   test.concurrent.each(tcases)('%s, %s mode, then %s + trim', async (method, mode, after) => {
     check(await runClean<Report>('transfer.ts', [method, mode, after], { nodeFlags: flags ?? [] }), after);
   });
-  test.concurrent.each(['transfer', 'transferToFixedLength'].flatMap((m) => MODES.map((mode) => [m, mode] as [string, string])))(
+  test.concurrent.each(TRANSFERS.flatMap((m) => MODES.map((mode) => [m, mode] as [string, string])))(
     '%s, %s mode, inside a worker thread', async (method, mode) => {
       check(await runClean<Report>('transfer.ts', [method, mode, 'delete', '--in-worker'], { nodeFlags: flags ?? [] }), 'delete');
     });
