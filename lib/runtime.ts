@@ -1,5 +1,6 @@
 // lib/runtime.ts - per-load facade state: the default release mode, the unref'd maintenance
-// timer that drives the C release policy (mcx_maintain), and the event counters memoryStats() reports.
+// timer (parked trees; the C release pass when the core's background thread is not running), and
+// the event counters memoryStats() reports.
 import { native } from './native';
 import { traceActivity } from './trace';
 
@@ -44,8 +45,8 @@ function tick(): void {
 }
 
 /**
- * Start the release timer once per thread. It is unref'd: it never keeps the process (or a
- * worker) alive, and it runs whether or not anything allocates, so RSS falls while idle.
+ * Start the maintenance timer once per thread. It is unref'd: it never keeps the process (or a
+ * worker) alive, and it runs whether or not anything allocates, so parked trees go while idle.
  */
 export function ensureMaintenance(): void {
   if (timer !== null) return;

@@ -456,7 +456,7 @@ int mcxi_resolve(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk) {
         /* Find the chunk from the buddy state alone: an interior pointer then never makes the
          * allocator read the user's (possibly uninitialised) bytes, which Valgrind would report. */
         uint32_t run = containing_run(top, (uint32_t)((off - MCXI_OBJ_HDR) >> MCXI_BLOCK_SHIFT));
-        if (run == MCXI_NIL || !(top->state[run] & MCXI_B_ALLOC)) return MCX_EFOREIGN;
+        if (run == MCXI_NIL || !(top->state[run] & MCXI_B_ALLOC) || (top->dirty[run] & MCXI_RUN_RELEASING)) return MCX_EFOREIGN;
         ch = (mcxi_chunk *)(top->base + ((size_t)run << MCXI_BLOCK_SHIFT));
 #else
         /* Trust the header's offset only as far as the buddy state confirms it: the chunk it
@@ -466,7 +466,8 @@ int mcxi_resolve(const void *ptr, mcxi_obj **obj, mcxi_chunk **chunk) {
         size_t ch_off = off - MCXI_OBJ_HDR - mcxi_obj_off(h);
         if (ch_off >= off || ch_off < top->meta_bytes || (ch_off & (MCXI_BLOCK - 1)) != 0) return MCX_EFOREIGN;
         uint8_t st = top->state[ch_off >> MCXI_BLOCK_SHIFT];
-        if ((st & (MCXI_B_ALLOC | MCXI_B_CONT)) != MCXI_B_ALLOC) return MCX_EFOREIGN;
+        if ((st & (MCXI_B_ALLOC | MCXI_B_CONT)) != MCXI_B_ALLOC || (top->dirty[ch_off >> MCXI_BLOCK_SHIFT] & MCXI_RUN_RELEASING))
+            return MCX_EFOREIGN;
         ch = (mcxi_chunk *)(top->base + ch_off);
         /* A trimmed chunk is shorter than twice its first piece; its header says how long. */
         size_t run = MCXI_BLOCK << (st & MCXI_B_ORDER);
@@ -530,7 +531,9 @@ static inline bool resolve_chain(const void *ptr, mcxi_obj **obj, mcxi_chunk **c
     mcxi_chunk *ch = (mcxi_chunk *)(top->base + ch_off);
     /* The chunk's length is its header's once the state byte says a chunk starts there and the
      * magic is intact (a trimmed chunk is shorter than its power-of-two run). */
-    if ((st & (MCXI_B_ALLOC | MCXI_B_CONT)) != MCXI_B_ALLOC || ch->magic != MCXI_CHUNK_MAGIC) return false;
+    if ((st & (MCXI_B_ALLOC | MCXI_B_CONT)) != MCXI_B_ALLOC || (top->dirty[ch_off >> MCXI_BLOCK_SHIFT] & MCXI_RUN_RELEASING) ||
+        ch->magic != MCXI_CHUNK_MAGIC)
+        return false;
     size_t run = ch->size;
     if (run > (MCXI_BLOCK << 1 << (st & MCXI_B_ORDER)) || off >= ch_off + run || (ch->flags & MCXI_CHUNK_LARGE) ||
         off < ch_off + MCXI_CHUNK_HDR + MCXI_OBJ_HDR)

@@ -181,33 +181,71 @@ size_t mcxi_buddy_trim(mcxi_top *t, uint32_t b, uint32_t keep, uint64_t now_ms, 
     return freed;
 }
 
-uint64_t mcxi_buddy_decommit(mcxi_top *t, uint64_t cutoff_ms, uint64_t small_cutoff_ms, uint64_t *keep_bytes) {
-    uint64_t released = 0;
-    for (unsigned k = t->order + 1; k-- > 0;) {
+size_t mcxi_buddy_release_take(mcxi_top *t, uint64_t cutoff_ms, uint64_t small_cutoff_ms, uint64_t *keep_bytes,
+                               mcxi_release_run *out, size_t cap) {
+    size_t n = 0;
+    for (unsigned k = t->order + 1; k-- > 0 && n < cap;) {
         uint64_t cut = k < MCXI_DECOMMIT_MIN_ORDER ? small_cutoff_ms : cutoff_ms;
         size_t bytes = MCXI_BLOCK << k;
-        for (uint32_t b = t->free_head[k]; b != MCXI_NIL; b = t->link_next[b]) {
+        for (uint32_t b = t->free_head[k], next; b != MCXI_NIL && n < cap; b = next) {
+            next = t->link_next[b];
             if (t->state[b] & MCXI_B_DECOMMITTED) continue;
             if (t->freed_ms[b] > cut) continue;
             if ((t->dirty[b] & MCXI_RUN_USED) && bytes <= *keep_bytes) {
                 *keep_bytes -= bytes;
                 continue;
             }
-            char *p = t->base + ((size_t)b << MCXI_BLOCK_SHIFT);
-            MCXI_UNPOISON(p, bytes);
-            if (mcxi_os_decommit(p, bytes) != MCX_OK) {
-                MCXI_POISON(p, bytes);
-                continue;
-            }
-            MCXI_POISON(p, bytes);
-            t->state[b] |= MCXI_B_DECOMMITTED;
-            t->dirty[b] = 0;
-            t->decommitted_bytes += bytes;
-            mcxi_g.decommitted_bytes += bytes;
-            released += bytes;
+            out[n++] = (mcxi_release_run){t, t->freed_ms[b], b, (uint8_t)k, t->dirty[b]};
+            list_remove(t, k, b);
+            t->state[b] = (uint8_t)(MCXI_B_ALLOC | k);
+            t->dirty[b] = MCXI_RUN_RELEASING;
+            t->releasing_bytes += bytes;
         }
     }
-    return released;
+    return n;
+}
+
+void mcxi_buddy_release_put(const mcxi_release_run *r, bool decommitted) {
+    mcxi_top *t = r->top;
+    uint32_t b = r->block;
+    unsigned k = r->order;
+    t->releasing_bytes -= MCXI_BLOCK << k;
+    uint8_t dirt = decommitted ? 0 : r->dirty;
+    uint64_t freed = r->freed_ms;
+    /* Merged with free buddies, as a free would. The whole run counts as given back only when
+     * every part of it was; it keeps the latest free time of its parts, so a part freed recently
+     * is not madvised before its own decay. */
+    bool dec = decommitted;
+    t->state[b] = 0;
+    t->dirty[b] = 0;
+    while (k < t->order) {
+        uint32_t buddy = b ^ (1u << k);
+        uint8_t s = t->state[buddy];
+        if (!(s & MCXI_B_FREE) || (s & MCXI_B_ORDER) != k) break;
+        list_remove(t, k, buddy);
+        if (s & MCXI_B_DECOMMITTED) {
+            decommitted_sub(t, MCXI_BLOCK << k);
+        } else {
+            dec = false;
+            dirt |= t->dirty[buddy];
+        }
+        if (t->freed_ms[buddy] > freed) freed = t->freed_ms[buddy];
+        t->state[buddy] = 0;
+        t->dirty[buddy] = 0;
+        b &= ~(1u << k);
+        k++;
+    }
+    if (!dec && decommitted) dirt |= MCXI_RUN_USED; /* part of it is resident again */
+    t->state[b] = (uint8_t)(MCXI_B_FREE | (dec ? MCXI_B_DECOMMITTED : 0u) | k);
+    t->freed_ms[b] = freed;
+    t->dirty[b] = dec ? 0 : dirt;
+    if (dec) {
+        t->decommitted_bytes += MCXI_BLOCK << k;
+        mcxi_g.decommitted_bytes += MCXI_BLOCK << k;
+    }
+    /* A given-back run goes after the resident ones of its size: those are taken first. */
+    if (dec) list_append(t, k, b);
+    else list_push(t, k, b);
 }
 
 uint64_t mcxi_buddy_recent_bytes(const mcxi_top *t, uint64_t cutoff_ms) {
@@ -221,7 +259,7 @@ uint64_t mcxi_buddy_recent_bytes(const mcxi_top *t, uint64_t cutoff_ms) {
 
 /* Verify the tiling of blocks, the free lists, the mask and the byte counts. */
 int mcxi_buddy_check(const mcxi_top *t) {
-    size_t used = 0, decommitted = 0;
+    size_t used = 0, decommitted = 0, releasing = 0;
     uint32_t free_count[MCXI_MAX_ORDER + 1] = {0};
     uint32_t b = 0, prev_run = 0;
     while (b < t->nblocks) {
@@ -231,7 +269,9 @@ int mcxi_buddy_check(const mcxi_top *t) {
         if (k > t->order || (b & ((1u << k) - 1)) != 0 || b + (1u << k) > t->nblocks) return MCX_ECORRUPT;
         for (uint32_t i = b + 1; i < b + (1u << k); i++)
             if (t->state[i] != 0) return MCX_ECORRUPT;
-        if (s & MCXI_B_ALLOC) {
+        if ((s & MCXI_B_ALLOC) && (t->dirty[b] & MCXI_RUN_RELEASING)) {
+            releasing += MCXI_BLOCK << k;
+        } else if (s & MCXI_B_ALLOC) {
             used += MCXI_BLOCK << k;
             /* A trimmed chunk's later piece follows a piece at least twice its size. */
             if ((s & MCXI_B_CONT) && (b == 0 || !(t->state[prev_run] & MCXI_B_ALLOC) ||
@@ -250,7 +290,7 @@ int mcxi_buddy_check(const mcxi_top *t) {
         prev_run = b;
         b += 1u << k;
     }
-    if (used != t->used_bytes || decommitted != t->decommitted_bytes) return MCX_ECORRUPT;
+    if (used != t->used_bytes || decommitted != t->decommitted_bytes || releasing != t->releasing_bytes) return MCX_ECORRUPT;
     for (unsigned k = 0; k <= MCXI_MAX_ORDER; k++) {
         uint32_t n = 0, prev = MCXI_NIL;
         for (uint32_t i = t->free_head[k]; i != MCXI_NIL; i = t->link_next[i]) {

@@ -128,6 +128,7 @@ typedef struct mcxi_top {
     size_t meta_bytes;         /* bookkeeping blocks, counted in used_bytes */
     size_t used_bytes;         /* handed out as process chunks, plus meta_bytes */
     size_t decommitted_bytes;  /* free bytes given back with madvise */
+    size_t releasing_bytes;    /* free runs out of the lists for a release pass's madvise */
     uint64_t empty_since_ms;   /* when it became wholly free; 0 while in use */
     uint32_t free_mask;        /* bit k set: free list of order k is not empty */
     uint32_t free_head[MCXI_MAX_ORDER + 1];
@@ -149,6 +150,9 @@ typedef struct mcxi_top {
 /* What a free run's dirty byte says of it. */
 #define MCXI_RUN_DIRTY 0x1u /* it may hold bytes a context wrote */
 #define MCXI_RUN_USED 0x2u  /* handed out since it was mapped or madvised: its pages may be resident */
+/* On an allocated run (no chunk, no owner): taken by a release pass to be madvised without the
+ * top lock; pointer validation refuses it, nothing takes, merges or unmaps it meanwhile. */
+#define MCXI_RUN_RELEASING 0x4u
 
 /* Header at the start of every process chunk. */
 #define MCXI_CHUNK_KEEPER 0x1u /* the first chunk of a context; holds the context itself */
@@ -307,6 +311,7 @@ static inline size_t mcxi_ctx_used(const mcx_context *ctx) {
 int mcxi_os_map(size_t size, size_t align, void **out);
 int mcxi_os_unmap(void *p, size_t size);
 void mcxi_os_fail_unmaps(unsigned n); /* test hook */
+void mcxi_os_set_release_probe(void (*probe)(int is_unmap, size_t size)); /* test hook; NULL: none */
 int mcxi_os_decommit(void *p, size_t size);
 /* vec[i] & 1: page i of [p, p + size) is resident (mincore). MCX_OK or MCX_EINVAL. */
 int mcxi_os_residency(const void *p, size_t size, unsigned char *vec);
@@ -354,10 +359,23 @@ static inline bool mcxi_buddy_used_run(const mcxi_top *top, unsigned k) {
 uint32_t mcxi_buddy_alloc_used(mcxi_top *top, unsigned k, unsigned order, bool *dirty);
 /* zeroed: every byte of the run is zero (a clean context scrubbed what it used). */
 void mcxi_buddy_free(mcxi_top *top, uint32_t block, uint64_t now_ms, bool zeroed);
-/* madvise free runs of order >= MCXI_DECOMMIT_MIN_ORDER idle since before cutoff_ms, and smaller
- * ones idle since before small_cutoff_ms; *keep_bytes of used runs (largest first) are kept
- * resident instead, and taken off *keep_bytes. */
-uint64_t mcxi_buddy_decommit(mcxi_top *top, uint64_t cutoff_ms, uint64_t small_cutoff_ms, uint64_t *keep_bytes);
+/* A free run a release pass madvises: taken out of its top chunk's free lists under the lock,
+ * given back (decommitted, or as it was when the madvise failed) under the lock again. */
+typedef struct mcxi_release_run {
+    mcxi_top *top;
+    uint64_t freed_ms;
+    uint32_t block;
+    uint8_t order;
+    uint8_t dirty;
+} mcxi_release_run;
+/* Take up to cap free runs to madvise: of order >= MCXI_DECOMMIT_MIN_ORDER idle since before
+ * cutoff_ms, smaller ones idle since before small_cutoff_ms, largest first; *keep_bytes of used
+ * runs are kept resident instead, and taken off *keep_bytes. Returns how many were taken; each is
+ * marked allocated and MCXI_RUN_RELEASING and counted in the top chunk's releasing bytes. */
+size_t mcxi_buddy_release_take(mcxi_top *top, uint64_t cutoff_ms, uint64_t small_cutoff_ms, uint64_t *keep_bytes,
+                               mcxi_release_run *out, size_t cap);
+/* Give a taken run back to its free lists: decommitted (its madvise succeeded) or as it was. */
+void mcxi_buddy_release_put(const mcxi_release_run *run, bool decommitted);
 /* Bytes of used, resident free runs freed after cutoff_ms (which no pass releases yet). */
 uint64_t mcxi_buddy_recent_bytes(const mcxi_top *top, uint64_t cutoff_ms);
 /* Keep the first keep_blocks blocks of the allocated run (or trimmed chunk) at block and free the
@@ -378,7 +396,8 @@ typedef struct mcxi_global {
     size_t vec_len;
     size_t vec_cap;
     mcxi_top *dedicated;       /* mappings of one large allocation each */
-    uint64_t next_maintain_ms;
+    _Atomic uint64_t next_maintain_ms; /* written under the lock, read without it to see a pass is due */
+    _Atomic bool background;           /* the background thread runs the passes */
     /* statistics kept under the lock */
     uint64_t mapped_bytes, peak_mapped_bytes, chunk_bytes, retained_bytes, decommitted_bytes;
     uint64_t vec_meta_bytes, top_chunk_count, dedicated_count, released_bytes, maintain_runs;
@@ -436,6 +455,18 @@ bool mcxi_chunk_is_live(const mcxi_top *top, const void *p);
 /* Unmap a top chunk (or dedicated mapping) and forget it; false when the OS refused, in which
  * case it stays registered (a dedicated one as free, retried by the release pass). */
 bool mcxi_top_unmap_locked(mcxi_top *top);
+/* A top chunk the release pass unmaps without the lock: what it needs of the header, which lives
+ * in the mapping. */
+typedef struct mcxi_top_gone {
+    mcxi_top *top;
+    char *base;
+    size_t size, meta_bytes, decommitted_bytes;
+} mcxi_top_gone;
+/* A wholly free, unheld buddy top chunk leaves the vector and the page map, and its bytes leave
+ * the figures, so that the release pass can unmap it without the lock. */
+void mcxi_top_detach_locked(mcxi_top *top, mcxi_top_gone *gone);
+/* The OS refused to unmap a detached top chunk: it comes back, wholly free, as it was. */
+void mcxi_top_reattach_locked(const mcxi_top_gone *gone);
 /* Retry unmapping dedicated mappings the OS refused to unmap; returns the bytes released. */
 uint64_t mcxi_dedicated_retry_locked(void);
 size_t mcxi_next_top_size_locked(size_t need);
@@ -463,8 +494,13 @@ void mcxi_tcache_fork_release(void); /* the parent */
 void mcxi_tcache_fork_child(void);
 
 /* ---- release.c: the release policy (decay, retained budget, trim, background thread) ------- */
-uint64_t mcxi_maintain_locked(uint64_t now_ms, bool force);
-void mcxi_maybe_maintain_locked(uint64_t now_ms);
+/* A release pass, called without the top lock: it takes the lock to choose what goes, and
+ * madvises and unmaps with the lock released, so allocating threads never wait on the OS.
+ * if_due: only when a pass is due (the automatic passes on allocator calls). Returns the bytes. */
+uint64_t mcxi_release_pass(uint64_t now_ms, bool force, bool if_due);
+/* The automatic pass on an allocator call, without the top lock held: when one is due and no
+ * background thread runs the passes. */
+void mcxi_maybe_maintain(uint64_t now_ms);
 /* A chunk was taken at now_ms with chunk_bytes in use: the demand the release pass keeps warm. */
 void mcxi_demand_note_locked(uint64_t now_ms);
 int mcxi_background_apply(int enable);

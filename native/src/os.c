@@ -88,7 +88,18 @@ int mcxi_os_map(size_t size, size_t align, void **out) {
 static _Atomic unsigned unmap_failures_pending;
 void mcxi_os_fail_unmaps(unsigned n) { atomic_store(&unmap_failures_pending, n); }
 
+/* Test hook: called before each munmap and madvise (a test checks which locks are held there
+ * and on which thread). */
+static void (*_Atomic release_probe)(int is_unmap, size_t size);
+void mcxi_os_set_release_probe(void (*probe)(int is_unmap, size_t size)) { atomic_store(&release_probe, probe); }
+
+static void probe_release(int is_unmap, size_t size) {
+    void (*probe)(int, size_t) = atomic_load_explicit(&release_probe, memory_order_relaxed);
+    if (probe) probe(is_unmap, size);
+}
+
 int mcxi_os_unmap(void *p, size_t size) {
+    probe_release(1, size);
     unsigned pending = atomic_load(&unmap_failures_pending);
     while (pending > 0)
         if (atomic_compare_exchange_weak(&unmap_failures_pending, &pending, pending - 1)) return MCX_ENOMEM;
@@ -99,6 +110,7 @@ int mcxi_os_unmap(void *p, size_t size) {
 /* Give the pages back at once: RSS falls now, and the range reads as zeros when touched again.
  * MADV_FREE is not used on purpose: it is lazy and RSS does not fall until memory pressure. */
 int mcxi_os_decommit(void *p, size_t size) {
+    probe_release(0, size);
     atomic_fetch_add(&os_madvise_calls, 1);
     return madvise(p, size, MADV_DONTNEED) == 0 ? MCX_OK : MCX_EINVAL;
 }

@@ -2,9 +2,9 @@
  * top chunks are kept warm up to retain_bytes; beyond that, a top chunk idle for decay_ms is
  * unmapped (largest first). Free runs of 64 KiB or more inside top chunks that are still in use
  * are returned with madvise(MADV_DONTNEED) once idle for decay_ms, smaller ones once idle for
- * MCXI_DECOMMIT_SMALL_DECAYS x decay_ms. The pass runs on allocator
- * calls, from mcx_maintain (the Node addon's timer), from an optional background thread, and
- * all at once from mcx_trim. */
+ * MCXI_DECOMMIT_SMALL_DECAYS x decay_ms. The pass runs on allocator calls (unless the background
+ * thread runs), from mcx_maintain, from the optional background thread, and all at once from
+ * mcx_trim. It chooses under the top lock and calls the OS without it. */
 #include "internal.h"
 
 #include <errno.h>
@@ -43,41 +43,54 @@ static uint64_t demand_headroom(uint64_t now_ms) {
     return peak > mcxi_g.chunk_bytes ? peak - mcxi_g.chunk_bytes : 0;
 }
 
-/* The largest top chunk wholly free since cutoff_ms; *idle_bytes gets the bytes of all of them. */
+/* The largest top chunk wholly free since cutoff_ms; *idle_bytes gets the bytes of all of them. A
+ * top chunk with a run out for a pass's madvise is not wholly free until the run is back. */
 static mcxi_top *largest_idle_empty(uint64_t cutoff_ms, uint64_t *idle_bytes) {
     mcxi_top *best = NULL;
     *idle_bytes = 0;
     for (size_t i = 0; i < mcxi_g.vec_len; i++) {
         mcxi_top *t = mcxi_g.vec[i];
-        if (!t->empty_since_ms || t->empty_since_ms > cutoff_ms || atomic_load_explicit(&t->holds, memory_order_acquire) > 0) continue;
+        if (!t->empty_since_ms || t->empty_since_ms > cutoff_ms || t->releasing_bytes != 0 ||
+            atomic_load_explicit(&t->holds, memory_order_acquire) > 0)
+            continue;
         *idle_bytes += t->size;
         if (!best || t->size > best->size) best = t;
     }
     return best;
 }
 
-uint64_t mcxi_maintain_locked(uint64_t now_ms, bool force) {
+/* What one step of a pass gives back with the lock released: runs to madvise and top chunks to
+ * unmap. A step that fills either continues in another (a forced pass until nothing is left, an
+ * automatic one likewise: the OS calls are off the lock, so the length of a pass delays nobody). */
+#define MCXI_RELEASE_RUNS 64u
+#define MCXI_RELEASE_TOPS 16u
+
+typedef struct release_step {
+    mcxi_release_run runs[MCXI_RELEASE_RUNS];
+    bool runs_done[MCXI_RELEASE_RUNS];
+    mcxi_top_gone tops[MCXI_RELEASE_TOPS];
+    bool tops_done[MCXI_RELEASE_TOPS];
+    size_t nruns, ntops;
+} release_step;
+
+/* Choose what goes (top lock held); true when there may be more than one step holds. */
+static bool choose_locked(release_step *st, uint64_t now_ms, bool force, uint64_t *released) {
     const mcx_config *cfg = &mcxi_g.config;
     uint64_t cutoff = force ? UINT64_MAX : (now_ms > cfg->decay_ms ? now_ms - cfg->decay_ms : 0);
     uint64_t small_decay_ms = (uint64_t)cfg->decay_ms * MCXI_DECOMMIT_SMALL_DECAYS;
     uint64_t small_cutoff = force ? UINT64_MAX : (now_ms > small_decay_ms ? now_ms - small_decay_ms : 0);
     uint64_t budget = force ? 0 : cfg->retain_bytes;
-    uint64_t released = 0;
-    mcxi_g.maintain_runs++;
-    /* Chunks cached by threads that stopped using them go back to their top chunks first, so
-     * the rest of the pass can release what they pinned. */
-    mcxi_tcache_drain_locked(now_ms, mcxi_os_now_ms(), cfg->decay_ms, force);
+    st->nruns = st->ntops = 0;
     /* Only chunks idle for the decay count against the budget: counting one that has just
      * become free would release an idle one now and the new one later, leaving nothing kept. */
     for (;;) {
         uint64_t idle_bytes;
         mcxi_top *t = largest_idle_empty(cutoff, &idle_bytes);
         if (!t || idle_bytes <= budget) break;
-        size_t size = t->size;
-        if (!mcxi_top_unmap_locked(t)) break; /* the OS refused: try again at the next pass */
-        released += size;
+        if (st->ntops == MCXI_RELEASE_TOPS) return true;
+        mcxi_top_detach_locked(t, &st->tops[st->ntops++]);
     }
-    released += mcxi_dedicated_retry_locked();
+    *released += mcxi_dedicated_retry_locked();
     /* The demand headroom, kept in used free runs of the top chunks in use: runs freed within
      * the decay stay resident anyway and count towards it. */
     uint64_t keep = force ? 0 : demand_headroom(now_ms);
@@ -90,37 +103,82 @@ uint64_t mcxi_maintain_locked(uint64_t now_ms, bool force) {
         /* Retained empty top chunks stay warm: they are the budget that prevents refault thrash.
          * A held one cannot be unmapped, so its idle runs are decommitted instead. */
         if (t->empty_since_ms == 0 || force || atomic_load_explicit(&t->holds, memory_order_acquire) > 0) {
-            uint64_t n = mcxi_buddy_decommit(t, cutoff, small_cutoff, &keep);
-            released += n;
-            mcxi_g.released_bytes += n;
+            st->nruns += mcxi_buddy_release_take(t, cutoff, small_cutoff, &keep, st->runs + st->nruns, MCXI_RELEASE_RUNS - st->nruns);
+            if (st->nruns == MCXI_RELEASE_RUNS) return true;
         }
     }
-    mcxi_g.next_maintain_ms = now_ms + pass_interval_ms();
+    return false;
+}
+
+uint64_t mcxi_release_pass(uint64_t now_ms, bool force, bool if_due) {
+    release_step st; /* about 2.5 KiB */
+    uint64_t released = 0;
+    mcxi_lock();
+    if (if_due && now_ms < atomic_load_explicit(&mcxi_g.next_maintain_ms, memory_order_relaxed)) {
+        mcxi_unlock();
+        return 0;
+    }
+    atomic_store_explicit(&mcxi_g.next_maintain_ms, now_ms + pass_interval_ms(), memory_order_relaxed);
+    mcxi_g.maintain_runs++;
+    /* Chunks cached by threads that stopped using them go back to their top chunks first, so
+     * the rest of the pass can release what they pinned. */
+    mcxi_tcache_drain_locked(now_ms, mcxi_os_now_ms(), mcxi_g.config.decay_ms, force);
+    for (;;) {
+        bool more = choose_locked(&st, now_ms, force, &released);
+        mcxi_unlock();
+        for (size_t i = 0; i < st.nruns; i++) {
+            const mcxi_release_run *r = &st.runs[i];
+            char *p = r->top->base + ((size_t)r->block << MCXI_BLOCK_SHIFT);
+            st.runs_done[i] = mcxi_os_decommit(p, MCXI_BLOCK << r->order) == MCX_OK;
+        }
+        for (size_t i = 0; i < st.ntops; i++) st.tops_done[i] = mcxi_os_unmap(st.tops[i].base, st.tops[i].size) == MCX_OK;
+        mcxi_lock();
+        for (size_t i = 0; i < st.nruns; i++) {
+            mcxi_buddy_release_put(&st.runs[i], st.runs_done[i]);
+            if (st.runs_done[i]) {
+                released += MCXI_BLOCK << st.runs[i].order;
+                mcxi_g.released_bytes += MCXI_BLOCK << st.runs[i].order;
+            }
+        }
+        for (size_t i = 0; i < st.ntops; i++) {
+            if (st.tops_done[i]) {
+                released += st.tops[i].size;
+                mcxi_g.released_bytes += st.tops[i].size;
+            } else {
+                /* The OS refused: it stays, and the next pass tries again. */
+                mcxi_top_reattach_locked(&st.tops[i]);
+                more = false;
+            }
+        }
+        /* A failed madvise leaves its run as it was: the next pass tries again. */
+        for (size_t i = 0; i < st.nruns; i++)
+            if (!st.runs_done[i]) more = false;
+        if (!more) break;
+    }
+    mcxi_unlock();
     return released;
 }
 
-void mcxi_maybe_maintain_locked(uint64_t now_ms) {
-    if (now_ms >= mcxi_g.next_maintain_ms) mcxi_maintain_locked(now_ms, false);
+void mcxi_maybe_maintain(uint64_t now_ms) {
+    if (atomic_load_explicit(&mcxi_g.background, memory_order_relaxed)) return;
+    if (now_ms < atomic_load_explicit(&mcxi_g.next_maintain_ms, memory_order_relaxed)) return;
+    mcxi_release_pass(now_ms, false, true);
 }
 
 uint64_t mcx_maintain(uint64_t now_ms) {
     uint64_t real_ms = mcxi_os_now_ms();
     if (now_ms == 0) now_ms = real_ms;
-    mcxi_lock();
-    uint64_t released = mcxi_maintain_locked(now_ms, false);
+    uint64_t released = mcxi_release_pass(now_ms, false, false);
     /* The next automatic pass is scheduled on the real clock: a caller's clock ahead of it (a
      * test, or another time base) must not switch the automatic passes off until it catches up. */
-    if (mcxi_g.next_maintain_ms > real_ms + pass_interval_ms()) mcxi_g.next_maintain_ms = real_ms + pass_interval_ms();
+    mcxi_lock();
+    if (atomic_load_explicit(&mcxi_g.next_maintain_ms, memory_order_relaxed) > real_ms + pass_interval_ms())
+        atomic_store_explicit(&mcxi_g.next_maintain_ms, real_ms + pass_interval_ms(), memory_order_relaxed);
     mcxi_unlock();
     return released;
 }
 
-uint64_t mcx_trim(void) {
-    mcxi_lock();
-    uint64_t released = mcxi_maintain_locked(mcxi_os_now_ms(), true);
-    mcxi_unlock();
-    return released;
-}
+uint64_t mcx_trim(void) { return mcxi_release_pass(mcxi_os_now_ms(), true, false); }
 
 uint64_t mcx_now_ms(void) { return mcxi_os_now_ms(); }
 
@@ -163,6 +221,7 @@ void mcxi_background_fork_prepare(void) { pthread_mutex_lock(&bg_lock); }
 void mcxi_background_fork_parent(void) { pthread_mutex_unlock(&bg_lock); }
 void mcxi_background_fork_child(void) {
     bg_running = false;
+    atomic_store(&mcxi_g.background, false);
     bg_stop = false;
     if (bg_cond_ready) {
         pthread_condattr_t attr;
@@ -189,6 +248,7 @@ int mcxi_background_apply(int enable) {
         bg_stop = false;
         if (pthread_create(&bg_thread, NULL, bg_main, NULL) == 0) bg_running = true;
         else st = MCX_ENOMEM;
+        atomic_store(&mcxi_g.background, bg_running);
         pthread_mutex_unlock(&bg_lock);
     } else if (!enable && bg_running) {
         bg_stop = true;
@@ -197,6 +257,7 @@ int mcxi_background_apply(int enable) {
         pthread_join(bg_thread, NULL);
         pthread_mutex_lock(&bg_lock);
         bg_running = false;
+        atomic_store(&mcxi_g.background, false);
         pthread_mutex_unlock(&bg_lock);
     } else {
         pthread_mutex_unlock(&bg_lock);

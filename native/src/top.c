@@ -190,6 +190,32 @@ bool mcxi_top_unmap_locked(mcxi_top *top) {
     return true;
 }
 
+void mcxi_top_detach_locked(mcxi_top *top, mcxi_top_gone *gone) {
+    *gone = (mcxi_top_gone){top, top->base, top->size, top->meta_bytes, top->decommitted_bytes};
+    mcxi_pagemap_clear(top->base, top->size);
+    vec_remove(top);
+    mcxi_g.top_chunk_count--;
+    mcxi_g.decommitted_bytes -= top->decommitted_bytes;
+    mcxi_g.retained_bytes -= top->size;
+    mcxi_g.mapped_bytes -= top->size;
+    /* ASan keeps shadow state per address: clear it, or a later mapping at this address (by
+     * anyone) would look poisoned. */
+    MCXI_UNPOISON(top->base, top->size);
+}
+
+void mcxi_top_reattach_locked(const mcxi_top_gone *gone) {
+    /* Its entry was freed just now: the vector has room unless another top chunk came
+     * meanwhile, and the page map's leaves for the range still exist. Should either fail, the
+     * mapping stays out of the figures rather than half registered. */
+    if (vec_reserve() != MCX_OK || mcxi_pagemap_set(gone->base, gone->size, gone->top) != MCX_OK) return;
+    MCXI_POISON(gone->base + gone->meta_bytes, gone->size - gone->meta_bytes);
+    mcxi_g.vec[mcxi_g.vec_len++] = gone->top;
+    mcxi_g.top_chunk_count++;
+    mcxi_g.decommitted_bytes += gone->decommitted_bytes;
+    mcxi_g.retained_bytes += gone->size;
+    mcxi_g.mapped_bytes += gone->size;
+}
+
 uint64_t mcxi_dedicated_retry_locked(void) {
     uint64_t released = 0;
     for (mcxi_top *t = mcxi_g.dedicated, *next; t; t = next) {
@@ -205,9 +231,9 @@ uint64_t mcxi_dedicated_retry_locked(void) {
 int mcxi_chunk_acquire_top(size_t bytes, size_t min_bytes, bool large, bool zeroed, void **out, size_t *got) {
     *out = NULL;
     if (bytes < MCXI_CHUNK_MIN) bytes = MCXI_CHUNK_MIN;
-    mcxi_lock();
     uint64_t now = mcxi_os_now_ms();
-    mcxi_maybe_maintain_locked(now);
+    mcxi_maybe_maintain(now);
+    mcxi_lock();
     int st;
     if (large && bytes >= MCXI_DEDICATED_MIN) {
         st = map_dedicated(bytes, out, got);
@@ -321,8 +347,8 @@ void mcxi_chunk_release_top(void *chunk, bool zeroed) {
     mcxi_lock();
     uint64_t now = mcxi_os_now_ms();
     mcxi_chunk_release_locked(chunk, zeroed, now);
-    mcxi_maybe_maintain_locked(now);
     mcxi_unlock();
+    mcxi_maybe_maintain(now);
 }
 
 void mcxi_chunk_trim_top(void *chunk, size_t keep, bool zeroed) {
@@ -333,8 +359,8 @@ void mcxi_chunk_trim_top(void *chunk, size_t keep, bool zeroed) {
     size_t freed = mcxi_buddy_trim(top, b, (uint32_t)(keep >> MCXI_BLOCK_SHIFT), now, zeroed);
     top->used_bytes -= freed;
     mcxi_g.chunk_bytes -= freed;
-    mcxi_maybe_maintain_locked(now);
     mcxi_unlock();
+    mcxi_maybe_maintain(now);
 }
 
 /* ---- holds ------------------------------------------------------------------------------------ */
@@ -382,7 +408,8 @@ bool mcxi_chunk_is_live(const mcxi_top *top, const void *p) {
     if (top->dedicated) return (const char *)p == top->base + MCXI_BLOCK;
     size_t off = (size_t)((const char *)p - top->base);
     if (off >= top->size || (off & (MCXI_BLOCK - 1)) != 0 || off < top->meta_bytes) return false;
-    return (top->state[off >> MCXI_BLOCK_SHIFT] & (MCXI_B_ALLOC | MCXI_B_CONT)) == MCXI_B_ALLOC;
+    size_t b = off >> MCXI_BLOCK_SHIFT;
+    return (top->state[b] & (MCXI_B_ALLOC | MCXI_B_CONT)) == MCXI_B_ALLOC && !(top->dirty[b] & MCXI_RUN_RELEASING);
 }
 
 /* ---- configuration and statistics ---------------------------------------------------------- */
@@ -450,7 +477,7 @@ int mcx_configure(const mcx_config *c) {
     if (st == MCX_OK) {
         mcxi_lock();
         mcxi_g.config = *c;
-        mcxi_g.next_maintain_ms = 0; /* apply the new policy at the next opportunity */
+        atomic_store_explicit(&mcxi_g.next_maintain_ms, 0, memory_order_relaxed); /* apply the new policy at the next opportunity */
         mcxi_unlock();
     }
     pthread_mutex_unlock(&configure_lock);

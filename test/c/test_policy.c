@@ -3,9 +3,11 @@
  * times keep retain_bytes retained (not 0); an munmap the OS refuses leaves the figures true
  * (nothing counted as released, mcx_check passes) and is retried by the next pass; a load that
  * goes on below its peak keeps the peak's memory warm until it stops; a chunk request takes a
- * resident free run before a given-back one. The OS refusal is
- * simulated with the OS layer's internal test hook.
+ * resident free run before a given-back one; a pass calls the OS (madvise, munmap) without the
+ * top lock, and with the background thread on, allocating threads leave the passes to it. The OS
+ * refusal and the check of who calls the OS use the OS layer's internal test hooks.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "harness.h"
@@ -206,6 +208,91 @@ static void resident_run_before_given_back_one(void) {
     configure(MCXI_DEFAULT_RETAIN, MCXI_DEFAULT_DECAY_MS);
 }
 
+/* Who calls the OS to give memory back: counted by the OS layer's probe. */
+static atomic_uint probe_locked, probe_decommits, probe_unmaps, probe_on_main;
+static pthread_t probe_main;
+
+static void count_release_call(int is_unmap, size_t size) {
+    if (size <= MCXI_BLOCK) return; /* a page of the page map's own, given back under the lock */
+    if (pthread_equal(pthread_self(), probe_main)) atomic_fetch_add(&probe_on_main, 1);
+    if (pthread_mutex_trylock(&mcxi_g.lock) != 0) {
+        atomic_fetch_add(&probe_locked, 1);
+        return;
+    }
+    pthread_mutex_unlock(&mcxi_g.lock);
+    atomic_fetch_add(is_unmap ? &probe_unmaps : &probe_decommits, 1);
+}
+
+static void probe_reset(void) {
+    atomic_store(&probe_locked, 0);
+    atomic_store(&probe_decommits, 0);
+    atomic_store(&probe_unmaps, 0);
+    atomic_store(&probe_on_main, 0);
+    probe_main = pthread_self();
+}
+
+/* A pass madvises free runs of a top chunk in use and unmaps wholly free ones with the top lock
+ * released: a thread that allocates meanwhile waits for no system call. */
+static void release_calls_the_os_without_the_lock(void) {
+    mcx_trim();
+    configure(0, 1000);
+    mcx_context *keep = mcx_context_create(NULL, NULL);
+    REQUIRE(keep != NULL);
+    REQUIRE(mcx_alloc(keep, 100) != NULL);
+    mcx_context *big = filled(24 * TH_MiB);
+    REQUIRE(big != NULL);
+    CHECK_OK(mcx_delete(big));
+    probe_reset();
+    mcxi_os_set_release_probe(count_release_call);
+    uint64_t got = mcx_trim();
+    mcxi_os_set_release_probe(NULL);
+    CHECK_U64(got, >=, 16 * TH_MiB);
+    CHECK_U64(atomic_load(&probe_decommits), >, 0);
+    CHECK_U64(atomic_load(&probe_unmaps), >, 0);
+    CHECK_U64(atomic_load(&probe_locked), ==, 0);
+    CHECK_OK(mcx_check(NULL));
+    CHECK_OK(mcx_delete(keep));
+    configure(MCXI_DEFAULT_RETAIN, MCXI_DEFAULT_DECAY_MS);
+}
+
+/* With the background thread on, the passes are its work: a thread that keeps taking and giving
+ * back chunks after a spike never madvises or unmaps, yet the spike goes back to the OS. */
+static void background_thread_takes_the_passes(void) {
+    mcx_trim();
+    mcx_config c;
+    mcx_config_default(&c);
+    c.retain_bytes = 0;
+    c.decay_ms = 20;
+    c.background_thread = 1;
+    CHECK_OK(mcx_configure(&c));
+    mcx_context *big = filled(16 * TH_MiB);
+    REQUIRE(big != NULL);
+    uint64_t released0 = th_global().released_bytes;
+    probe_reset();
+    mcxi_os_set_release_probe(count_release_call);
+    CHECK_OK(mcx_delete(big));
+    /* Top-layer calls on this thread, each a chance for an automatic pass, until the background
+     * thread has given most of the spike back (or 5 s, a failure). */
+    uint64_t deadline = mcx_now_ms() + 5000;
+    while (th_global().released_bytes - released0 < 8 * TH_MiB && mcx_now_ms() < deadline) {
+        void *r;
+        size_t got;
+        REQUIRE(mcxi_chunk_acquire_top(512 * TH_KiB, 0, false, false, &r, &got) == MCX_OK);
+        mcxi_chunk_release_top(r, false);
+        th_sleep_ms(1);
+    }
+    mcxi_os_set_release_probe(NULL);
+    CHECK_U64(th_global().released_bytes - released0, >=, 8 * TH_MiB);
+    CHECK_U64(atomic_load(&probe_decommits) + atomic_load(&probe_unmaps), >, 0);
+    CHECK_U64(atomic_load(&probe_on_main), ==, 0);
+    CHECK_U64(atomic_load(&probe_locked), ==, 0);
+    CHECK_OK(mcx_check(NULL));
+    c.background_thread = 0;
+    CHECK_OK(mcx_configure(&c));
+    configure(MCXI_DEFAULT_RETAIN, MCXI_DEFAULT_DECAY_MS);
+}
+
 TH_MAIN(TH_TEST(future_clock_keeps_automatic_release), TH_TEST(retained_budget_holds_with_staggered_idle),
         TH_TEST(refused_munmap_keeps_figures_true), TH_TEST(steady_load_keeps_its_recent_peak_warm),
-        TH_TEST(resident_run_before_given_back_one))
+        TH_TEST(resident_run_before_given_back_one), TH_TEST(release_calls_the_os_without_the_lock),
+        TH_TEST(background_thread_takes_the_passes))
