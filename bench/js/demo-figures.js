@@ -36,7 +36,7 @@ function markdownRow(run, label, s) {
   const trims = s.trimCount
     ? `${s.trimCount} calls, ${fx(s.trimPauseMs)} ms in all, longest ${fx(s.trimMaxPauseMs, 1)} ms, median ${num(s.trimFaultsAfterMedian)} faults in the second after`
     : '–';
-  return `| ${run} | ${label} | ${mb(s.preRampRssBytes)} MiB | ${mb(s.peakRssBytes)} MiB | ${bold(`${mb(s.endRssBytes)} MiB`)} | ${mapped} | ${mb(s.peakRequestBytes)} MiB | ${bold(sec(s.recoveryMs))} | ${fx(s.holdReqPerSec)} | ${msOrS(s.holdP99Ms)} | ${msOrS(s.holdServiceP99Ms)} | ${fx(s.holdLoopDelayP99Ms, 1)} ms | ${fx(s.holdCpuUsPerRequest / 1000, 2)} ms | ${num(s.holdMinorFaults)} | ${num(s.recoveryMinorFaults)} | ${bold(num(s.returnMinorFaults))} | ${trims} |`;
+  return `| ${run} | ${label} | ${mb(s.preRampRssBytes)} MiB | ${mb(s.peakRssBytes)} MiB | ${bold(`${mb(s.endRssBytes)} MiB`)} | ${mapped} | ${mb(s.peakRequestBytes)} MiB | ${bold(sec(s.recoveryMs))} | ${fx(s.holdReqPerSec)} | ${msOrS(s.holdP99Ms)} | ${msOrS(s.holdServiceP99Ms)} | ${fx(s.holdLoopDelayP99Ms, 1)} ms | ${fx(s.holdCpuUsPerRequest / 1000, 2)} ms | ${num(s.holdMinorFaults)} | ${num(s.recoveryMinorFaults)} | ${fx(s.recoveryLoopDelayMaxMs, 1)} ms | ${bold(num(s.returnMinorFaults))} | ${trims} |`;
 }
 
 const ratios = [];
