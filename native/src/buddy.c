@@ -115,26 +115,41 @@ uint32_t mcxi_buddy_alloc_used(mcxi_top *t, unsigned k, unsigned order, bool *di
     return take_run(t, k, order, dirty);
 }
 
-/* Free the run at b, merged with its free buddies; at_end: file it after the other free runs of
- * its size (see mcxi_buddy_trim). */
-static void buddy_free(mcxi_top *t, uint32_t b, uint64_t now_ms, bool zeroed, bool at_end) {
-    unsigned k = t->state[b] & MCXI_B_ORDER;
-    uint8_t dirt = (uint8_t)(MCXI_RUN_USED | (zeroed ? 0u : MCXI_RUN_DIRTY));
-    t->state[b] = 0;
+/* Merge the run of order k at *b (its state already cleared) with its free buddies, upwards:
+ * each leaves its list, and its given-back bytes leave the figures. Returns the merged order;
+ * *dirt gathers the resident buddies' bits, *all_given_back stays true only while every buddy
+ * was given back, and *freed_ms (when not NULL) becomes the latest free time among them. */
+static unsigned merge_buddies(mcxi_top *t, uint32_t *b, unsigned k, uint8_t *dirt, bool *all_given_back, uint64_t *freed_ms) {
     while (k < t->order) {
-        uint32_t buddy = b ^ (1u << k);
+        uint32_t buddy = *b ^ (1u << k);
         uint8_t s = t->state[buddy];
         if (!(s & MCXI_B_FREE) || (s & MCXI_B_ORDER) != k) break;
         list_remove(t, k, buddy);
-        /* The merged run holds freshly freed, resident pages: it is madvised again as a whole
-         * when it has been idle long enough, so the buddy's released state is dropped. */
-        if (s & MCXI_B_DECOMMITTED) decommitted_sub(t, MCXI_BLOCK << k);
-        else dirt |= t->dirty[buddy];
+        if (s & MCXI_B_DECOMMITTED) {
+            decommitted_sub(t, MCXI_BLOCK << k);
+        } else {
+            *all_given_back = false;
+            *dirt |= t->dirty[buddy];
+        }
+        if (freed_ms && t->freed_ms[buddy] > *freed_ms) *freed_ms = t->freed_ms[buddy];
         t->state[buddy] = 0;
         t->dirty[buddy] = 0;
-        b &= ~(1u << k);
+        *b &= ~(1u << k);
         k++;
     }
+    return k;
+}
+
+/* Free the run at b, merged with its free buddies; at_end: file it after the other free runs of
+ * its size (see mcxi_buddy_trim). The merged run holds freshly freed, resident pages: it is
+ * madvised again as a whole when it has been idle long enough, so the buddies' given-back state
+ * is dropped. */
+static void buddy_free(mcxi_top *t, uint32_t b, uint64_t now_ms, bool zeroed, bool at_end) {
+    unsigned k = t->state[b] & MCXI_B_ORDER;
+    uint8_t dirt = (uint8_t)(MCXI_RUN_USED | (zeroed ? 0u : MCXI_RUN_DIRTY));
+    bool all_given_back = true;
+    t->state[b] = 0;
+    k = merge_buddies(t, &b, k, &dirt, &all_given_back, NULL);
     t->state[b] = (uint8_t)(MCXI_B_FREE | k);
     t->freed_ms[b] = now_ms;
     t->dirty[b] = dirt;
@@ -218,23 +233,7 @@ void mcxi_buddy_release_put(const mcxi_release_run *r, bool decommitted) {
     bool dec = decommitted;
     t->state[b] = 0;
     t->dirty[b] = 0;
-    while (k < t->order) {
-        uint32_t buddy = b ^ (1u << k);
-        uint8_t s = t->state[buddy];
-        if (!(s & MCXI_B_FREE) || (s & MCXI_B_ORDER) != k) break;
-        list_remove(t, k, buddy);
-        if (s & MCXI_B_DECOMMITTED) {
-            decommitted_sub(t, MCXI_BLOCK << k);
-        } else {
-            dec = false;
-            dirt |= t->dirty[buddy];
-        }
-        if (t->freed_ms[buddy] > freed) freed = t->freed_ms[buddy];
-        t->state[buddy] = 0;
-        t->dirty[buddy] = 0;
-        b &= ~(1u << k);
-        k++;
-    }
+    k = merge_buddies(t, &b, k, &dirt, &dec, &freed);
     if (!dec && decommitted) dirt |= MCXI_RUN_USED; /* part of it is resident again */
     t->state[b] = (uint8_t)(MCXI_B_FREE | (dec ? MCXI_B_DECOMMITTED : 0u) | k);
     t->freed_ms[b] = freed;

@@ -431,7 +431,7 @@ static inline int mcxi_chunk_acquire(size_t bytes, size_t min_bytes, bool large,
     return mcxi_chunk_acquire_top(bytes, min_bytes, large, zeroed, out, got);
 }
 /* Give a process chunk of size bytes back (to this thread's cache, or to its top chunk; a
- * dedicated mapping is unmapped at once); zeroed: every byte of it is zero. */
+ * dedicated mapping is unmapped at once, without the top lock); zeroed: every byte of it is zero. */
 void mcxi_chunk_release_top(void *chunk, bool zeroed);
 bool mcxi_tcache_put(void *chunk, size_t size, bool zeroed);
 /* Name owner as the context of every block of the chain chunk at chunk (NULL: none); nothing
@@ -446,29 +446,36 @@ static inline void mcxi_chunk_release(void *chunk, size_t size, bool zeroed) {
 /* Give back the tail of a chain chunk above its first keep bytes (a multiple of
  * MCXI_BLOCK, above zero): the chunk is then keep bytes long. zeroed: the tail reads as zeros. */
 void mcxi_chunk_trim_top(void *chunk, size_t keep, bool zeroed);
-/* The same, straight to its top chunk, freed at freed_ms, with the top lock held. */
+/* The same, straight to its top chunk, freed at freed_ms, with the top lock held; never a
+ * dedicated mapping (the thread caches, its callers, hold chunks below MCXI_DEDICATED_MIN). */
 void mcxi_chunk_release_locked(void *chunk, bool zeroed, uint64_t freed_ms);
 /* True when the process chunk at p is a dedicated mapping (fresh from the OS, unmapped on free). */
 bool mcxi_chunk_dedicated(const void *chunk);
 /* True when p is the first byte of a process chunk handed out by the top layer. */
 bool mcxi_chunk_is_live(const mcxi_top *top, const void *p);
-/* Unmap a top chunk (or dedicated mapping) and forget it; false when the OS refused, in which
- * case it stays registered (a dedicated one as free, retried by the release pass). */
-bool mcxi_top_unmap_locked(mcxi_top *top);
-/* A top chunk the release pass unmaps without the lock: what it needs of the header, which lives
- * in the mapping. */
+/* A top chunk or dedicated mapping unmapped without the lock: what the unmap and a refusal need
+ * of its header, which lives in the mapping. */
 typedef struct mcxi_top_gone {
     mcxi_top *top;
     char *base;
     size_t size, meta_bytes, decommitted_bytes;
+    bool dedicated;
 } mcxi_top_gone;
 /* A wholly free, unheld buddy top chunk leaves the vector and the page map, and its bytes leave
  * the figures, so that the release pass can unmap it without the lock. */
 void mcxi_top_detach_locked(mcxi_top *top, mcxi_top_gone *gone);
-/* The OS refused to unmap a detached top chunk: it comes back, wholly free, as it was. */
+/* A dedicated mapping whose allocation is freed becomes a free one; unless holds keep it mapped,
+ * it then leaves the list and the page map likewise (true: *gone is to be unmapped). */
+bool mcxi_dedicated_detach_locked(mcxi_top *top, mcxi_top_gone *gone);
+/* Up to cap free, unheld dedicated mappings (ones the OS refused to unmap before) detached into
+ * out, for the release pass; returns how many. */
+size_t mcxi_dedicated_take_locked(mcxi_top_gone *out, size_t cap);
+/* The OS refused to unmap a detached mapping: it comes back as it was (a dedicated one as free,
+ * for a later pass). */
 void mcxi_top_reattach_locked(const mcxi_top_gone *gone);
-/* Retry unmapping dedicated mappings the OS refused to unmap; returns the bytes released. */
-uint64_t mcxi_dedicated_retry_locked(void);
+/* Unmap a detached mapping with the lock released, then take the lock to count it (or to bring
+ * it back, should the OS refuse). */
+void mcxi_top_unmap_gone(const mcxi_top_gone *gone);
 size_t mcxi_next_top_size_locked(size_t need);
 
 /* ---- tcache.c: per-thread cache of free process chunks -------------------------------------- */

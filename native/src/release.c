@@ -74,7 +74,7 @@ typedef struct release_step {
 } release_step;
 
 /* Choose what goes (top lock held); true when there may be more than one step holds. */
-static bool choose_locked(release_step *st, uint64_t now_ms, bool force, uint64_t *released) {
+static bool choose_locked(release_step *st, uint64_t now_ms, bool force) {
     const mcx_config *cfg = &mcxi_g.config;
     uint64_t cutoff = force ? UINT64_MAX : (now_ms > cfg->decay_ms ? now_ms - cfg->decay_ms : 0);
     uint64_t small_decay_ms = (uint64_t)cfg->decay_ms * MCXI_DECOMMIT_SMALL_DECAYS;
@@ -90,7 +90,9 @@ static bool choose_locked(release_step *st, uint64_t now_ms, bool force, uint64_
         if (st->ntops == MCXI_RELEASE_TOPS) return true;
         mcxi_top_detach_locked(t, &st->tops[st->ntops++]);
     }
-    *released += mcxi_dedicated_retry_locked();
+    /* Dedicated mappings the OS refused to unmap before (or freed while held), tried again. */
+    st->ntops += mcxi_dedicated_take_locked(st->tops + st->ntops, MCXI_RELEASE_TOPS - st->ntops);
+    if (st->ntops == MCXI_RELEASE_TOPS) return true;
     /* The demand headroom, kept in used free runs of the top chunks in use: runs freed within
      * the decay stay resident anyway and count towards it. */
     uint64_t keep = force ? 0 : demand_headroom(now_ms);
@@ -124,7 +126,7 @@ uint64_t mcxi_release_pass(uint64_t now_ms, bool force, bool if_due) {
      * the rest of the pass can release what they pinned. */
     mcxi_tcache_drain_locked(now_ms, mcxi_os_now_ms(), mcxi_g.config.decay_ms, force);
     for (;;) {
-        bool more = choose_locked(&st, now_ms, force, &released);
+        bool more = choose_locked(&st, now_ms, force);
         mcxi_unlock();
         for (size_t i = 0; i < st.nruns; i++) {
             const mcxi_release_run *r = &st.runs[i];

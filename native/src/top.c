@@ -140,8 +140,8 @@ static int map_dedicated(size_t bytes, void **out, size_t *got) {
     return MCX_OK;
 }
 
-/* A dedicated mapping that cannot be unmapped now becomes a free one, unmapped by a later release
- * pass (mcxi_dedicated_retry_locked) or its last unhold. */
+/* A dedicated mapping whose allocation is freed, or that the OS refused to unmap, is a free one:
+ * unmapped by a later release pass or its last unhold. */
 static void keep_dedicated_free(mcxi_top *top) {
     if (top->dedicated && !top->empty_since_ms) {
         top->empty_since_ms = mcxi_os_now_ms() | 1u;
@@ -149,81 +149,107 @@ static void keep_dedicated_free(mcxi_top *top) {
     }
 }
 
-bool mcxi_top_unmap_locked(mcxi_top *top) {
-    size_t size = top->size;
-    void *base = top->base;
-    if (atomic_load_explicit(&top->holds, memory_order_acquire) > 0) {
-        /* Held: it stays mapped, but a freed dedicated mapping's pages go back at once (a late
-         * writer faults in a zero page, not a signal). The header block stays. */
-        if (top->dedicated && !top->empty_since_ms && mcxi_os_decommit((char *)base + MCXI_BLOCK, size - MCXI_BLOCK) == MCX_OK)
-            mcxi_g.released_bytes += size - MCXI_BLOCK;
-        keep_dedicated_free(top);
-        return false;
-    }
-    /* The header lives in the mapping: after the unmap only this copy is read. */
-    const mcxi_top t = *top;
-    mcxi_pagemap_clear(base, size);
-    /* ASan keeps shadow state per address: clear it, or a later mapping at this address
-     * (by anyone) would look poisoned. */
-    MCXI_UNPOISON(base, size);
-    if (mcxi_os_unmap(base, size) != MCX_OK) {
-        /* Still mapped: keep it registered so the figures stay true (the leaves exist, so
-         * entering it again cannot fail). A dedicated mapping becomes a free one. */
-        mcxi_pagemap_set(base, size, top);
-        keep_dedicated_free(top);
-        return false;
-    }
-    if (t.dedicated) {
-        if (t.dprev) t.dprev->dnext = t.dnext;
-        else mcxi_g.dedicated = t.dnext;
-        if (t.dnext) t.dnext->dprev = t.dprev;
-        mcxi_g.dedicated_count--;
-        if (!t.empty_since_ms) mcxi_g.chunk_bytes -= size - MCXI_BLOCK;
-    } else {
-        vec_remove(top);
-        mcxi_g.top_chunk_count--;
-        mcxi_g.decommitted_bytes -= t.decommitted_bytes;
-        if (t.empty_since_ms) mcxi_g.retained_bytes -= size;
-    }
-    mcxi_g.mapped_bytes -= size;
-    mcxi_g.released_bytes += size;
+bool mcxi_dedicated_detach_locked(mcxi_top *top, mcxi_top_gone *gone) {
+    keep_dedicated_free(top);
+    if (atomic_load_explicit(&top->holds, memory_order_acquire) > 0) return false;
+    *gone = (mcxi_top_gone){top, top->base, top->size, top->meta_bytes, 0, true};
+    mcxi_pagemap_clear(top->base, top->size);
+    if (top->dprev) top->dprev->dnext = top->dnext;
+    else mcxi_g.dedicated = top->dnext;
+    if (top->dnext) top->dnext->dprev = top->dprev;
+    mcxi_g.dedicated_count--;
+    mcxi_g.mapped_bytes -= top->size;
+    /* ASan keeps shadow state per address: clear it, or a later mapping at this address (by
+     * anyone) would look poisoned. */
+    MCXI_UNPOISON(top->base, top->size);
     return true;
 }
 
+size_t mcxi_dedicated_take_locked(mcxi_top_gone *out, size_t cap) {
+    size_t n = 0;
+    for (mcxi_top *t = mcxi_g.dedicated, *next; t && n < cap; t = next) {
+        next = t->dnext;
+        if (t->empty_since_ms && mcxi_dedicated_detach_locked(t, &out[n])) n++;
+    }
+    return n;
+}
+
 void mcxi_top_detach_locked(mcxi_top *top, mcxi_top_gone *gone) {
-    *gone = (mcxi_top_gone){top, top->base, top->size, top->meta_bytes, top->decommitted_bytes};
+    *gone = (mcxi_top_gone){top, top->base, top->size, top->meta_bytes, top->decommitted_bytes, false};
     mcxi_pagemap_clear(top->base, top->size);
     vec_remove(top);
     mcxi_g.top_chunk_count--;
     mcxi_g.decommitted_bytes -= top->decommitted_bytes;
     mcxi_g.retained_bytes -= top->size;
     mcxi_g.mapped_bytes -= top->size;
-    /* ASan keeps shadow state per address: clear it, or a later mapping at this address (by
-     * anyone) would look poisoned. */
     MCXI_UNPOISON(top->base, top->size);
 }
 
 void mcxi_top_reattach_locked(const mcxi_top_gone *gone) {
+    mcxi_top *t = gone->top;
+    if (gone->dedicated) {
+        /* The page map's leaves for the range still exist: entering it again cannot fail. */
+        if (mcxi_pagemap_set(gone->base, gone->size, t) != MCX_OK) return;
+        t->dprev = NULL;
+        t->dnext = mcxi_g.dedicated;
+        if (mcxi_g.dedicated) mcxi_g.dedicated->dprev = t;
+        mcxi_g.dedicated = t;
+        mcxi_g.dedicated_count++;
+        mcxi_g.mapped_bytes += gone->size;
+        return;
+    }
     /* Its entry was freed just now: the vector has room unless another top chunk came
      * meanwhile, and the page map's leaves for the range still exist. Should either fail, the
      * mapping stays out of the figures rather than half registered. */
-    if (vec_reserve() != MCX_OK || mcxi_pagemap_set(gone->base, gone->size, gone->top) != MCX_OK) return;
+    if (vec_reserve() != MCX_OK || mcxi_pagemap_set(gone->base, gone->size, t) != MCX_OK) return;
     MCXI_POISON(gone->base + gone->meta_bytes, gone->size - gone->meta_bytes);
-    mcxi_g.vec[mcxi_g.vec_len++] = gone->top;
+    mcxi_g.vec[mcxi_g.vec_len++] = t;
     mcxi_g.top_chunk_count++;
     mcxi_g.decommitted_bytes += gone->decommitted_bytes;
     mcxi_g.retained_bytes += gone->size;
     mcxi_g.mapped_bytes += gone->size;
 }
 
-uint64_t mcxi_dedicated_retry_locked(void) {
-    uint64_t released = 0;
-    for (mcxi_top *t = mcxi_g.dedicated, *next; t; t = next) {
-        next = t->dnext;
-        size_t size = t->size;
-        if (t->empty_since_ms && mcxi_top_unmap_locked(t)) released += size;
+void mcxi_top_unmap_gone(const mcxi_top_gone *gone) {
+    bool unmapped = mcxi_os_unmap(gone->base, gone->size) == MCX_OK;
+    mcxi_lock();
+    if (unmapped) mcxi_g.released_bytes += gone->size;
+    else mcxi_top_reattach_locked(gone);
+    mcxi_unlock();
+}
+
+/* Give back one hold on a dedicated mapping, and count `released` bytes its holder gave back;
+ * the last hold of a freed mapping unmaps it, without the lock. */
+static int dedicated_unhold(mcxi_top *top, uint64_t released) {
+    mcxi_top_gone gone;
+    bool detached = false;
+    mcxi_lock();
+    mcxi_g.released_bytes += released;
+    uint32_t n = atomic_load_explicit(&top->holds, memory_order_relaxed);
+    if (n > 0) atomic_store_explicit(&top->holds, n - 1, memory_order_release);
+    if (n == 1 && top->empty_since_ms) detached = mcxi_dedicated_detach_locked(top, &gone);
+    mcxi_unlock();
+    if (detached) mcxi_top_unmap_gone(&gone);
+    return n > 0 ? MCX_OK : MCX_EINVAL;
+}
+
+/* A large allocation's dedicated mapping goes back to the OS as soon as it is freed, with the
+ * lock released for the system call. Held (a Node ArrayBuffer over it not yet collected), it
+ * stays mapped but its pages go back (a late writer faults in a zero page, not a signal; the
+ * header block stays): under a hold of this call's own, so no last unhold unmaps it meanwhile. */
+static void release_dedicated(mcxi_top *top) {
+    mcxi_top_gone gone;
+    mcxi_lock();
+    bool detached = mcxi_dedicated_detach_locked(top, &gone);
+    if (!detached) atomic_fetch_add_explicit(&top->holds, 1, memory_order_relaxed);
+    mcxi_unlock();
+    if (detached) {
+        mcxi_top_unmap_gone(&gone);
+        return;
     }
-    return released;
+    size_t bytes = top->size - MCXI_BLOCK;
+    bool decommitted = mcxi_os_decommit(top->base + MCXI_BLOCK, bytes) == MCX_OK;
+    dedicated_unhold(top, decommitted ? bytes : 0);
 }
 
 /* ---- process chunks ---------------------------------------------------------------------------- */
@@ -312,11 +338,6 @@ int mcxi_chunk_acquire_top(size_t bytes, size_t min_bytes, bool large, bool zero
 
 void mcxi_chunk_release_locked(void *chunk, bool zeroed, uint64_t freed_ms) {
     mcxi_top *top = mcxi_pagemap_get(chunk);
-    if (top->dedicated) {
-        /* Large allocations are given back as soon as they are freed. */
-        mcxi_top_unmap_locked(top);
-        return;
-    }
     uint32_t b = (uint32_t)(((char *)chunk - top->base) >> MCXI_BLOCK_SHIFT);
     size_t size = 0;
     /* Its pieces, when it was trimmed: each is read before the one before it is freed (a freed
@@ -344,6 +365,11 @@ void mcxi_chunk_set_owner(void *chunk, size_t size, mcx_context *owner) {
 }
 
 void mcxi_chunk_release_top(void *chunk, bool zeroed) {
+    mcxi_top *top = mcxi_pagemap_get(chunk);
+    if (top->dedicated) {
+        release_dedicated(top);
+        return;
+    }
     mcxi_lock();
     uint64_t now = mcxi_os_now_ms();
     mcxi_chunk_release_locked(chunk, zeroed, now);
@@ -387,14 +413,7 @@ int mcx_hold(const void *p) {
 int mcx_unhold(const void *p) {
     mcxi_top *top = top_of(p);
     if (!top) return MCX_EFOREIGN;
-    if (top->dedicated) {
-        mcxi_lock();
-        uint32_t n = atomic_load_explicit(&top->holds, memory_order_relaxed);
-        if (n > 0) atomic_store_explicit(&top->holds, n - 1, memory_order_release);
-        if (n == 1 && top->empty_since_ms) mcxi_top_unmap_locked(top);
-        mcxi_unlock();
-        return n > 0 ? MCX_OK : MCX_EINVAL;
-    }
+    if (top->dedicated) return dedicated_unhold(top, 0);
     uint32_t n = atomic_load_explicit(&top->holds, memory_order_relaxed);
     do {
         if (n == 0) return MCX_EINVAL;
