@@ -4,7 +4,8 @@
 // packed from this checkout's node_modules into an npm cache of the test's own (so a cold user
 // cache and no network are fine): with install scripts disabled and with them on, both without a
 // compiler on PATH, and with --build-from-source. Each installed copy is used from require(),
-// import and the memctx command.
+// import and the memctx command. The tarball is packed from a copy of the checkout, so the other
+// test files never see dist/ rebuilt under them.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -106,6 +107,26 @@ function smokeCli(app: string): void {
   expect(fs.readFileSync(path.join(app, 'report.html'), 'utf8')).toMatch(/^<!doctype html>/i);
 }
 
+/**
+ * A copy of the checkout to pack. npm pack runs prepare (which deletes and rebuilds dist/) and
+ * prepack (prebuilds/) in the folder it packs, while the other test files run programs from this
+ * checkout's dist/. The copy leaves out what .gitignore names and shares node_modules.
+ */
+function packSource(): string {
+  const src = path.join(tmp, 'src');
+  const skipped = new Set(['node_modules', '.git', 'dist', 'prebuilds', 'coverage', 'out', 'reports']);
+  fs.cpSync(repoRoot, src, {
+    recursive: true,
+    filter: (from) => {
+      const rel = path.relative(repoRoot, from);
+      const top = rel.split(path.sep)[0]!;
+      return !skipped.has(top) && !/^build($|-)/.test(top) && !top.endsWith('.tgz') && rel !== path.join('demo', 'dist');
+    },
+  });
+  fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(src, 'node_modules'), 'dir');
+  return src;
+}
+
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'memctx-pack-'));
   if (process.env.MEMCTX_PACK_TARBALL) {
@@ -113,7 +134,7 @@ beforeAll(() => {
   } else {
     // The prebuilt binary of the running node only: building every supported node's is
     // prepack's job on npm publish and .ci/run's.
-    const packOut = npm(['pack', '--json', '--pack-destination', tmp], repoRoot,
+    const packOut = npm(['pack', '--json', '--pack-destination', tmp], packSource(),
       { MEMCTX_PREBUILD_NODES: process.env.MEMCTX_PREBUILD_NODES ?? 'current' });
     const info = JSON.parse(packOut.slice(packOut.indexOf('['))) as Array<{ filename: string }>;
     tarball = path.join(tmp, info[0]!.filename);
