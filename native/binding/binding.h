@@ -67,6 +67,9 @@ bool Terminating();
 void CollectGarbageNow();
 // Release the environment's detach key (its isolate is still alive during cleanup hooks).
 void FreeDetachKey(struct Env *e);
+// Give back the holds of the environment's ArrayBuffers that V8 has collected (on growth, at the
+// maintenance tick, before trim and the statistics).
+void SweepWatches(struct Env *e);
 // Give back every hold of the environment's live ArrayBuffers (at teardown: JavaScript and the
 // environment's native requests are done).
 void ReleaseHolds(struct Env *e);
@@ -206,6 +209,10 @@ struct Load {
   std::vector<Rec *> treeScratch;  // a reset's or delete's subtree (no JavaScript runs meanwhile)
 };
 
+// Fewest holds made between two sweeps of the collected ones (arraybuffers.cc); after a sweep
+// the next waits for twice the survivors, so each hold is looked at O(1) times on average.
+constexpr size_t kMinWatchesPerSweep = 1024;
+
 // State of one Node environment (the main thread or a worker): its loads, the detach key and
 // the testing switches.
 struct Env {
@@ -216,6 +223,8 @@ struct Env {
   void *detachKey = nullptr;        // a v8::Global<v8::Value>* (arraybuffers.cc)
   void *watches = nullptr;          // the ArrayBuffers whose memory is held (arraybuffers.cc)
   void *spareWatches = nullptr;     // their records, kept for reuse (arraybuffers.cc)
+  size_t watchCount = 0;            // watches listed (collected ones included until a sweep)
+  size_t sweepWatchesAt = kMinWatchesPerSweep;  // the count at which the next hold sweeps
   std::vector<AbSlot *> spareSlots; // freed slots, kept for reuse (arraybuffers.cc)
 };
 

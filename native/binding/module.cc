@@ -18,14 +18,17 @@ Env *EnvOf(Napi::Env env) { return env.GetInstanceData<Env>(); }
 namespace {
 
 Napi::Value GlobalStats(const Napi::CallbackInfo &info) {
+  SweepWatches(EnvOf(info.Env()));
   DrainReady();
   return Napi::Value(info.Env(), GlobalStatsObject(info.Env(), LoadOf(info)));
 }
 
-// The timer's tick: parked trees whose buffers are gone are deleted here (on a JavaScript thread);
+// The timer's tick: holds of collected buffers are given back and parked trees whose buffers are
+// gone are deleted here (on a JavaScript thread);
 // the release pass itself runs on the C core's background thread when it runs (see Open), and
 // here, blocking the event loop for the length of its system calls, only when it could not start.
 Napi::Value Maintain(const Napi::CallbackInfo &info) {
+  SweepWatches(EnvOf(info.Env()));
   DrainReady();
   mcx_config cfg;
   mcx_config_get(&cfg);
@@ -51,6 +54,7 @@ Napi::Value Trim(const Napi::CallbackInfo &info) {
   // Parked trees wait for V8 to free their buffers, which it does lazily after a collection:
   // an explicit trim() asks for that collection now, so collectable memory goes in this call.
   if (ParkedCount() > 0) CollectGarbageNow();
+  SweepWatches(EnvOf(info.Env()));
   DrainReady();
   return Napi::Number::New(info.Env(), static_cast<double>(mcx_trim()));
 }
