@@ -286,7 +286,9 @@ struct mcx_global_stats {
 };
 
 MCX_API void mcx_global_stats(struct mcx_global_stats *out);
-/* Bytes of the top chunks that are resident in RAM, measured with mincore (O(mapped pages)). */
+/* Bytes of the top chunks that are resident in RAM, measured with mincore (O(mapped pages)). A
+ * top chunk that a release pass is unmapping at that moment is no longer counted, though its
+ * pages may still be in the process's RSS for the length of the munmap. */
 MCX_API uint64_t mcx_resident_bytes(void);
 
 typedef struct mcx_top_info {
