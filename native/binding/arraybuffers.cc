@@ -67,9 +67,9 @@ void UnholdFinalize(napi_env /*env*/, void *data, void * /*hint*/) { mcx_unhold(
 
 #if MEMCTX_V8_DIRECT
 // A watched ArrayBuffer: a weak handle without a callback, which V8 empties when it collects
-// the buffer. Callbacks cost a request context ~250 ns: V8 queues each one in a vector it grows
-// and frees at every scavenge, and glibc gives those pages back and faults them in again (700
-// page faults per 50 000 requests). Emptied handles are found by SweepWatches instead.
+// the buffer. A callback per buffer cost a request context ~15% (native/README.md, "Holds"): V8
+// queues each one in a vector it grows and frees at every scavenge, and glibc gives those pages
+// back and faults them in again. Emptied handles are found by SweepWatches instead.
 struct Watch {
   void *data;
   Watch *next;
@@ -148,14 +148,16 @@ void CollectGarbageNow() {
 void SweepWatches(Env *e) {
 #if MEMCTX_V8_DIRECT
   size_t live = 0;
-  for (auto **link = reinterpret_cast<Watch **>(&e->watches); *link != nullptr;) {
-    Watch *w = *link;
+  Watch *prev = nullptr;
+  for (Watch *w = static_cast<Watch *>(e->watches), *next; w != nullptr; w = next) {
+    next = w->next;
     if (!w->handle.IsEmpty()) {
       live++;
-      link = &w->next;
+      prev = w;
       continue;
     }
-    *link = w->next;
+    if (prev != nullptr) prev->next = next;
+    else e->watches = next;
     mcx_unhold(w->data);
     w->next = static_cast<Watch *>(e->spareWatches);
     e->spareWatches = w;
