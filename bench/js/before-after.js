@@ -40,9 +40,9 @@ if (process.argv[2] === '--child') {
   // Warm-up of WARM_RUNS whole runs: V8 grows its heap over the first runs of a process (a
   // thousand page faults or more in a run that grows it, twice the time of a steady run), and a
   // shorter warm-up left that growth in the timed runs of one build and not the other's. The
-  // median of TIMED_RUNS: some states only set in after a dozen runs (a request context's
-  // per-buffer weak callbacks made glibc's heap shrink and refault from about the twelfth run
-  // of 50 000 requests on, ~900 page faults per run), and a service runs in its steady state.
+  // median of TIMED_RUNS: some states only set in after a dozen runs (glibc's heap can start
+  // shrinking and refaulting at every scavenge after that many runs of 50 000 requests), and a
+  // service runs in its steady state.
   for (let k = 0; k < WARM_RUNS; k++) c.run(m, c.n);
   const ns = [];
   for (let k = 0; k < TIMED_RUNS; k++) {
