@@ -10,6 +10,7 @@
 // Usage: node bench/js/demo-figures.js [--markdown | --ranges] <samples.jsonl>...
 'use strict';
 const fs = require('node:fs');
+const path = require('node:path');
 
 const MiB = 1048576;
 
@@ -68,8 +69,8 @@ const RANGE_ROWS = [
   ['longest malloc_trim pause', 'trimMaxPauseMs', (v) => `${fx(v, 1)} ms`],
 ];
 
-/** "min–max" of one field over the runs' summaries, or "–" when no run has it ("never" for a
- * recovery that did not happen in any run, "never in N" when it failed in some). */
+/** "min–max" of one field over the runs' summaries; "–" when no run has it ("never" for a
+ * recovery that happened in no run), "(none in N runs)" added when some runs lack it. */
 function range(sums, field, format) {
   const vs = sums.map((s) => s[field]);
   const got = vs.filter((v) => v !== null && v !== undefined && Number.isFinite(v));
@@ -140,8 +141,8 @@ if (ranges) {
     if (cells.every((c) => c === '–')) continue;
     console.log(`| ${name} | ${cells.join(' | ')} |`);
   }
-  // The targets as the demo judges them (demo/src/main.ts): decay + 1 s with the default decay.
-  const decayMs = Number(process.env.MEMCTX_DECAY_MS || 1000);
+  // The targets as the demo judges them (demo/src/main.ts): decay + 1 s, the facade's default decay.
+  const { decayMs } = require(path.join(__dirname, '..', '..', 'dist', 'index')).getConfiguration();
   const withTrim = perRun.filter((r) => r.sum.memctx && r.sum.trim);
   const count = (ok) => `${withTrim.filter((r) => ok(r.sum.memctx, r.sum.trim)).length} of ${withTrim.length}`;
   const spread = (f) => {
