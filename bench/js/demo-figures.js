@@ -4,7 +4,9 @@
 // of idle, mapped and in-flight peaks, time back within 8 MiB, hold throughput, p99, the p99 of
 // the service's own time (latency minus the backend wait), event-loop delay, recovery and return
 // page faults, malloc_trim pauses), the memctx/baseline and memctx/trim ratios, then the medians
-// of the ratios over the runs. With --markdown, the per-run rows of docs/MAIN.md's table instead;
+// of the ratios over the runs; from the samples, V8's external memory against the request memory
+// in flight during hold, and the sample of the recovery's worst event-loop delay (its phase, RSS,
+// mapped bytes and GC pause), which tells a pause of the load from one of the release. With --markdown, the per-run rows of docs/MAIN.md's table instead;
 // with --ranges, each figure's range over the runs per mode (README's spike table) and in how many
 // runs each of the main job's three targets was met.
 // Usage: node bench/js/demo-figures.js [--markdown | --ranges] <samples.jsonl>...
@@ -41,6 +43,21 @@ function markdownRow(run, label, s) {
     ? `${s.trimCount} calls, ${fx(s.trimPauseMs)} ms in all, longest ${fx(s.trimMaxPauseMs, 1)} ms, median ${num(s.trimFaultsAfterMedian)} faults in the second after`
     : '–';
   return `| ${run} | ${label} | ${mb(s.preRampRssBytes)} MiB | ${mb(s.peakRssBytes)} MiB | ${bold(`${mb(s.endRssBytes)} MiB`)} | ${mapped} | ${mb(s.peakRequestBytes)} MiB | ${bold(sec(s.recoveryMs))} | ${fx(s.holdReqPerSec)} | ${msOrS(s.holdP99Ms)} | ${msOrS(s.holdServiceP99Ms)} | ${fx(s.holdLoopDelayP99Ms, 1)} ms | ${fx(s.holdCpuUsPerRequest / 1000, 2)} ms | ${num(s.holdMinorFaults)} | ${num(s.recoveryMinorFaults)} | ${fx(s.recoveryLoopDelayMaxMs, 1)} ms | ${bold(num(s.returnMinorFaults))} | ${trims} |`;
+}
+
+/** A mode's samples of one phase, or from the end of hold to the end of idle ('recovery', as demo/src/summary.ts). */
+function samplesOf(lines, label, phase) {
+  const phases = phase === 'recovery' ? ['rampdown', 'trickle', 'idle'] : [phase];
+  return lines.filter((r) => r.type === 'sample' && r.label === label && phases.includes(r.phase));
+}
+
+/** From the samples: median external bytes / request bytes in hold; the recovery's worst-delay sample. */
+function sampleFigures(lines, label) {
+  const hold = samplesOf(lines, label, 'hold').filter((r) => r.requestBytes > 0 && Number.isFinite(r.externalBytes));
+  const worst = samplesOf(lines, label, 'recovery')
+    .filter((r) => Number.isFinite(r.eventLoopDelayMaxMs))
+    .reduce((a, r) => (a === null || r.eventLoopDelayMaxMs > a.eventLoopDelayMaxMs ? r : a), null);
+  return { externalPerRequestByte: median(hold.map((r) => r.externalBytes / r.requestBytes)), worst };
 }
 
 /** The figures of README's spike table: [label, field, format of one value]. */
@@ -106,6 +123,13 @@ for (const file of files) {
         `return faults ${fx(s.returnMinorFaults)}` +
         (s.trimCount ? `; ${s.trimCount} trims, ${fx(s.trimPauseMs, 1)} ms in all, longest ${fx(s.trimMaxPauseMs, 1)} ms, median faults after ${fx(s.trimFaultsAfterMedian)}` : ''),
     );
+    const f = sampleFigures(lines, label);
+    const w = f.worst;
+    console.log(
+      `           hold: external memory ${fx(f.externalPerRequestByte, 2)}x the request memory in flight (median of the samples); ` +
+        `${fx(s.gcCount)} GCs in the run` +
+        (w ? `; recovery's worst loop delay ${fx(w.eventLoopDelayMaxMs, 1)} ms in ${w.phase} at ${fx(w.elapsedMs / 1000, 1)} s: RSS ${mb(w.rssBytes)} MiB, mapped ${mb(w.mappedBytes)} MiB, GC pause ${fx(w.gcPauseMs, 1)} ms in that sample` : ''),
+    );
   }
   const m = sum.memctx;
   for (const other of ['baseline', 'trim']) {
@@ -119,16 +143,17 @@ for (const file of files) {
       cpu: ratio(m.holdCpuUsPerRequest, o.holdCpuUsPerRequest),
       hold: ratio(m.holdMinorFaults, o.holdMinorFaults),
       ret: ratio(m.returnMinorFaults, o.returnMinorFaults),
+      gc: ratio(m.gcCount, o.gcCount),
     };
     ratios.push(r);
-    console.log(`  memctx / ${other}: throughput ${fx(r.thr, 2)}x, p99 ${fx(r.p99, 2)}x, own p99 ${fx(r.own, 2)}x, CPU/req ${fx(r.cpu, 2)}x, hold faults ${fx(r.hold, 2)}x, return faults ${fx(r.ret, 2)}x`);
+    console.log(`  memctx / ${other}: throughput ${fx(r.thr, 2)}x, p99 ${fx(r.p99, 2)}x, own p99 ${fx(r.own, 2)}x, CPU/req ${fx(r.cpu, 2)}x, hold faults ${fx(r.hold, 2)}x, return faults ${fx(r.ret, 2)}x, GCs ${fx(r.gc, 2)}x`);
   }
 }
 for (const other of ['baseline', 'trim']) {
   const rs = ratios.filter((r) => r.other === other);
   if (rs.length < 2) continue;
   const f = (k) => `${fx(median(rs.map((r) => r[k])), 2)} (${fx(Math.min(...rs.map((r) => r[k])), 2)}-${fx(Math.max(...rs.map((r) => r[k])), 2)})`;
-  console.log(`medians of ${rs.length}, memctx / ${other}: throughput ${f('thr')}, p99 ${f('p99')}, own p99 ${f('own')}, CPU/req ${f('cpu')}, hold faults ${f('hold')}, return faults ${f('ret')}`);
+  console.log(`medians of ${rs.length}, memctx / ${other}: throughput ${f('thr')}, p99 ${f('p99')}, own p99 ${f('own')}, CPU/req ${f('cpu')}, hold faults ${f('hold')}, return faults ${f('ret')}, GCs ${f('gc')}`);
 }
 
 if (ranges) {

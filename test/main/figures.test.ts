@@ -49,3 +49,24 @@ test('--ranges prints each figure over the runs and counts the runs that met eac
   // a figure no run has is left out of the table
   expect(out).not.toContain('malloc_trim calls');
 });
+
+test("the per-run figures read the samples: external memory against the request memory in hold, and the recovery's worst-delay sample", () => {
+  const dir = tmpDir('figures');
+  const file = path.join(dir, 'run.jsonl');
+  const sample = (phase: string, externalMiB: number, requestMiB: number, loopMaxMs: number, rssMiB: number) =>
+    JSON.stringify({ type: 'sample', label: 'memctx', phase, elapsedMs: 58_000, externalBytes: externalMiB * MiB, requestBytes: requestMiB * MiB, eventLoopDelayMaxMs: loopMaxMs, rssBytes: rssMiB * MiB, mappedBytes: 2044 * MiB, gcPauseMs: 49.9 });
+  const lines = [
+    JSON.stringify({ type: 'meta', command: 'npm start' }),
+    sample('hold', 130, 100, 20, 1000), // 1.3
+    sample('hold', 140, 100, 20, 1000), // 1.4: the median of three is 1.35
+    sample('hold', 135, 100, 90, 1000), // the largest delay, but in hold: not the recovery's
+    sample('rampdown', 10, 0, 70, 1080),
+    sample('idle', 10, 0, 30, 90),
+    JSON.stringify({ type: 'summary', label: 'memctx', gcCount: 1100 }),
+  ];
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+  const out = execFileSync(process.execPath, [path.join(ROOT, 'bench', 'js', 'demo-figures.js'), file], { encoding: 'utf8' });
+  expect(out).toContain('external memory 1.35x the request memory in flight');
+  expect(out).toContain('1100 GCs in the run');
+  expect(out).toContain("recovery's worst loop delay 70.0 ms in rampdown at 58.0 s: RSS 1080.0 MiB, mapped 2044.0 MiB, GC pause 49.9 ms");
+});
