@@ -128,22 +128,25 @@ MCX_API mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_o
 /* Allocate size bytes (contents undefined). NULL + mcx_errno() on failure. */
 MCX_API void *mcx_alloc(mcx_context *ctx, size_t size);
 /* ---- the inline fast path ----------------------------------------------------------------
- * mcx_alloc_inline is mcx_alloc with its common case compiled into the caller: a small size
- * (1 to MCX_INLINE_MAX bytes) and room before inline_end. It reads and writes the head of the
+ * mcx_alloc_inline is mcx_alloc with its common case compiled into the caller: a size from 1 to
+ * the context's inline_max and room before inline_end. It reads and writes the head of the
  * context and writes the object header, whose layouts are fixed by MCX_CONTEXT_HEAD_VERSION (a
  * change of either bumps it). In the checking build (MEMCTX_CHECKING) it is mcx_alloc. Layout
- * version 2:
- *  - struct mcx_context_head, at the start of every context. inline_end is the end of the
- *    current chunk while the context lives and no freed object of 16 to MCX_INLINE_MAX bytes
- *    waits for reuse; otherwise NULL, which sends every call to mcx_alloc (so the inline path
- *    needs neither the magic nor the free lists);
+ * version 3:
+ *  - struct mcx_context_head, at the start of every context. inline_max is the largest size
+ *    whose object mcx_alloc would bump at its exact size, rounded up to 16: 8 KiB for a context
+ *    with the default max_chunk_size (less when a smaller one lowers its large threshold), 256 B
+ *    while it frees objects one by one (larger objects are then sized to their class), 0 when the
+ *    library is the checking build. inline_end is the end of the current chunk while the context
+ *    lives and no freed object of 1 to inline_max bytes waits for reuse; otherwise NULL, which
+ *    sends every call to mcx_alloc (so the inline path needs neither the magic nor the free
+ *    lists);
  *  - the 16-byte header before each object: uint32 usable size (a multiple of 16), uint32
  *    offset of the header from its chunk in 16-byte units, uint32 requested size, uint32 magic
  *    (obj_key ^ (header address >> 4)) | MCX_OBJ_LIVE_BITS. */
-#define MCX_CONTEXT_HEAD_VERSION 2
+#define MCX_CONTEXT_HEAD_VERSION 3
 #define MCX_CONTEXT_MAGIC 0x58544E43u
 #define MCX_OBJ_LIVE_BITS 0x80000001u
-#define MCX_INLINE_MAX 256u
 
 struct mcx_context_head {
     uint32_t magic;           /* MCX_CONTEXT_MAGIC while the context lives */
@@ -154,13 +157,14 @@ struct mcx_context_head {
     uint64_t free_class_mask; /* private to mcx_alloc */
     size_t fast_max;          /* private to mcx_alloc */
     char *inline_end;         /* end, or NULL: see above */
+    size_t inline_max;        /* largest size served here: see above */
 };
 
 static inline void *mcx_alloc_inline(mcx_context *ctx, size_t size) {
 #ifndef MEMCTX_CHECKING
     struct mcx_context_head *h = (struct mcx_context_head *)(void *)ctx;
-    /* Sizes 1..MCX_INLINE_MAX in one compare; 0 goes to mcx_alloc. */
-    if (size - 1 < MCX_INLINE_MAX && h != NULL) {
+    /* Sizes 1..inline_max in one compare; 0 goes to mcx_alloc. */
+    if (h != NULL && size - 1 < h->inline_max) {
         size_t need = (size + 15) & ~(size_t)15;
         char *o = h->bump;
         char *next = o + 16 + need;

@@ -69,6 +69,22 @@ static size_t class_sizes[MCXI_NCLASSES];
 
 const uint32_t *mcxi_size_table(bool frees) { return frees ? table_class : table_exact; }
 
+/* How ctx sizes its objects: at their exact need, or at their class's once it frees them one by
+ * one (so a freed object serves the next of its class). Sets what mcx_alloc and mcx_alloc_inline
+ * read; fast_max must be set. Class needs equal exact ones up to 256 B, so a context that frees
+ * keeps the inline path for those sizes. The checking build's objects carry sentinels the inline
+ * path does not write: it serves nothing there. */
+void mcxi_ctx_set_sizing(mcx_context *ctx, bool frees) {
+    if (frees) ctx->flags |= MCXI_CTX_FREES;
+    else ctx->flags &= ~MCXI_CTX_FREES;
+    ctx->size_table = mcxi_size_table(frees);
+    size_t max = MCXI_CHECKING ? 0 : frees && ctx->fast_max > 256 ? 256 : ctx->fast_max;
+    ctx->inline_max = max;
+    unsigned top = max == 0 ? 0 : TABLE_CLASS(table_exact[(max + 15) >> 4]);
+    ctx->inline_classes = max == 0 ? 0 : top >= 63 ? ~(uint64_t)0 : ((uint64_t)2 << top) - 1;
+    mcxi_ctx_sync_inline(ctx);
+}
+
 void mcxi_alloc_init(void) {
     for (unsigned c = 0; c < MCXI_NCLASSES; c++) class_sizes[c] = mcxi_class_size(c);
     for (size_t i = 0; i < TABLE_STEPS; i++) {
@@ -96,7 +112,7 @@ static inline void push_free(mcx_context *ctx, mcxi_obj *o, bool odd) {
     ctx->free_lists[c] = o;
     ctx->free_class_mask |= (uint64_t)1 << c;
     if (odd && o->size != class_sizes[c]) ctx->odd_class_mask |= (uint64_t)1 << c;
-    if (c < 16) ctx->inline_end = NULL; /* mcx_alloc_inline must let mcx_alloc take it first */
+    if ((ctx->inline_classes >> c) & 1u) ctx->inline_end = NULL; /* mcx_alloc must take it first */
 }
 
 #if !MCXI_CHECKING
@@ -575,8 +591,7 @@ static int free_small(mcx_context *ctx, mcxi_obj *o, const mcxi_chunk *ch, void 
     int rc = mcxi_dbg_sentinel_ok(ptr, o->u.live.requested) ? MCX_OK : MCX_ECORRUPT;
     size_t usable = o->size;
     if (!(ctx->flags & MCXI_CTX_FREES)) {
-        ctx->flags |= MCXI_CTX_FREES;
-        ctx->size_table = mcxi_size_table(true);
+        mcxi_ctx_set_sizing(ctx, true);
         own_chain(ctx, ctx); /* its later frees can wait (mcx_free) */
     }
     mcxi_dbg_obj_free(ctx, ptr, usable);
@@ -927,8 +942,6 @@ int mcxi_ctx_release_memory(mcx_context *ctx) {
     keeper->flags &= ~MCXI_CHUNK_SPAN;
     keeper->used = data;
     ctx->span_mode = 0; /* a borrower calls mcx_span_reserve again after a reset */
-    ctx->flags &= ~MCXI_CTX_FREES;
-    ctx->size_table = mcxi_size_table(false);
     ctx->obj_key = mcxi_key_mix((uint64_t)ctx->obj_key + 1); /* headers from before are stale */
     ctx->current = keeper;
     ctx->bump = (char *)keeper + data;
@@ -941,7 +954,7 @@ int mcxi_ctx_release_memory(mcx_context *ctx) {
     ctx->large_count = 0;
     ctx->free_class_mask = 0;
     ctx->odd_class_mask = 0;
-    mcxi_ctx_sync_inline(ctx);
+    mcxi_ctx_set_sizing(ctx, false); /* the end, the flags and the free lists are set */
     size_t next = keeper->size * 2;
     ctx->next_chunk_size = next < ctx->max_chunk_size ? next : ctx->max_chunk_size;
     MCXI_UNPOISON(ctx->bump, (size_t)(ctx->end - ctx->bump));

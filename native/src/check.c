@@ -103,7 +103,9 @@ static int check_context(const mcx_context *ctx) {
     CHECK(ctx->bump >= (const char *)ctx->current + MCXI_CHUNK_HDR && ctx->bump <= ctx->end);
     CHECK(ctx->end == (const char *)ctx->current + ctx->current->size);
     /* mcx_alloc_inline's bound: the end while no freed object of its sizes waits. */
-    CHECK(ctx->inline_end == ((ctx->free_class_mask & MCXI_INLINE_CLASSES) ? NULL : ctx->end));
+    CHECK(ctx->inline_end == ((ctx->free_class_mask & ctx->inline_classes) ? NULL : ctx->end));
+    CHECK(ctx->inline_max <= ctx->fast_max && ctx->fast_max <= ctx->large_threshold);
+    CHECK(!(ctx->flags & MCXI_CTX_FREES) || ctx->inline_max <= 256);
     /* Large allocations. */
     uint32_t large = 0;
     const mcxi_chunk *lprev = NULL;

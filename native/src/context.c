@@ -151,11 +151,9 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     keeper->owner = ctx;
     ctx->magic = MCXI_CTX_MAGIC;
     ctx->flags = flags;
-    ctx->size_table = mcxi_size_table(false);
     ctx->keeper = ctx->current = keeper;
     ctx->bump = (char *)keeper + data;
     ctx->end = (char *)keeper + got;
-    mcxi_ctx_sync_inline(ctx);
     ctx->initial_size = initial;
     ctx->max_chunk_size = max_chunk;
     ctx->next_chunk_size = got * 2 < max_chunk ? got * 2 : max_chunk;
@@ -166,6 +164,7 @@ mcx_context *mcx_context_create(mcx_context *parent, const mcx_context_options *
     if (threshold < 256) threshold = 256;
     ctx->large_threshold = threshold;
     ctx->fast_max = threshold < MCXI_SMALL_TABLE_MAX - MCXI_SENTINEL_BYTES ? threshold : MCXI_SMALL_TABLE_MAX - MCXI_SENTINEL_BYTES;
+    mcxi_ctx_set_sizing(ctx, false);
     ctx->limit_bytes = o.limit_bytes;
     ctx->total_bytes = got;
     ctx->used_bytes = 0; /* the keeper's header and this struct are in its bumped range */

@@ -214,7 +214,9 @@ struct mcx_context {
     uint64_t free_class_mask;  /* bit c set: free_lists[c] is not empty; clear: ignore its head */
     size_t fast_max;           /* largest size mcx_alloc's table path serves */
     char *inline_end;          /* end, or NULL: mcxi_ctx_sync_inline */
+    size_t inline_max;         /* largest size mcx_alloc_inline serves: mcxi_ctx_set_sizing */
     /* The rest is private. */
+    uint64_t inline_classes;   /* classes of sizes 1..inline_max: a freed one waiting stops the inline path */
     uint32_t span_mode;        /* a span borrower bump-allocates in this context */
     uint32_t flags;            /* MCX_CONTEXT_*, MCXI_CTX_FREES */
     uint64_t odd_class_mask;   /* bit c: free_lists[c] may hold an object not of class c's size */
@@ -254,7 +256,8 @@ struct mcx_context {
 
 #define MCXI_HEAD_SAME(f) (offsetof(struct mcx_context, f) == offsetof(struct mcx_context_head, f))
 _Static_assert(MCXI_HEAD_SAME(magic) && MCXI_HEAD_SAME(obj_key) && MCXI_HEAD_SAME(bump) && MCXI_HEAD_SAME(end) &&
-                   MCXI_HEAD_SAME(current) && MCXI_HEAD_SAME(free_class_mask) && MCXI_HEAD_SAME(fast_max) && MCXI_HEAD_SAME(inline_end),
+                   MCXI_HEAD_SAME(current) && MCXI_HEAD_SAME(free_class_mask) && MCXI_HEAD_SAME(fast_max) && MCXI_HEAD_SAME(inline_end) &&
+                   MCXI_HEAD_SAME(inline_max),
                "struct mcx_context starts with struct mcx_context_head");
 _Static_assert(MCXI_CTX_MAGIC == MCX_CONTEXT_MAGIC && MCXI_OBJ_LIVE_BITS == MCX_OBJ_LIVE_BITS,
                "the public layout's constants");
@@ -265,14 +268,11 @@ _Static_assert(MCXI_CTX_MAGIC == MCX_CONTEXT_MAGIC && MCXI_OBJ_LIVE_BITS == MCX_
 #define MCXI_CTX_FREES 0x80000000u
 _Static_assert((MCXI_CTX_FREES & MCX_CONTEXT_CLEAN) == 0, "the private flag is apart from the public ones");
 
-/* Classes 0-15 (16-256 B): the sizes mcx_alloc_inline serves. */
-#define MCXI_INLINE_CLASSES ((uint64_t)0xFFFF)
-_Static_assert(MCX_INLINE_MAX == 256, "the inline sizes are classes 0-15");
 /* mcx_alloc_inline bumps up to inline_end: the chunk's end while no freed object of its sizes
  * waits (it would have to be taken first), NULL otherwise and for a deleted context. Called
- * wherever end, free_class_mask or the magic change. */
+ * wherever end, free_class_mask, inline_classes or the magic change. */
 static inline void mcxi_ctx_sync_inline(mcx_context *ctx) {
-    ctx->inline_end = (ctx->free_class_mask & MCXI_INLINE_CLASSES) || ctx->magic != MCXI_CTX_MAGIC ? NULL : ctx->end;
+    ctx->inline_end = (ctx->free_class_mask & ctx->inline_classes) || ctx->magic != MCXI_CTX_MAGIC ? NULL : ctx->end;
 }
 
 /* Write the header of a live object at o in the current chunk: one 16-byte store. Its offset
@@ -538,6 +538,7 @@ static inline size_t mcxi_ctx_data_offset(void) { return MCXI_CHUNK_HDR + mcxi_a
 void mcxi_alloc_init(void); /* once, at load: the size tables */
 /* mcx_alloc's table for a context that has freed an object since its last reset (frees), or not. */
 const uint32_t *mcxi_size_table(bool frees);
+void mcxi_ctx_set_sizing(mcx_context *ctx, bool frees);
 unsigned mcxi_class_ceil(size_t n);
 unsigned mcxi_class_floor(size_t n);
 size_t mcxi_class_size(unsigned c);

@@ -563,15 +563,25 @@ static void churn_stays_bounded(void) {
     CHECK_OK(mcx_delete(ctx));
 }
 
+/* The largest size mcx_alloc_inline serves in ctx (struct mcx_context_head, layout version 3). */
+static size_t inline_max(mcx_context *ctx) {
+    return ((const struct mcx_context_head *)(const void *)ctx)->inline_max;
+}
+
 /* mcx_alloc_inline (the public header's fast path) makes objects mcx_alloc's equals: same
- * layout, so free, realloc, size and owner queries and mcx_check accept them; a freed object of
- * the class is reused through the slow path; NULL and sizes above MCX_INLINE_MAX still work. */
+ * layout, so free, realloc, size and owner queries and mcx_check accept them, from 1 B to past
+ * the 8 KiB it serves inline; a freed object of the class is reused through the slow path; NULL
+ * still works. It serves up to 8 KiB, 256 B once the context frees (larger objects are then
+ * sized to their class), 8 KiB again after a reset, nothing in the checking build. */
 static void inline_fast_path(void) {
+    const int checking = mcx_checking_enabled();
     mcx_context *ctx = mcx_context_create(NULL, NULL);
     REQUIRE(ctx != NULL);
-    unsigned char *p[300];
-    for (size_t i = 0; i < 300; i++) {
-        size_t size = i % (MCX_INLINE_MAX + 40);
+    CHECK_U64(inline_max(ctx), ==, checking ? 0 : 8192);
+    enum { N = 300, SPAN = 8192 + 40 };
+    unsigned char *p[N];
+    for (size_t i = 0; i < N; i++) {
+        size_t size = i * 29 % SPAN;
         p[i] = mcx_alloc_inline(ctx, size);
         REQUIRE(p[i] != NULL);
         CHECK_U64((uintptr_t)p[i] % MCX_ALIGN, ==, 0);
@@ -580,22 +590,53 @@ static void inline_fast_path(void) {
         th_fill(p[i], size, i);
     }
     CHECK_OK(mcx_check(ctx));
-    for (size_t i = 0; i < 300; i++) CHECK_U64(th_verify(p[i], i % (MCX_INLINE_MAX + 40), i), ==, i % (MCX_INLINE_MAX + 40));
+    for (size_t i = 0; i < N; i++) CHECK_U64(th_verify(p[i], i * 29 % SPAN, i), ==, i * 29 % SPAN);
     CHECK_OK(mcx_free(p[10]));
     CHECK_OK(mcx_free_flush(ctx));
-    unsigned char *again = mcx_alloc_inline(ctx, 10); /* class of p[10]: taken from the free list */
+    CHECK_U64(inline_max(ctx), ==, checking ? 0 : 256);
+    unsigned char *again = mcx_alloc_inline(ctx, 10 * 29); /* class of p[10]: taken from the free list */
     CHECK(again == p[10]);
-    unsigned char *r = mcx_realloc(p[20], 5000);
+    /* Above 256 B a context that frees rounds to the class: the slow path serves, the object
+     * keeps its requested size and frees back into its class. */
+    unsigned char *big = mcx_alloc_inline(ctx, 1000);
+    REQUIRE(big != NULL);
+    CHECK_U64(mcx_alloc_size(big), ==, 1000);
+    th_fill(big, 1000, 7);
+    CHECK_OK(mcx_free(big));
+    CHECK_OK(mcx_free_flush(ctx));
+    CHECK(mcx_alloc_inline(ctx, 1000) == big);
+    unsigned char *r = mcx_realloc(p[20], 9000);
     REQUIRE(r != NULL);
-    CHECK_U64(th_verify(r, 20, 20), ==, 20);
+    CHECK_U64(th_verify(r, 20 * 29, 20), ==, 20 * 29);
     CHECK_OK(mcx_check(ctx));
     CHECK_FAILS(mcx_alloc_inline(NULL, 16), MCX_EINVAL);
     CHECK_OK(mcx_reset(ctx));
+    CHECK_U64(inline_max(ctx), ==, checking ? 0 : 8192);
     CHECK_STATUS(mcx_free(p[0]), MCX_EFOREIGN); /* from before the reset */
     CHECK_OK(mcx_delete(ctx));
 }
 
-TH_MAIN(TH_TEST(inline_fast_path), TH_TEST(alloc_basic_sizes), TH_TEST(churn_stays_bounded),
+/* A context whose max_chunk_size lowers its large threshold below 8 KiB serves inline only up to
+ * that threshold: a larger object gets a chunk of its own, as from mcx_alloc. */
+static void inline_stops_at_the_large_threshold(void) {
+    mcx_context_options o = {.initial_size = 4096, .max_chunk_size = 4096};
+    mcx_context *ctx = mcx_context_create(NULL, &o);
+    REQUIRE(ctx != NULL);
+    CHECK_U64(mcx_large_threshold(ctx), ==, 512);
+    CHECK_U64(inline_max(ctx), ==, mcx_checking_enabled() ? 0 : 512);
+    unsigned char *small = mcx_alloc_inline(ctx, 512);
+    unsigned char *large = mcx_alloc_inline(ctx, 513);
+    REQUIRE(small != NULL && large != NULL);
+    struct mcx_context_stats st;
+    CHECK_OK(mcx_context_stats(ctx, &st));
+    CHECK_U64(st.large_count, ==, 1);
+    CHECK_U64(st.chunk_count, ==, 1);
+    CHECK_U64(mcx_alloc_size(large), ==, 513);
+    CHECK_OK(mcx_check(ctx));
+    CHECK_OK(mcx_delete(ctx));
+}
+
+TH_MAIN(TH_TEST(inline_fast_path), TH_TEST(inline_stops_at_the_large_threshold), TH_TEST(alloc_basic_sizes), TH_TEST(churn_stays_bounded),
         TH_TEST(alloc_zero_clears_reused_memory), TH_TEST(size_zero_gives_unique_pointers),
         TH_TEST(size_limits_and_null_context), TH_TEST(aligned_every_power_of_two),
         TH_TEST(free_memory_is_reused), TH_TEST(objects_take_their_exact_size), TH_TEST(free_bad_pointers),
