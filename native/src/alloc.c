@@ -246,8 +246,19 @@ int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
      * in its second half when they were allowed). So does a span borrower (the Node facade):
      * each new chunk costs it a call from JavaScript. */
     size_t min_got = (ctx->flags & MCXI_CTX_FREES) || ctx->span_mode ? 0 : min;
-    int st = mcxi_chunk_acquire(want, min_got, false, (ctx->flags & MCX_CONTEXT_CLEAN) != 0, &mem, &got);
+    bool clean = (ctx->flags & MCX_CONTEXT_CLEAN) != 0;
+    int st = mcxi_chunk_acquire(want, min_got, false, clean, &mem, &got);
     if (st != MCX_OK) return st;
+    /* A chunk sized by need rather than by the doubling (a span reserved for a whole body, a big
+     * object) keeps need's pages, or the doubled size if that is more: the rest of its
+     * power-of-two run goes back at once. Otherwise a 2.5 MiB reservation held a 4 MiB chunk,
+     * and the Node facade's ArrayBuffer over it told V8 of 1.6 times the memory in use. */
+    size_t fit = mcxi_align_up(need + MCXI_CHUNK_HDR, MCXI_BLOCK);
+    if (fit < ctx->next_chunk_size) fit = ctx->next_chunk_size;
+    if (got > fit) {
+        mcxi_chunk_trim_top(mem, fit, clean);
+        got = fit;
+    }
     mcxi_dbg_chunk_acquired(mem, got);
     retire_tail(ctx);
     mcxi_chunk *ch = mem;

@@ -114,6 +114,9 @@ static void span_forwarding_doubles(void) {
     CHECK_OK(mcx_span_reserve(ctx, 3 * max, &big));
     CHECK_U64(big.chunk_bytes - big.offset, >=, 3 * max);
     CHECK_U64(big.chunk_index, ==, STEPS + 1);
+    /* ... of whole pages, not the 256 KiB power of two its run came as. */
+    CHECK_U64(chunks_of(ctx, ch, STEPS + 2), ==, STEPS + 2);
+    CHECK_U64(ch[STEPS + 1].size, ==, (3 * max + 64 + 4095) / 4096 * 4096);
     memset((unsigned char *)big.chunk_data + big.offset, 0xAB, 3 * max);
     CHECK_OK(mcx_span_commit(ctx, big.offset + 3 * max, 0));
     struct mcx_context_stats st = th_ctx_stats(ctx);
@@ -267,6 +270,42 @@ static void span_chain_doubles_beside_used_runs(void) {
     CHECK_OK(mcx_delete(b));
 }
 
-TH_MAIN(TH_TEST(span_mode_ends_at_reset), TH_TEST(span_reserve_and_commit), TH_TEST(span_forwarding_doubles),
+/* A reserve sized for a whole body (2.5 MiB) gets a chunk of its pages, not the 4 MiB run it was
+ * carved from: the rest goes back at once, and a later reserve of the same size can take it (a
+ * clean context's tail goes back as zeroed memory, which mcx_check's clean walk accepts). */
+static void span_reserve_keeps_only_what_it_needs(void) {
+    for (int clean = 0; clean < 2; clean++) {
+        mcx_context_options o = th_opts("span-body", 16 * TH_KiB, 0, 0);
+        o.flags = clean ? MCX_CONTEXT_CLEAN : 0;
+        mcx_context *ctx = mcx_context_create(NULL, &o);
+        REQUIRE(ctx != NULL);
+        struct mcx_global_stats g0;
+        mcx_global_stats(&g0);
+        const size_t body = 2 * TH_MiB + 512 * TH_KiB;
+        mcx_span s;
+        CHECK_OK(mcx_span_reserve(ctx, body, &s));
+        CHECK_U64(s.chunk_bytes - s.offset, >=, body);
+        mcx_chunk_info ch[4];
+        REQUIRE(chunks_of(ctx, ch, 4) == 2);
+        CHECK_U64(ch[1].size, ==, body + 4096);
+        struct mcx_global_stats g1;
+        mcx_global_stats(&g1);
+        CHECK_U64(g1.chunk_bytes - g0.chunk_bytes, ==, body + 4096);
+        th_fill((unsigned char *)s.chunk_data + s.offset, body, 7);
+        CHECK_OK(mcx_span_commit(ctx, s.offset + body, 0));
+        CHECK_OK(mcx_check(ctx));
+        mcx_context *other = mcx_context_create(NULL, &o);
+        REQUIRE(other != NULL);
+        mcx_span t;
+        CHECK_OK(mcx_span_reserve(other, body, &t));
+        CHECK_U64(t.chunk_bytes - t.offset, >=, body);
+        if (clean) CHECK_U64(th_nonzero_bytes((unsigned char *)t.chunk_data + t.offset, body), ==, 0);
+        CHECK_OK(mcx_check(other));
+        CHECK_OK(mcx_delete(other));
+        CHECK_OK(mcx_delete(ctx));
+    }
+}
+
+TH_MAIN(TH_TEST(span_mode_ends_at_reset), TH_TEST(span_reserve_keeps_only_what_it_needs), TH_TEST(span_reserve_and_commit), TH_TEST(span_forwarding_doubles),
         TH_TEST(span_offset_after_reset_is_initial), TH_TEST(span_bad_arguments),
         TH_TEST(span_with_large_allocations_and_limit), TH_TEST(span_chain_doubles_beside_used_runs))
