@@ -129,7 +129,7 @@ function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
     };
     const fail = (message: string): void => finish(new Error(message));
 
-    const service = fork(path.join(here, 'service.js'), [mode, rc.dataFile, String(opts.intervalMs), String(opts.backendMs), String(opts.chunkKiB * 1024), String(opts.trimIntervalMs), String(opts.pieceKiB * 1024), String(opts.maxChunkKiB * 1024)], {
+    const service = fork(path.join(here, 'service.js'), [mode, rc.dataFile, String(opts.intervalMs), String(opts.backendMs), String(opts.chunkKiB * 1024), String(opts.trimIntervalMs), String(opts.pieceKiB * 1024), String(opts.maxChunkKiB * 1024), opts.ensureCapacity ? '1' : '0'], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: serviceEnv(mode, opts.heapTrimMiB),
       execArgv: [

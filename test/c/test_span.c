@@ -304,6 +304,22 @@ static void span_reserve_keeps_only_what_it_needs(void) {
         CHECK_OK(mcx_delete(other));
         CHECK_OK(mcx_delete(ctx));
     }
+    /* A trimmed chunk still advances the doubling: 64 KiB pieces after a 16 KiB first chunk get a
+     * 68 KiB chunk (their pages, out of a 128 KiB run), then 256 KiB, not a chunk per piece. */
+    mcx_context_options o = th_opts("span-pieces", 16 * TH_KiB, 0, 0);
+    mcx_context *ctx = mcx_context_create(NULL, &o);
+    REQUIRE(ctx != NULL);
+    mcx_span s;
+    for (int i = 0; i < 3; i++) {
+        CHECK_OK(mcx_span_reserve(ctx, 64 * TH_KiB, &s));
+        CHECK_OK(mcx_span_commit(ctx, s.offset + 64 * TH_KiB, 0));
+    }
+    mcx_chunk_info ch[8];
+    REQUIRE(chunks_of(ctx, ch, 8) == 3);
+    CHECK_U64(ch[1].size, ==, 68 * TH_KiB);
+    CHECK_U64(ch[2].size, ==, 256 * TH_KiB);
+    CHECK_OK(mcx_check(ctx));
+    CHECK_OK(mcx_delete(ctx));
 }
 
 TH_MAIN(TH_TEST(span_mode_ends_at_reset), TH_TEST(span_reserve_keeps_only_what_it_needs), TH_TEST(span_reserve_and_commit), TH_TEST(span_forwarding_doubles),
