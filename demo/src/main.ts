@@ -327,7 +327,7 @@ export async function main(argv: string[]): Promise<number> {
     `memctx demo, ${opts.profile} profile: ${opts.modes.join(opts.sequential ? ' then ' : ', ')}${opts.sequential ? `, ${(planMs / 1000).toFixed(0)} s each` : ` at once, ${(planMs / 1000).toFixed(0)} s`} ` +
     `(${opts.phases.map((p) => `${p.name}\u00a0${(p.durationMs / 1000).toFixed(0)}\u00a0s`).join(', ')}); peak ${opts.peakConnections} connections per mode, backend ${opts.backendMs} ms, ` +
     `bodies ${opts.verify ? (opts.verifyEvery > 1 ? `checked (1 in ${opts.verifyEvery} byte for byte)` : 'checked byte for byte') : 'not checked'}, ` +
-    `large bodies in one Buffer each${opts.modes.includes('memctx') && opts.pieceKiB > 0 ? ` (memctx: in ${opts.pieceKiB} KiB Buffers)` : ''}, ` +
+    `large bodies in one Buffer each${opts.modes.includes('memctx') && opts.pieceKiB > 0 ? ` (memctx: in ${opts.pieceKiB} KiB Buffers${opts.ensureCapacity ? ', room made for each body first' : ' from the doubling chain'})` : ''}, ` +
     `${opts.modes.includes('memctx') ? `memctx: glibc heap trim threshold ${opts.heapTrimMiB > 0 ? `${opts.heapTrimMiB} MiB` : "glibc's own"}, ` : ''}` +
     `${opts.idleGc ? 'one GC once idle' : 'no idle GC'}, V8 semi-space ${opts.semiSpaceMiB > 0 ? `${opts.semiSpaceMiB} MiB` : 'default'}` +
     `${opts.modes.includes('trim') ? `, malloc_trim every ${opts.trimIntervalMs} ms in trim mode` : ''}`;

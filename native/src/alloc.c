@@ -253,7 +253,7 @@ int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
      * object) keeps need's pages, or the doubled size if that is more: the rest of its
      * power-of-two run goes back at once. Otherwise a 2.5 MiB reservation held a 4 MiB chunk,
      * and the Node facade's ArrayBuffer over it told V8 of 1.6 times the memory in use. */
-    size_t run = got; /* the doubling goes on from the run, trimmed or not */
+    size_t run = got;
     size_t fit = mcxi_align_up(need + MCXI_CHUNK_HDR, MCXI_BLOCK);
     if (fit < ctx->next_chunk_size) fit = ctx->next_chunk_size;
     if (got > fit) {
@@ -280,8 +280,10 @@ int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
     mcxi_ctx_sync_inline(ctx);
     ctx->total_bytes += got;
     ctx->chunk_count++;
+    /* Each step doubles the next size, whatever need made this chunk: a chunk sized for a whole
+     * body must not make every later step of the context that large. */
     if (run >= want) {
-        size_t next = (run > ctx->next_chunk_size ? run : ctx->next_chunk_size) * 2;
+        size_t next = ctx->next_chunk_size * 2;
         ctx->next_chunk_size = next < ctx->max_chunk_size ? next : ctx->max_chunk_size;
     }
     return MCX_OK;

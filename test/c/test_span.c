@@ -304,20 +304,31 @@ static void span_reserve_keeps_only_what_it_needs(void) {
         CHECK_OK(mcx_delete(other));
         CHECK_OK(mcx_delete(ctx));
     }
-    /* A trimmed chunk still advances the doubling: 64 KiB pieces after a 16 KiB first chunk get a
-     * 68 KiB chunk (their pages, out of a 128 KiB run), then 256 KiB, not a chunk per piece. */
+    /* A chunk sized by need advances the doubling by one step, as any other does: 64 KiB pieces
+     * after a 16 KiB first chunk get 68 KiB chunks (their pages, out of 128 KiB runs) while the
+     * doubled size is below them, then 128 KiB, and not a chunk per piece from then on. */
     mcx_context_options o = th_opts("span-pieces", 16 * TH_KiB, 0, 0);
     mcx_context *ctx = mcx_context_create(NULL, &o);
     REQUIRE(ctx != NULL);
     mcx_span s;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 6; i++) {
         CHECK_OK(mcx_span_reserve(ctx, 64 * TH_KiB, &s));
         CHECK_OK(mcx_span_commit(ctx, s.offset + 64 * TH_KiB, 0));
     }
     mcx_chunk_info ch[8];
-    REQUIRE(chunks_of(ctx, ch, 8) == 3);
+    REQUIRE(chunks_of(ctx, ch, 8) == 5);
     CHECK_U64(ch[1].size, ==, 68 * TH_KiB);
-    CHECK_U64(ch[2].size, ==, 256 * TH_KiB);
+    CHECK_U64(ch[2].size, ==, 68 * TH_KiB);
+    CHECK_U64(ch[3].size, ==, 128 * TH_KiB);
+    CHECK_U64(ch[4].size, ==, 256 * TH_KiB); /* holds the fifth piece and the sixth */
+    /* A body-sized span does not make the next step that large: the step after it is the
+     * doubled size, 1 MiB (from 512 KiB), not a 2 MiB-or-more chunk for 300 KiB. */
+    CHECK_OK(mcx_span_reserve(ctx, 2 * TH_MiB, &s));
+    CHECK_OK(mcx_span_commit(ctx, s.offset + 2 * TH_MiB, 0));
+    CHECK_OK(mcx_span_reserve(ctx, 300 * TH_KiB, &s));
+    REQUIRE(chunks_of(ctx, ch, 8) == 7);
+    CHECK_U64(ch[5].size, ==, 2 * TH_MiB + 4096);
+    CHECK_U64(ch[6].size, ==, TH_MiB);
     CHECK_OK(mcx_check(ctx));
     CHECK_OK(mcx_delete(ctx));
 }
