@@ -256,7 +256,8 @@ int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
     size_t run = got;
     size_t fit = mcxi_align_up(need + MCXI_CHUNK_HDR, MCXI_BLOCK);
     if (fit < ctx->next_chunk_size) fit = ctx->next_chunk_size;
-    if (got > fit) {
+    bool trimmed = got > fit;
+    if (trimmed) {
         mcxi_chunk_trim_top(mem, fit, clean);
         got = fit;
     }
@@ -280,10 +281,12 @@ int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
     mcxi_ctx_sync_inline(ctx);
     ctx->total_bytes += got;
     ctx->chunk_count++;
-    /* Each step doubles the next size, whatever need made this chunk: a chunk sized for a whole
-     * body must not make every later step of the context that large. */
+    /* The doubling goes on from a whole run larger than the doubled size (the facade asks for
+     * the largest chunk it reached before a reset: the steps after it stay that large), but not
+     * from a trimmed one: a chunk sized for one body must not make every later step that large. */
     if (run >= want) {
-        size_t next = ctx->next_chunk_size * 2;
+        size_t base = !trimmed && run > ctx->next_chunk_size ? run : ctx->next_chunk_size;
+        size_t next = base * 2;
         ctx->next_chunk_size = next < ctx->max_chunk_size ? next : ctx->max_chunk_size;
     }
     return MCX_OK;

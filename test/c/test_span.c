@@ -331,6 +331,19 @@ static void span_reserve_keeps_only_what_it_needs(void) {
     CHECK_U64(ch[6].size, ==, TH_MiB);
     CHECK_OK(mcx_check(ctx));
     CHECK_OK(mcx_delete(ctx));
+    /* A whole run larger than the doubled size (what the facade asks for after a reset: the
+     * largest chunk reached, less its header) is not trimmed, and the steps after it go on from
+     * it: 512 KiB, then 1 MiB, not back to 32 KiB. */
+    mcx_context_options big = th_opts("span-regrow", 16 * TH_KiB, 4 * TH_MiB, 0);
+    ctx = mcx_context_create(NULL, &big);
+    REQUIRE(ctx != NULL);
+    CHECK_OK(mcx_span_reserve(ctx, 512 * TH_KiB - 64, &s));
+    CHECK_OK(mcx_span_commit(ctx, s.offset + 512 * TH_KiB - 64, 0));
+    CHECK_OK(mcx_span_reserve(ctx, 100, &s));
+    REQUIRE(chunks_of(ctx, ch, 8) == 3);
+    CHECK_U64(ch[1].size, ==, 512 * TH_KiB);
+    CHECK_U64(ch[2].size, ==, TH_MiB);
+    CHECK_OK(mcx_delete(ctx));
 }
 
 TH_MAIN(TH_TEST(span_mode_ends_at_reset), TH_TEST(span_reserve_keeps_only_what_it_needs), TH_TEST(span_reserve_and_commit), TH_TEST(span_forwarding_doubles),
