@@ -357,24 +357,6 @@ export class MemoryContext {
     return this.#allocUnsafeSlow(size);
   }
 
-  /**
-   * Make room in one chunk for the next `sizeBytes` bytes of allocations (each counted at its size
-   * rounded up to 16; sizes above the large threshold get chunks of their own and do not count).
-   * When the current chunk has less left, the context forwards now, to a chunk of the doubled size
-   * or, when that is too small, of `sizeBytes` in whole pages. Use it before allocating a body of
-   * known length in pieces: one chunk and one ArrayBuffer for the body instead of a doubling chain
-   * that ends in a partly used chunk. Returns this.
-   */
-  ensureCapacity(sizeBytes: number): this {
-    if (!(#off in this)) return thisError('ensureCapacity');
-    this.#checkUsable('ensureCapacity');
-    validateSize(sizeBytes, 'sizeBytes', MAX_ALLOC_BYTES);
-    if (this.#small < 0) this.#resume();
-    if (this.#off + sizeBytes <= this.#end) return this;
-    this.#lent(native.reserve(this.#h, this.#off, this.#freeBytes, sizeBytes));
-    return this;
-  }
-
   #allocUnsafeSlow(size: number): Buffer {
     if (typeof size !== 'number' || size >>> 0 !== size || size > this.#small) return this.#allocSlow(size, false, 'allocUnsafe');
     const need = (size + ALIGN_MASK) & ~ALIGN_MASK;

@@ -24,11 +24,6 @@ export interface RequestMemory {
   /** Uninitialised Buffers holding a body of sizeBytes in order (every one but the last a whole number of 4 KiB blocks). */
   body(sizeBytes: number): Buffer[];
   /**
-   * The request is about to allocate sizeBytes more in pieces (a response body of known length):
-   * memctx makes room for them in one chunk (ctx.ensureCapacity); plain Buffers need nothing.
-   */
-  expect(sizeBytes: number): void;
-  /**
    * Keep the memory alive past 'finish'/'close' until the returned function is called: for async
    * I/O (fs.read) that writes into a request Buffer and may complete after the client has gone.
    */
@@ -86,7 +81,6 @@ function counting(mode: Mode, inner: (res: ServerResponse) => RequestMemory): Al
           add(n);
           return mem.body(n);
         },
-        expect: (n) => mem.expect(n),
         pin: () => mem.pin(),
       };
     },
@@ -98,7 +92,6 @@ const plain: RequestMemory = {
   allocUnsafe: (n) => Buffer.allocUnsafe(n),
   alloc: (n) => Buffer.alloc(n),
   body: (n) => [Buffer.allocUnsafe(n)],
-  expect: noop,
   // V8 keeps a plain Buffer alive for as long as fs.read holds it.
   pin: () => noop,
 };
@@ -111,11 +104,9 @@ export const DEFAULT_PIECE_BYTES = 64 * 1024;
 /**
  * initialSizeBytes sizes each memctx request's first process chunk (0: the facade's default,
  * 16 KiB) and maxChunkBytes its largest (0: 1 MiB); pieceBytes is the size of memctx's body
- * pieces (0: one allocation per body). With ensureCapacity, a body of known length gets a chunk
- * sized to it before its pieces are carved (one ArrayBuffer per body, no partly used chunks
- * counted as external memory by V8); without it the pieces forward through the doubling chain.
+ * pieces (0: one allocation per body).
  */
-export function createAllocator(mode: Mode, initialSizeBytes = 0, pieceBytes = DEFAULT_PIECE_BYTES, maxChunkBytes = 0, ensureCapacity = true): Allocator {
+export function createAllocator(mode: Mode, initialSizeBytes = 0, pieceBytes = DEFAULT_PIECE_BYTES, maxChunkBytes = 0): Allocator {
   if (mode !== 'memctx') return counting(mode, () => plain);
   // Loaded only in memctx mode so that a baseline process never maps the addon.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -133,14 +124,9 @@ export function createAllocator(mode: Mode, initialSizeBytes = 0, pieceBytes = D
       alloc: (n) => ctx.alloc(n),
       body(n) {
         if (pieceBytes === 0 || n <= pieceBytes) return [ctx.allocUnsafe(n)];
-        // Pieces are whole 4 KiB blocks but the last, which rounds up to 16 bytes at most.
-        if (ensureCapacity) ctx.ensureCapacity(n + 16);
         const pieces: Buffer[] = [];
         for (let off = 0; off < n; off += pieceBytes) pieces.push(ctx.allocUnsafe(Math.min(pieceBytes, n - off)));
         return pieces;
-      },
-      expect(n) {
-        if (ensureCapacity) ctx.ensureCapacity(n);
       },
       pin: () => ctx.pin(),
     };

@@ -32,8 +32,6 @@ export interface DemoOptions {
   maxChunkKiB: number;
   /** memctx's Buffers of large bodies (uploads, file ranges), KiB each; 0 = one Buffer per body. */
   pieceKiB: number;
-  /** memctx makes room for a body of known length in one chunk (ctx.ensureCapacity). */
-  ensureCapacity: boolean;
   /** glibc's heap trim threshold of the memctx service (GLIBC_TUNABLES), MiB; 0 = glibc's own. */
   heapTrimMiB: number;
   /** Mean simulated backend wait per request, ms (0 = none). */
@@ -99,9 +97,6 @@ Flags:
                       0..8192 KiB in steps of 4 (default ${DEFAULT_PIECE_KIB}, below its large-allocation
                       threshold; 0 = one Buffer per body, as the plain modes do, which memctx
                       maps afresh, page faults and all, from 1 MiB up)
-  --no-ensure-capacity memctx carves a body of known length from the doubling chain instead of
-                      first making room for it in one chunk (ctx.ensureCapacity, README "Large
-                      bodies"): more chunks per body, partly used, all counted by V8
   --heap-trim-mib <n> glibc's heap trim threshold in the memctx service, 0..1024 MiB (default
                       ${DEFAULT_HEAP_TRIM_MIB}; 0 = glibc's own, 128 KiB), set with GLIBC_TUNABLES: memctx holds
                       the bodies, so glibc's heap holds little more than Node's socket reads and
@@ -175,7 +170,6 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
         seed: { type: 'string' },
         'no-verify': { type: 'boolean' },
         'no-idle-gc': { type: 'boolean' },
-        'no-ensure-capacity': { type: 'boolean' },
         plain: { type: 'boolean' },
         sequential: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -236,7 +230,6 @@ export function parseDemoArgs(argv: string[]): DemoOptions {
     semiSpaceMiB: v['semi-space-mib'] !== undefined ? parseNumber('--semi-space-mib', v['semi-space-mib'], 0, 64, true) : DEFAULT_SEMI_SPACE_MIB,
     chunkKiB,
     pieceKiB,
-    ensureCapacity: v['no-ensure-capacity'] !== true,
     maxChunkKiB,
     heapTrimMiB: v['heap-trim-mib'] !== undefined ? parseNumber('--heap-trim-mib', v['heap-trim-mib'], 0, 1024, true) : DEFAULT_HEAP_TRIM_MIB,
     seed: v.seed !== undefined ? parseNumber('--seed', v.seed, 0, 65535, true) : 1,

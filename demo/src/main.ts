@@ -129,7 +129,7 @@ function runMode(mode: Mode, rc: RunContext): Promise<ModeRun> {
     };
     const fail = (message: string): void => finish(new Error(message));
 
-    const service = fork(path.join(here, 'service.js'), [mode, rc.dataFile, String(opts.intervalMs), String(opts.backendMs), String(opts.chunkKiB * 1024), String(opts.trimIntervalMs), String(opts.pieceKiB * 1024), String(opts.maxChunkKiB * 1024), opts.ensureCapacity ? '1' : '0'], {
+    const service = fork(path.join(here, 'service.js'), [mode, rc.dataFile, String(opts.intervalMs), String(opts.backendMs), String(opts.chunkKiB * 1024), String(opts.trimIntervalMs), String(opts.pieceKiB * 1024), String(opts.maxChunkKiB * 1024)], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: serviceEnv(mode, opts.heapTrimMiB),
       execArgv: [
@@ -327,7 +327,7 @@ export async function main(argv: string[]): Promise<number> {
     `memctx demo, ${opts.profile} profile: ${opts.modes.join(opts.sequential ? ' then ' : ', ')}${opts.sequential ? `, ${(planMs / 1000).toFixed(0)} s each` : ` at once, ${(planMs / 1000).toFixed(0)} s`} ` +
     `(${opts.phases.map((p) => `${p.name}\u00a0${(p.durationMs / 1000).toFixed(0)}\u00a0s`).join(', ')}); peak ${opts.peakConnections} connections per mode, backend ${opts.backendMs} ms, ` +
     `bodies ${opts.verify ? (opts.verifyEvery > 1 ? `checked (1 in ${opts.verifyEvery} byte for byte)` : 'checked byte for byte') : 'not checked'}, ` +
-    `large bodies in one Buffer each${opts.modes.includes('memctx') && opts.pieceKiB > 0 ? ` (memctx: in ${opts.pieceKiB} KiB Buffers${opts.ensureCapacity ? ', room made for each body first' : ' from the doubling chain'})` : ''}, ` +
+    `large bodies in one Buffer each${opts.modes.includes('memctx') && opts.pieceKiB > 0 ? ` (memctx: in ${opts.pieceKiB} KiB Buffers)` : ''}, ` +
     `${opts.modes.includes('memctx') ? `memctx: glibc heap trim threshold ${opts.heapTrimMiB > 0 ? `${opts.heapTrimMiB} MiB` : "glibc's own"}, ` : ''}` +
     `${opts.idleGc ? 'one GC once idle' : 'no idle GC'}, V8 semi-space ${opts.semiSpaceMiB > 0 ? `${opts.semiSpaceMiB} MiB` : 'default'}` +
     `${opts.modes.includes('trim') ? `, malloc_trim every ${opts.trimIntervalMs} ms in trim mode` : ''}`;

@@ -36,7 +36,7 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-const [modeArg, dataFile, intervalArg, backendArg, chunkArg, trimArg, pieceArg, maxChunkArg, capacityArg] = process.argv.slice(2);
+const [modeArg, dataFile, intervalArg, backendArg, chunkArg, trimArg, pieceArg, maxChunkArg] = process.argv.slice(2);
 if (!MODES.includes(modeArg as Mode)) fail(`mode must be one of ${MODES.join(', ')}, got ${String(modeArg)}`);
 const mode = modeArg as Mode;
 const intervalMs = Number(intervalArg ?? '100');
@@ -54,7 +54,7 @@ try {
   fail(`cannot open data file ${String(dataFile)}: ${(err as Error).message}`);
 }
 const maxChunkBytes = Number(maxChunkArg ?? '0');
-const allocator = createAllocator(mode, firstChunkBytes, pieceBytes, maxChunkBytes, capacityArg !== '0');
+const allocator = createAllocator(mode, firstChunkBytes, pieceBytes, maxChunkBytes);
 const serviceTime = new ServiceTime();
 
 function parseQuery(url: string): { path: string; params: Map<string, string> } {
@@ -109,8 +109,6 @@ function afterBackend(res: http.ServerResponse, key: number, fn: () => void): vo
 /** Builds body(seed) of sizeBytes in request Buffers of up to 16 KiB, then sends them corked (one writev). */
 function sendBody(mem: RequestMemory, res: http.ServerResponse, seed: number, sizeBytes: number, tag: string, extra: http.OutgoingHttpHeaders = {}): void {
   const pieces: Buffer[] = [];
-  // Whole 16 KiB pieces but the last, which rounds up to 16 bytes at most.
-  mem.expect(sizeBytes + 16);
   for (let off = 0; off < sizeBytes; off += PIECE_BYTES) {
     const piece = mem.allocUnsafe(Math.min(PIECE_BYTES, sizeBytes - off));
     fillBody(piece, seed, off);

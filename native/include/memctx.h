@@ -239,9 +239,8 @@ typedef struct mcx_span {
     uint32_t chunk_index; /* position of the chunk in the context's forwarding chain */
 } mcx_span;
 
-/* Make sure the current process chunk has min_bytes free from its offset and describe it. When
- * it does not, forward to a new chunk of the doubled size or, when min_bytes needs more, of
- * min_bytes plus the chunk header rounded up to whole pages. */
+/* Make sure the current process chunk has min_bytes free from its offset (forwarding to a new
+ * chunk of the doubled size, or larger, when it does not) and describe it. */
 MCX_API int mcx_span_reserve(mcx_context *ctx, size_t min_bytes, mcx_span *out);
 /* Record that the caller has used the current chunk up to offset (from chunk_data), and that
  * it now holds free_bytes of what it handed out on free lists of its own (a running figure, not

@@ -246,21 +246,8 @@ int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
      * in its second half when they were allowed). So does a span borrower (the Node facade):
      * each new chunk costs it a call from JavaScript. */
     size_t min_got = (ctx->flags & MCXI_CTX_FREES) || ctx->span_mode ? 0 : min;
-    bool clean = (ctx->flags & MCX_CONTEXT_CLEAN) != 0;
-    int st = mcxi_chunk_acquire(want, min_got, false, clean, &mem, &got);
+    int st = mcxi_chunk_acquire(want, min_got, false, (ctx->flags & MCX_CONTEXT_CLEAN) != 0, &mem, &got);
     if (st != MCX_OK) return st;
-    /* A chunk sized by need rather than by the doubling (a span reserved for a whole body, a big
-     * object) keeps need's pages, or the doubled size if that is more: the rest of its
-     * power-of-two run goes back at once. Otherwise a 2.5 MiB reservation held a 4 MiB chunk,
-     * and the Node facade's ArrayBuffer over it told V8 of 1.6 times the memory in use. */
-    size_t run = got;
-    size_t fit = mcxi_align_up(need + MCXI_CHUNK_HDR, MCXI_BLOCK);
-    if (fit < ctx->next_chunk_size) fit = ctx->next_chunk_size;
-    bool trimmed = got > fit;
-    if (trimmed) {
-        mcxi_chunk_trim_top(mem, fit, clean);
-        got = fit;
-    }
     mcxi_dbg_chunk_acquired(mem, got);
     retire_tail(ctx);
     mcxi_chunk *ch = mem;
@@ -281,12 +268,8 @@ int mcxi_ctx_grow(mcx_context *ctx, size_t need) {
     mcxi_ctx_sync_inline(ctx);
     ctx->total_bytes += got;
     ctx->chunk_count++;
-    /* The doubling goes on from a whole run larger than the doubled size (the facade asks for
-     * the largest chunk it reached before a reset: the steps after it stay that large), but not
-     * from a trimmed one: a chunk sized for one body must not make every later step that large. */
-    if (run >= want) {
-        size_t base = !trimmed && run > ctx->next_chunk_size ? run : ctx->next_chunk_size;
-        size_t next = base * 2;
+    if (got >= want) {
+        size_t next = (got > ctx->next_chunk_size ? got : ctx->next_chunk_size) * 2;
         ctx->next_chunk_size = next < ctx->max_chunk_size ? next : ctx->max_chunk_size;
     }
     return MCX_OK;

@@ -114,9 +114,6 @@ static void span_forwarding_doubles(void) {
     CHECK_OK(mcx_span_reserve(ctx, 3 * max, &big));
     CHECK_U64(big.chunk_bytes - big.offset, >=, 3 * max);
     CHECK_U64(big.chunk_index, ==, STEPS + 1);
-    /* ... of whole pages, not the 256 KiB power of two its run came as. */
-    CHECK_U64(chunks_of(ctx, ch, STEPS + 2), ==, STEPS + 2);
-    CHECK_U64(ch[STEPS + 1].size, ==, (3 * max + 64 + 4095) / 4096 * 4096);
     memset((unsigned char *)big.chunk_data + big.offset, 0xAB, 3 * max);
     CHECK_OK(mcx_span_commit(ctx, big.offset + 3 * max, 0));
     struct mcx_context_stats st = th_ctx_stats(ctx);
@@ -270,82 +267,6 @@ static void span_chain_doubles_beside_used_runs(void) {
     CHECK_OK(mcx_delete(b));
 }
 
-/* A reserve sized for a whole body (2.5 MiB) gets a chunk of its pages, not the 4 MiB run it was
- * carved from: the rest goes back at once, and a later reserve of the same size can take it (a
- * clean context's tail goes back as zeroed memory, which mcx_check's clean walk accepts). */
-static void span_reserve_keeps_only_what_it_needs(void) {
-    for (int clean = 0; clean < 2; clean++) {
-        mcx_context_options o = th_opts("span-body", 16 * TH_KiB, 0, 0);
-        o.flags = clean ? MCX_CONTEXT_CLEAN : 0;
-        mcx_context *ctx = mcx_context_create(NULL, &o);
-        REQUIRE(ctx != NULL);
-        struct mcx_global_stats g0;
-        mcx_global_stats(&g0);
-        const size_t body = 2 * TH_MiB + 512 * TH_KiB;
-        mcx_span s;
-        CHECK_OK(mcx_span_reserve(ctx, body, &s));
-        CHECK_U64(s.chunk_bytes - s.offset, >=, body);
-        mcx_chunk_info ch[4];
-        REQUIRE(chunks_of(ctx, ch, 4) == 2);
-        CHECK_U64(ch[1].size, ==, body + 4096);
-        struct mcx_global_stats g1;
-        mcx_global_stats(&g1);
-        CHECK_U64(g1.chunk_bytes - g0.chunk_bytes, ==, body + 4096);
-        th_fill((unsigned char *)s.chunk_data + s.offset, body, 7);
-        CHECK_OK(mcx_span_commit(ctx, s.offset + body, 0));
-        CHECK_OK(mcx_check(ctx));
-        mcx_context *other = mcx_context_create(NULL, &o);
-        REQUIRE(other != NULL);
-        mcx_span t;
-        CHECK_OK(mcx_span_reserve(other, body, &t));
-        CHECK_U64(t.chunk_bytes - t.offset, >=, body);
-        if (clean) CHECK_U64(th_nonzero_bytes((unsigned char *)t.chunk_data + t.offset, body), ==, 0);
-        CHECK_OK(mcx_check(other));
-        CHECK_OK(mcx_delete(other));
-        CHECK_OK(mcx_delete(ctx));
-    }
-    /* A chunk sized by need advances the doubling by one step, as any other does: 64 KiB pieces
-     * after a 16 KiB first chunk get 68 KiB chunks (their pages, out of 128 KiB runs) while the
-     * doubled size is below them, then 128 KiB, and not a chunk per piece from then on. */
-    mcx_context_options o = th_opts("span-pieces", 16 * TH_KiB, 0, 0);
-    mcx_context *ctx = mcx_context_create(NULL, &o);
-    REQUIRE(ctx != NULL);
-    mcx_span s;
-    for (int i = 0; i < 6; i++) {
-        CHECK_OK(mcx_span_reserve(ctx, 64 * TH_KiB, &s));
-        CHECK_OK(mcx_span_commit(ctx, s.offset + 64 * TH_KiB, 0));
-    }
-    mcx_chunk_info ch[8];
-    REQUIRE(chunks_of(ctx, ch, 8) == 5);
-    CHECK_U64(ch[1].size, ==, 68 * TH_KiB);
-    CHECK_U64(ch[2].size, ==, 68 * TH_KiB);
-    CHECK_U64(ch[3].size, ==, 128 * TH_KiB);
-    CHECK_U64(ch[4].size, ==, 256 * TH_KiB); /* holds the fifth piece and the sixth */
-    /* A body-sized span does not make the next step that large: the step after it is the
-     * doubled size, 1 MiB (from 512 KiB), not a 2 MiB-or-more chunk for 300 KiB. */
-    CHECK_OK(mcx_span_reserve(ctx, 2 * TH_MiB, &s));
-    CHECK_OK(mcx_span_commit(ctx, s.offset + 2 * TH_MiB, 0));
-    CHECK_OK(mcx_span_reserve(ctx, 300 * TH_KiB, &s));
-    REQUIRE(chunks_of(ctx, ch, 8) == 7);
-    CHECK_U64(ch[5].size, ==, 2 * TH_MiB + 4096);
-    CHECK_U64(ch[6].size, ==, TH_MiB);
-    CHECK_OK(mcx_check(ctx));
-    CHECK_OK(mcx_delete(ctx));
-    /* A whole run larger than the doubled size (what the facade asks for after a reset: the
-     * largest chunk reached, less its header) is not trimmed, and the steps after it go on from
-     * it: 512 KiB, then 1 MiB, not back to 32 KiB. */
-    mcx_context_options big = th_opts("span-regrow", 16 * TH_KiB, 4 * TH_MiB, 0);
-    ctx = mcx_context_create(NULL, &big);
-    REQUIRE(ctx != NULL);
-    CHECK_OK(mcx_span_reserve(ctx, 512 * TH_KiB - 64, &s));
-    CHECK_OK(mcx_span_commit(ctx, s.offset + 512 * TH_KiB - 64, 0));
-    CHECK_OK(mcx_span_reserve(ctx, 100, &s));
-    REQUIRE(chunks_of(ctx, ch, 8) == 3);
-    CHECK_U64(ch[1].size, ==, 512 * TH_KiB);
-    CHECK_U64(ch[2].size, ==, TH_MiB);
-    CHECK_OK(mcx_delete(ctx));
-}
-
-TH_MAIN(TH_TEST(span_mode_ends_at_reset), TH_TEST(span_reserve_keeps_only_what_it_needs), TH_TEST(span_reserve_and_commit), TH_TEST(span_forwarding_doubles),
+TH_MAIN(TH_TEST(span_mode_ends_at_reset), TH_TEST(span_reserve_and_commit), TH_TEST(span_forwarding_doubles),
         TH_TEST(span_offset_after_reset_is_initial), TH_TEST(span_bad_arguments),
         TH_TEST(span_with_large_allocations_and_limit), TH_TEST(span_chain_doubles_beside_used_runs))
