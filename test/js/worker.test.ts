@@ -53,7 +53,13 @@ test('a worker terminated with live contexts releases them (environment cleanup 
     w.once('message', resolve);
     w.once('error', reject);
   });
-  expect(memoryStats().contextCount).toBeGreaterThanOrEqual(before + 100);
+  // The count is process-wide, and jest runs other test files in this process first: their
+  // forgotten contexts can go to the backstop at any garbage collection meanwhile (20 000 of them
+  // did in one CI run, between the two reads). So the worker's 100 are checked as what terminate()
+  // takes away, and as nothing left over against the count before it started.
+  const during = memoryStats().contextCount;
   await w.terminate();
-  expect(memoryStats().contextCount).toBe(before);
+  const after = memoryStats().contextCount;
+  expect(during - after).toBeGreaterThanOrEqual(100);
+  expect(after).toBeLessThanOrEqual(before);
 }, 120_000);
